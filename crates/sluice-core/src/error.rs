@@ -1,0 +1,109 @@
+//! The engine's error type.
+//!
+//! Every fallible call in Sluice returns [`Result<T>`]. Errors carry enough context to act on
+//! them: the configuration key and value that were rejected, the path that could not be read,
+//! the RDD, stage and partition of a task that kept failing.
+
+use std::path::PathBuf;
+
+/// Shorthand for `std::result::Result<T, sluice_core::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value was rejected.
+    #[error("invalid configuration {key} = {value:?}: {reason}")]
+    Config {
+        /// The configuration key.
+        key: String,
+        /// The value that was given.
+        value: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// An argument to an operation was invalid (for example zero partitions).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// An I/O operation on a path failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done ("reading", "creating directory", ...).
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// An input path (file, directory or glob) matched nothing.
+    #[error("input path does not exist or matches no file: {0}")]
+    InputNotFound(String),
+
+    /// An output path that must not exist already exists.
+    #[error("output path already exists: {0}")]
+    OutputExists(PathBuf),
+
+    /// A text input was not valid UTF-8.
+    #[error("invalid UTF-8 in {path} in the line starting at byte {offset}")]
+    InvalidUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the start of the offending line.
+        offset: u64,
+    },
+
+    /// Serialising or deserialising a value failed.
+    #[error("serialization failed: {0}")]
+    Serialization(String),
+
+    /// A task failed on every attempt; the job was aborted.
+    #[error(
+        "job aborted: task for partition {partition} of stage {stage} ({rdd}) failed {attempts} \
+         times; last failure: {message}"
+    )]
+    TaskFailed {
+        /// The RDD the stage computes, as `Name[id]`.
+        rdd: String,
+        /// The stage id.
+        stage: usize,
+        /// The partition index.
+        partition: usize,
+        /// How many attempts were made.
+        attempts: usize,
+        /// The panic message or error of the last attempt.
+        message: String,
+    },
+
+    /// A user function reported an error.
+    #[error("{0}")]
+    User(String),
+
+    /// An internal invariant was violated; this is a bug in Sluice.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Builds an [`Error::Io`] from an `std::io::Error`, the action and the path.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Builds an [`Error::Config`].
+    pub fn config(key: &str, value: &str, reason: impl Into<String>) -> Self {
+        Error::Config {
+            key: key.to_string(),
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! `save_as_text_file`: one `part-NNNNN` file per partition plus `_SUCCESS`, as Spark writes.
+//!
+//! The files are written into a hidden temporary directory beside the target, which is then
+//! renamed into place: a reader sees either no directory or the complete result. An existing
+//! target is an error, as in Spark.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::Rdd;
+use crate::data::{Data, ToText};
+use crate::error::{Error, Result};
+
+impl<T: Data + ToText> Rdd<T> {
+    /// Writes the records as lines of text (see [`ToText`]) into directory `path`.
+    ///
+    /// ```
+    /// use sluice_core::Context;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let out = dir.path().join("out");
+    /// let ctx = Context::local(2).unwrap();
+    /// ctx.parallelize(vec![("a", 1), ("b", 2)], 2).save_as_text_file(&out).unwrap();
+    /// assert_eq!(std::fs::read_to_string(out.join("part-00000")).unwrap(), "(a,1)\n");
+    /// assert!(out.join("_SUCCESS").exists());
+    /// ```
+    pub fn save_as_text_file(&self, path: impl AsRef<Path>) -> Result<()> {
+        let target = path.as_ref().to_path_buf();
+        if target.exists() {
+            return Err(Error::OutputExists(target));
+        }
+        let tmp = temp_sibling(&target)?;
+        std::fs::create_dir_all(&tmp).map_err(|e| Error::io("creating directory", &tmp, e))?;
+        let result = self.write_parts(&tmp).and_then(|()| {
+            let ok = tmp.join("_SUCCESS");
+            std::fs::File::create(&ok).map_err(|e| Error::io("creating", &ok, e))?;
+            if target.exists() {
+                return Err(Error::OutputExists(target.clone()));
+            }
+            std::fs::rename(&tmp, &target).map_err(|e| Error::io("renaming into", &target, e))
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        result
+    }
+
+    fn write_parts(&self, dir: &Path) -> Result<()> {
+        let dir = dir.to_path_buf();
+        self.run_job(move |it, tc| {
+            let path = dir.join(format!("part-{:05}", tc.partition));
+            let file = std::fs::File::create(&path).map_err(|e| Error::io("creating", &path, e))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+            let mut line = String::new();
+            for chunk in it {
+                for x in chunk? {
+                    line.clear();
+                    x.write_text(&mut line);
+                    line.push('\n');
+                    w.write_all(line.as_bytes())
+                        .map_err(|e| Error::io("writing", &path, e))?;
+                }
+            }
+            let file = w
+                .into_inner()
+                .map_err(|e| Error::io("writing", &path, e.into_error()))?;
+            file.sync_all()
+                .map_err(|e| Error::io("syncing", &path, e))?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+}
+
+/// A unique hidden directory next to `target`, on the same file system (so rename is atomic).
+pub(crate) fn temp_sibling(target: &Path) -> Result<PathBuf> {
+    let name = target
+        .file_name()
+        .ok_or_else(|| Error::InvalidArgument(format!("output path {target:?} has no name")))?;
+    let parent = target.parent().unwrap_or(Path::new("."));
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    if !parent.exists() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("creating directory", parent, e))?;
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Ok(parent.join(format!(
+        ".{}.tmp-{}-{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        nanos
+    )))
+}

@@ -1,0 +1,255 @@
+//! Shuffle dependencies and the RDDs that read them.
+//!
+//! A [`ShuffleDependency`] belongs to the reduce side. Its map task computes one partition of
+//! the parent, optionally combines values by key on the map side (an associative merge cuts the
+//! data before it moves), and splits the result by reduce partition. The reading node merges
+//! the buckets of every map output for its partition.
+
+use std::any::Any;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::{chunked, ChunkIter, Compute, Rdd, RddBase};
+use crate::context::Context;
+use crate::data::Data;
+use crate::error::{Error, Result};
+use crate::partitioner::SharedPartitioner;
+use crate::scheduler::task::TaskContext;
+use crate::shuffle::store::MapOutput;
+
+/// The type-erased view of a shuffle dependency that the scheduler works with.
+pub trait ShuffleDepBase: Send + Sync {
+    /// The shuffle's id within its context.
+    fn shuffle_id(&self) -> usize;
+    /// The map-side RDD.
+    fn parent(&self) -> Arc<dyn RddBase>;
+    /// Number of reduce partitions.
+    fn num_reduce_partitions(&self) -> usize;
+    /// Driver-side preparation before map tasks run.
+    fn prepare(&self) -> Result<()>;
+    /// Runs the map task for one parent partition.
+    fn run_map_task(&self, map_partition: usize, tc: &TaskContext) -> Result<MapOutput>;
+}
+
+/// How values are combined by key: Spark's `Aggregator`, with in-place merges.
+pub(crate) struct Aggregator<V, C> {
+    pub create: Box<dyn Fn(V) -> C + Send + Sync>,
+    pub merge_value: Box<dyn Fn(C, V) -> C + Send + Sync>,
+    pub merge_combiners: Box<dyn Fn(C, C) -> C + Send + Sync>,
+}
+
+/// A shuffle of `(K, V)` records by a partitioner, optionally aggregating into `C`.
+pub(crate) struct ShuffleDependency<K: Data, V: Data, C> {
+    pub id: usize,
+    pub ctx: Context,
+    pub parent: Rdd<(K, V)>,
+    pub partitioner: SharedPartitioner<K>,
+    pub aggregator: Option<Arc<Aggregator<V, C>>>,
+    pub map_side_combine: bool,
+}
+
+impl<K: Data, V: Data, C> Drop for ShuffleDependency<K, V, C> {
+    fn drop(&mut self) {
+        self.ctx.inner.shuffles.remove(self.id);
+    }
+}
+
+/// Inserts `v` into a combiner map.
+#[inline]
+fn combine_into<K: Hash + Eq, X, C>(
+    map: &mut FxHashMap<K, Option<C>>,
+    k: K,
+    x: X,
+    create: impl Fn(X) -> C,
+    merge: impl Fn(C, X) -> C,
+) {
+    let slot = map.entry(k).or_insert(None);
+    *slot = Some(match slot.take() {
+        None => create(x),
+        Some(c) => merge(c, x),
+    });
+}
+
+impl<K, V, C> ShuffleDepBase for ShuffleDependency<K, V, C>
+where
+    K: Data + Hash + Eq,
+    V: Data,
+    C: Data,
+{
+    fn shuffle_id(&self) -> usize {
+        self.id
+    }
+    fn parent(&self) -> Arc<dyn RddBase> {
+        self.parent.base()
+    }
+    fn num_reduce_partitions(&self) -> usize {
+        self.partitioner.num_partitions()
+    }
+    fn prepare(&self) -> Result<()> {
+        self.partitioner.prepare()
+    }
+
+    fn run_map_task(&self, map_partition: usize, tc: &TaskContext) -> Result<MapOutput> {
+        let n = self.partitioner.num_partitions();
+        let input = self.parent.iterator(map_partition, tc)?;
+        let buckets: Vec<Box<dyn Any + Send + Sync>> =
+            match (&self.aggregator, self.map_side_combine) {
+                (Some(agg), true) => {
+                    let mut map: FxHashMap<K, Option<C>> = FxHashMap::default();
+                    for chunk in input {
+                        for (k, v) in chunk? {
+                            combine_into(&mut map, k, v, &agg.create, &agg.merge_value);
+                        }
+                    }
+                    let mut buckets: Vec<Vec<(K, C)>> = (0..n).map(|_| Vec::new()).collect();
+                    for (k, c) in map {
+                        if let Some(c) = c {
+                            buckets[self.partitioner.partition(&k)].push((k, c));
+                        }
+                    }
+                    buckets.into_iter().map(|b| Box::new(b) as _).collect()
+                }
+                _ => {
+                    let mut buckets: Vec<Vec<(K, V)>> = (0..n).map(|_| Vec::new()).collect();
+                    for chunk in input {
+                        for (k, v) in chunk? {
+                            buckets[self.partitioner.partition(&k)].push((k, v));
+                        }
+                    }
+                    buckets.into_iter().map(|b| Box::new(b) as _).collect()
+                }
+            };
+        Ok(Arc::new(buckets))
+    }
+}
+
+impl<K: Data + Hash + Eq, V: Data, C: Data> ShuffleDependency<K, V, C> {
+    /// The buckets for reduce partition `r` from every map output, in map order.
+    fn fetch<X: Data>(&self, r: usize) -> Result<Vec<MapOutput>> {
+        let outputs = self.ctx.inner.shuffles.outputs(self.id);
+        let mut out = Vec::with_capacity(outputs.len());
+        for (m, o) in outputs.into_iter().enumerate() {
+            let o = o.ok_or_else(|| {
+                Error::Internal(format!("shuffle {} is missing map output {m}", self.id))
+            })?;
+            if o.get(r).and_then(|b| b.downcast_ref::<Vec<X>>()).is_none() {
+                return Err(Error::Internal(format!(
+                    "shuffle {} map output {m} has no bucket {r} of the expected type",
+                    self.id
+                )));
+            }
+            out.push(o);
+        }
+        Ok(out)
+    }
+}
+
+/// The reduce side of an aggregating shuffle: `(K, C)` per key.
+pub(crate) struct ShuffledAggregate<K: Data, V: Data, C: Data> {
+    pub dep: Arc<ShuffleDependency<K, V, C>>,
+}
+
+impl<K: Data + Hash + Eq, V: Data, C: Data> Compute<(K, C)> for ShuffledAggregate<K, V, C> {
+    fn compute(&self, split: usize, _: &TaskContext) -> Result<ChunkIter<(K, C)>> {
+        let dep = &self.dep;
+        let agg = dep
+            .aggregator
+            .as_ref()
+            .ok_or_else(|| Error::Internal("aggregate shuffle without aggregator".into()))?;
+        let mut map: FxHashMap<K, Option<C>> = FxHashMap::default();
+        if dep.map_side_combine {
+            for o in dep.fetch::<(K, C)>(split)? {
+                if let Some(b) = o[split].downcast_ref::<Vec<(K, C)>>() {
+                    for (k, c) in b {
+                        combine_into(&mut map, k.clone(), c.clone(), |c| c, &agg.merge_combiners);
+                    }
+                }
+            }
+        } else {
+            for o in dep.fetch::<(K, V)>(split)? {
+                if let Some(b) = o[split].downcast_ref::<Vec<(K, V)>>() {
+                    for (k, v) in b {
+                        combine_into(
+                            &mut map,
+                            k.clone(),
+                            v.clone(),
+                            &agg.create,
+                            &agg.merge_value,
+                        );
+                    }
+                }
+            }
+        }
+        Ok(chunked(
+            map.into_iter().filter_map(|(k, c)| c.map(|c| (k, c))),
+        ))
+    }
+}
+
+/// Orders records within a partition after a shuffle.
+pub(crate) type KeyOrdering<K> = Arc<dyn Fn(&K, &K) -> std::cmp::Ordering + Send + Sync>;
+
+/// The reduce side of a plain shuffle: the `(K, V)` records that landed in the partition,
+/// in map-partition order, optionally sorted by key.
+pub(crate) struct ShuffledPlain<K: Data, V: Data> {
+    pub dep: Arc<ShuffleDependency<K, V, V>>,
+    pub ordering: Option<KeyOrdering<K>>,
+}
+
+impl<K: Data + Hash + Eq, V: Data> Compute<(K, V)> for ShuffledPlain<K, V> {
+    fn compute(&self, split: usize, _: &TaskContext) -> Result<ChunkIter<(K, V)>> {
+        let mut out = Vec::new();
+        for o in self.dep.fetch::<(K, V)>(split)? {
+            if let Some(b) = o[split].downcast_ref::<Vec<(K, V)>>() {
+                out.extend_from_slice(b);
+            }
+        }
+        if let Some(ord) = &self.ordering {
+            out.sort_by(|a, b| ord(&a.0, &b.0));
+        }
+        Ok(chunked(out.into_iter()))
+    }
+}
+
+impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
+    /// A new shuffle dependency on this RDD.
+    pub(crate) fn shuffle_dep<C: Data>(
+        &self,
+        partitioner: SharedPartitioner<K>,
+        aggregator: Option<Aggregator<V, C>>,
+        map_side_combine: bool,
+    ) -> Arc<ShuffleDependency<K, V, C>> {
+        let ctx = self.context().clone();
+        Arc::new(ShuffleDependency {
+            id: ctx.inner.next_shuffle_id(),
+            ctx,
+            parent: self.clone(),
+            partitioner,
+            aggregator: aggregator.map(Arc::new),
+            map_side_combine,
+        })
+    }
+
+    /// Shuffles records by a partitioner, without combining; optionally sorts each partition.
+    pub(crate) fn shuffle_plain(
+        &self,
+        op: &str,
+        partitioner: SharedPartitioner<K>,
+        ordering: Option<KeyOrdering<K>>,
+    ) -> Rdd<(K, V)> {
+        let fingerprint = partitioner.fingerprint();
+        let n = partitioner.num_partitions();
+        let dep = self.shuffle_dep::<V>(partitioner, None, false);
+        Rdd::from_compute(
+            self.context(),
+            "ShuffledRDD",
+            op,
+            n,
+            vec![super::Dependency::Shuffle(dep.clone())],
+            fingerprint,
+            ShuffledPlain { dep, ordering },
+        )
+    }
+}

@@ -1,0 +1,157 @@
+//! Narrow, element-wise transformations: `map`, `flat_map`, `filter`, `map_partitions`,
+//! `map_partitions_with_index`, `glom`, `key_by`.
+//!
+//! Each is a [`MapChunks`] node: a function from the parent's chunk iterator to this node's,
+//! applied inside the same task as the parent (operations are fused, no stage boundary).
+
+use std::sync::Arc;
+
+use super::{chunked, records, ChunkIter, Compute, Rdd};
+use crate::data::Data;
+use crate::error::Result;
+use crate::scheduler::task::TaskContext;
+
+type ChunkFn<T, U> = dyn Fn(usize, ChunkIter<T>) -> ChunkIter<U> + Send + Sync;
+
+/// A node computed from its single parent's partition by a chunk-iterator function.
+pub(crate) struct MapChunks<T: Data, U> {
+    pub parent: Rdd<T>,
+    pub f: Arc<ChunkFn<T, U>>,
+}
+
+impl<T: Data, U: Data> Compute<U> for MapChunks<T, U> {
+    fn compute(&self, split: usize, tc: &TaskContext) -> Result<ChunkIter<U>> {
+        Ok((self.f)(split, self.parent.iterator(split, tc)?))
+    }
+}
+
+impl<T: Data> Rdd<T> {
+    /// A narrow node applying `f` to this RDD's chunk iterator, partition by partition.
+    /// `keeps_partitioner` says whether keys stay where they are (so the partitioner is kept).
+    pub(crate) fn map_chunks<U: Data>(
+        &self,
+        op: &str,
+        keeps_partitioner: bool,
+        f: impl Fn(usize, ChunkIter<T>) -> ChunkIter<U> + Send + Sync + 'static,
+    ) -> Rdd<U> {
+        let partitioner = if keeps_partitioner {
+            self.cell.meta.partitioner.clone()
+        } else {
+            None
+        };
+        Rdd::from_compute(
+            self.context(),
+            "MapPartitionsRDD",
+            op,
+            self.num_partitions(),
+            vec![self.narrow_dep()],
+            partitioner,
+            MapChunks {
+                parent: self.clone(),
+                f: Arc::new(f),
+            },
+        )
+    }
+
+    /// Applies `f` to every record.
+    pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> Rdd<U> {
+        let f = Arc::new(f);
+        self.map_chunks("map", false, move |_, it| {
+            let f = Arc::clone(&f);
+            Box::new(it.map(move |c| c.map(|c| c.into_iter().map(&*f).collect())))
+        })
+    }
+
+    /// Applies `f` to every record and flattens the results.
+    ///
+    /// ```
+    /// use sluice_core::Context;
+    /// let ctx = Context::local(1).unwrap();
+    /// let words = ctx.parallelize(vec!["a b".to_string(), "c".to_string()], 1)
+    ///     .flat_map(|l: String| l.split(' ').map(String::from).collect::<Vec<_>>());
+    /// assert_eq!(words.collect().unwrap(), vec!["a", "b", "c"]);
+    /// ```
+    pub fn flat_map<U: Data, I>(&self, f: impl Fn(T) -> I + Send + Sync + 'static) -> Rdd<U>
+    where
+        I: IntoIterator<Item = U>,
+    {
+        let f = Arc::new(f);
+        self.map_chunks("flat_map", false, move |_, it| {
+            let f = Arc::clone(&f);
+            Box::new(it.map(move |c| {
+                c.map(|c| {
+                    let mut out = Vec::with_capacity(c.len());
+                    for x in c {
+                        out.extend(f(x));
+                    }
+                    out
+                })
+            }))
+        })
+    }
+
+    /// Keeps the records for which `pred` is true.
+    pub fn filter(&self, pred: impl Fn(&T) -> bool + Send + Sync + 'static) -> Rdd<T> {
+        let pred = Arc::new(pred);
+        self.map_chunks("filter", true, move |_, it| {
+            let pred = Arc::clone(&pred);
+            Box::new(it.map(move |c| {
+                c.map(|mut c| {
+                    c.retain(|x| pred(x));
+                    c
+                })
+            }))
+        })
+    }
+
+    /// Applies `f` to each partition's records as an iterator.
+    pub fn map_partitions<U: Data, I>(
+        &self,
+        f: impl Fn(Box<dyn Iterator<Item = T> + Send>) -> I + Send + Sync + 'static,
+    ) -> Rdd<U>
+    where
+        I: IntoIterator<Item = U>,
+        I::IntoIter: Send + 'static,
+    {
+        self.map_partitions_with_index(move |_, it| f(it))
+    }
+
+    /// Applies `f` to each partition's index and records.
+    pub fn map_partitions_with_index<U: Data, I>(
+        &self,
+        f: impl Fn(usize, Box<dyn Iterator<Item = T> + Send>) -> I + Send + Sync + 'static,
+    ) -> Rdd<U>
+    where
+        I: IntoIterator<Item = U>,
+        I::IntoIter: Send + 'static,
+    {
+        let f = Arc::new(f);
+        self.map_chunks("map_partitions", false, move |split, it| {
+            let (recs, err) = records(it);
+            let out = f(split, Box::new(recs)).into_iter();
+            // Chunks of the user's output, then the parent's error, if one stopped the input.
+            let tail = std::iter::once(()).filter_map(move |_| err.lock().take().map(Err));
+            Box::new(chunked(out).chain(tail))
+        })
+    }
+
+    /// Turns each partition into a single record: the vector of its records.
+    pub fn glom(&self) -> Rdd<Vec<T>> {
+        self.map_chunks("glom", false, |_, it| {
+            let mut it = Some(it);
+            Box::new(std::iter::from_fn(move || {
+                let it = it.take()?;
+                Some(super::drain(it).map(|v| vec![v]))
+            }))
+        })
+    }
+
+    /// Pairs every record with a key computed from it.
+    pub fn key_by<K: Data>(&self, f: impl Fn(&T) -> K + Send + Sync + 'static) -> Rdd<(K, T)> {
+        let f = Arc::new(f);
+        self.map_chunks("key_by", false, move |_, it| {
+            let f = Arc::clone(&f);
+            Box::new(it.map(move |c| c.map(|c| c.into_iter().map(|x| (f(&x), x)).collect())))
+        })
+    }
+}

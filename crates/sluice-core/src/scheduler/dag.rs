@@ -1,0 +1,194 @@
+//! The DAG scheduler: cuts a job's lineage into stages at shuffle dependencies and runs them
+//! parents first.
+//!
+//! Planning ([`plan`]) is pure: it walks the graph and returns the stages in an order where
+//! every stage comes after the stages it reads from. Running ([`run_job`]) then computes only
+//! what is missing: a shuffle whose map outputs are all present is not run again, and a
+//! persisted RDD whose partitions are all cached hides its own parents.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::data::Data;
+use crate::error::Result;
+use crate::rdd::{ChunkIter, Dependency, Rdd, RddBase, ShuffleDepBase};
+use crate::scheduler::executor::StageDesc;
+use crate::scheduler::task::TaskContext;
+
+/// A stage: the RDDs computed in one task per partition, ending at `rdd`.
+pub struct Stage {
+    /// The last RDD of the stage (for a map stage, the shuffle's parent).
+    pub rdd: Arc<dyn RddBase>,
+    /// For a map stage, the shuffle it writes; `None` for the result stage.
+    pub shuffle: Option<Arc<dyn ShuffleDepBase>>,
+    /// Indices (into the plan) of the stages this one reads from.
+    pub parents: Vec<usize>,
+}
+
+/// Plans the stages of a job computing `final_rdd`. The result stage is last; every stage
+/// comes after its parents.
+pub fn plan(final_rdd: Arc<dyn RddBase>) -> Vec<Stage> {
+    let mut stages = Vec::new();
+    let mut by_shuffle = HashMap::new();
+    add_stage(final_rdd, None, &mut stages, &mut by_shuffle);
+    stages
+}
+
+fn add_stage(
+    rdd: Arc<dyn RddBase>,
+    shuffle: Option<Arc<dyn ShuffleDepBase>>,
+    stages: &mut Vec<Stage>,
+    by_shuffle: &mut HashMap<usize, usize>,
+) -> usize {
+    let mut parents = Vec::new();
+    for dep in shuffle_parents(&rdd) {
+        let id = dep.shuffle_id();
+        let idx = match by_shuffle.get(&id) {
+            Some(&i) => i,
+            None => {
+                let i = add_stage(dep.parent(), Some(dep), stages, by_shuffle);
+                by_shuffle.insert(id, i);
+                i
+            }
+        };
+        if !parents.contains(&idx) {
+            parents.push(idx);
+        }
+    }
+    stages.push(Stage {
+        rdd,
+        shuffle,
+        parents,
+    });
+    stages.len() - 1
+}
+
+/// The RDDs of a stage: `rdd` and its ancestors through narrow dependencies, stopping at
+/// persisted RDDs whose partitions are all cached.
+pub fn stage_rdds(rdd: &Arc<dyn RddBase>) -> Vec<Arc<dyn RddBase>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut stack = vec![Arc::clone(rdd)];
+    while let Some(r) = stack.pop() {
+        if !seen.insert(r.id()) {
+            continue;
+        }
+        let fully_cached =
+            r.storage_level().is_some() && (0..r.num_partitions()).all(|p| r.is_cached(p));
+        if !fully_cached {
+            for d in r.dependencies() {
+                if let Dependency::Narrow(p) = d {
+                    stack.push(Arc::clone(p));
+                }
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
+/// The shuffle dependencies a stage ending at `rdd` reads.
+fn shuffle_parents(rdd: &Arc<dyn RddBase>) -> Vec<Arc<dyn ShuffleDepBase>> {
+    let mut out: Vec<Arc<dyn ShuffleDepBase>> = Vec::new();
+    for r in stage_rdds(rdd) {
+        let fully_cached =
+            r.storage_level().is_some() && (0..r.num_partitions()).all(|p| r.is_cached(p));
+        if fully_cached {
+            continue;
+        }
+        for d in r.dependencies() {
+            if let Dependency::Shuffle(s) = d {
+                if !out.iter().any(|o| o.shuffle_id() == s.shuffle_id()) {
+                    out.push(Arc::clone(s));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Describes an RDD node as `Kind[id] at op`.
+pub fn describe(rdd: &dyn RddBase) -> String {
+    format!("{}[{}] at {}", rdd.kind(), rdd.id(), rdd.op_name())
+}
+
+/// Runs `func` over the given partitions of `rdd`, after computing every missing shuffle the
+/// job depends on. Results come back in the order of `partitions`.
+pub(crate) fn run_job<T, R, F>(rdd: &Rdd<T>, partitions: &[usize], func: F) -> Result<Vec<R>>
+where
+    T: Data,
+    R: Send,
+    F: Fn(ChunkIter<T>, &TaskContext) -> Result<R> + Sync,
+{
+    let ctx = rdd.context().clone();
+    let inner = &ctx.inner;
+    inner.metrics.jobs.fetch_add(1, Ordering::Relaxed);
+    let stages = plan(rdd.base());
+    let result_idx = stages.len() - 1;
+    let mut done = vec![false; stages.len()];
+    for &p in &stages[result_idx].parents {
+        ensure_stage(&ctx, &stages, p, &mut done)?;
+    }
+    for r in stage_rdds(&stages[result_idx].rdd) {
+        r.prepare()?;
+    }
+    let desc = StageDesc {
+        stage_id: inner.next_stage_id(),
+        rdd: describe(&*stages[result_idx].rdd),
+    };
+    inner.metrics.stages.fetch_add(1, Ordering::Relaxed);
+    inner
+        .executor
+        .run_tasks(&desc, partitions, &inner.metrics, |tc| {
+            func(rdd.iterator(tc.partition, tc)?, tc)
+        })
+}
+
+/// Makes sure the map outputs of stage `idx` are all present, running it (and, first, the
+/// parents it needs) if not.
+fn ensure_stage(
+    ctx: &crate::Context,
+    stages: &[Stage],
+    idx: usize,
+    done: &mut [bool],
+) -> Result<()> {
+    if done[idx] {
+        return Ok(());
+    }
+    let stage = &stages[idx];
+    let Some(dep) = &stage.shuffle else {
+        return Ok(());
+    };
+    let inner = &ctx.inner;
+    let num_maps = stage.rdd.num_partitions();
+    inner.shuffles.register(dep.shuffle_id(), num_maps);
+    let missing = inner.shuffles.missing(dep.shuffle_id(), num_maps);
+    if missing.is_empty() {
+        inner.metrics.stages_skipped.fetch_add(1, Ordering::Relaxed);
+        done[idx] = true;
+        return Ok(());
+    }
+    for &p in &stage.parents {
+        ensure_stage(ctx, stages, p, done)?;
+    }
+    for r in stage_rdds(&stage.rdd) {
+        r.prepare()?;
+    }
+    dep.prepare()?;
+    let desc = StageDesc {
+        stage_id: inner.next_stage_id(),
+        rdd: describe(&*stage.rdd),
+    };
+    inner.metrics.stages.fetch_add(1, Ordering::Relaxed);
+    let dep = Arc::clone(dep);
+    inner
+        .executor
+        .run_tasks(&desc, &missing, &inner.metrics, |tc| {
+            let out = dep.run_map_task(tc.partition, tc)?;
+            inner.shuffles.put(dep.shuffle_id(), tc.partition, out);
+            Ok(())
+        })?;
+    done[idx] = true;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! Storage of cached partitions: [`StorageLevel`] and the LRU [`block_store`].
+
+pub mod block_store;
+pub mod level;
+
+pub use level::StorageLevel;

@@ -1,0 +1,60 @@
+//! # Sluice
+//!
+//! A micro-batch stream processing engine with Apache Spark Streaming's model, as one fast,
+//! small program. This crate is the facade users depend on: it re-exports the engine's layers
+//! and a [`prelude`].
+//!
+//! ## A guided tour
+//!
+//! - [`Context`] (Spark's `SparkContext`) is built from a [`Conf`] (`local[N]` worker threads,
+//!   default parallelism, task retries, memory budget) and creates [`Rdd`]s.
+//! - [`Rdd<T>`] is a partitioned, lazy collection with lineage. Transformations build the
+//!   graph (`map`, `flat_map`, `filter`, `reduce_by_key`, `join`, `sort_by_key`, ...); actions
+//!   run it (`collect`, `count`, `take`, `save_as_text_file`, ...).
+//! - The DAG scheduler ([`core::scheduler::dag`]) cuts the graph into stages at shuffles;
+//!   narrow operations are fused and run over chunks of records; map-side combine runs before
+//!   every aggregating shuffle.
+//! - Tasks run on a fixed pool of worker threads ([`core::scheduler::executor`]); a panicking
+//!   task is caught and retried, and a job that keeps failing returns an error naming the RDD,
+//!   stage and partition.
+//! - [`Rdd::cache`] / [`Rdd::persist`] keep partitions in a memory-budgeted, LRU block store
+//!   ([`core::storage`]); evicted partitions are recomputed or read back from disk.
+//! - [`Broadcast`] values and [`Accumulator`]s are shared with tasks.
+//!
+//! ```
+//! use sluice::prelude::*;
+//!
+//! let ctx = Context::new(Conf::new().set_master("local[2]")).unwrap();
+//! let top = ctx
+//!     .parallelize(vec!["to be or not to be".to_string()], 1)
+//!     .flat_map(|l: String| l.split(' ').map(String::from).collect::<Vec<_>>())
+//!     .map(|w| (w, 1u64))
+//!     .reduce_by_key(|a, b| a + b)
+//!     .map(|(w, n)| (n, w))
+//!     .sort_by_key(false)
+//!     .take(2)
+//!     .unwrap();
+//! assert_eq!(top[0].0, 2);
+//! ```
+//!
+//! ## Extension points
+//!
+//! - Your own key placement: implement [`Partitioner`] and pass it to `partition_by` or the
+//!   `_with` forms of the key-value operations.
+//! - Your own record text form for output files: implement [`ToText`].
+//! - Your own shared aggregates: [`Context::accumulator`] with any merge function.
+
+pub use sluice_core as core;
+pub use sluice_core::{
+    corpus, Accumulator, Broadcast, ChunkIter, Conf, Context, Data, Error, HashPartitioner, Key,
+    MetricsSnapshot, Partitioner, RangePartitioner, Rdd, Result, SharedPartitioner, StorageLevel,
+    TaskContext, ToText,
+};
+
+/// The names most programs need: `use sluice::prelude::*;`.
+pub mod prelude {
+    pub use sluice_core::{
+        Accumulator, Broadcast, Conf, Context, Data, Error, HashPartitioner, Key, Partitioner,
+        RangePartitioner, Rdd, Result, StorageLevel, ToText,
+    };
+}
