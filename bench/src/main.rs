@@ -1,1 +1,211 @@
-fn main() {}
+//! Sluice's benchmark harness.
+//!
+//! `sluice-bench wordcount` measures the RDD word count (lines → `flat_map` words → `map`
+//! `(w, 1)` → `reduce_by_key` → `collect`) on a seeded corpus at 1 and 2 worker threads,
+//! beside a hand-written single-threaded loop (split + hash-map count) in the same run. The
+//! variants run alternately (A B C A B C ...) so that ratios hold while the machine's speed
+//! drifts; the report gives medians and ratios as a Markdown table.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use rustc_hash::FxHashMap;
+use sluice::corpus::Corpus;
+use sluice::prelude::*;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(name = "sluice-bench", about = "Sluice benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Word count: RDD at 1 and 2 threads against a hand-written loop.
+    Wordcount(WordcountArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Source {
+    /// Lines held in memory (`parallelize`).
+    Memory,
+    /// Lines read from a text file written once before the runs (`text_file`).
+    File,
+}
+
+#[derive(clap::Args)]
+struct WordcountArgs {
+    /// Lines of 10 words.
+    #[arg(long, default_value_t = 2_000_000)]
+    lines: usize,
+    /// Vocabulary size (Zipf-like frequencies).
+    #[arg(long, default_value_t = 100_000)]
+    vocab: usize,
+    /// Rounds; each round runs every variant once.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Seed of the corpus.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Run only the RDD at this many threads (for profiling).
+    #[arg(long)]
+    only_threads: Option<usize>,
+    /// Where the RDD reads its lines from.
+    #[arg(long, value_enum, default_value_t = Source::Memory)]
+    source: Source,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Wordcount(a) => wordcount(a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The physical limit: one thread, split on spaces, count in a hash map, allocate a key only
+/// for a word not seen before.
+fn hand_loop<'a>(lines: impl Iterator<Item = &'a str>) -> FxHashMap<String, u64> {
+    let mut counts: FxHashMap<String, u64> = FxHashMap::default();
+    for line in lines {
+        for w in line.split(' ') {
+            if let Some(c) = counts.get_mut(w) {
+                *c += 1;
+            } else {
+                counts.insert(w.to_owned(), 1);
+            }
+        }
+    }
+    counts
+}
+
+fn rdd_wordcount(lines: Rdd<String>) -> Result<Vec<(String, u64)>> {
+    lines
+        .flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .map(|w| (w, 1u64))
+        .reduce_by_key(|a, b| a + b)
+        .collect()
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn wordcount(a: WordcountArgs) -> Result<()> {
+    let corpus = Corpus::new(a.vocab, 1.0);
+    eprintln!("generating {} lines ...", a.lines);
+    let lines = corpus.lines(a.seed, a.lines, 10);
+    let words: u64 = lines.iter().map(|l| l.split(' ').count() as u64).sum();
+    let dir = std::env::temp_dir().join(format!("sluice-bench-{}", std::process::id()));
+    let file = dir.join("corpus.txt");
+    if a.source == Source::File {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
+        std::fs::write(&file, lines.join("\n") + "\n")
+            .map_err(|e| Error::io("writing", &file, e))?;
+    }
+    let ctx1 = Context::local(1)?;
+    let ctx2 = Context::local(2)?;
+    let expected = hand_loop(lines.iter().map(String::as_str));
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    if let Some(n) = a.only_threads {
+        let ctx = Context::local(n)?;
+        for _ in 0..a.rounds {
+            let rdd = ctx.parallelize(lines.clone(), n * 2);
+            let t = Instant::now();
+            let counts = rdd_wordcount(rdd)?;
+            println!("local[{n}]: {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+            check(&expected, counts.len(), "rdd")?;
+        }
+        return Ok(());
+    }
+    for round in 0..a.rounds {
+        // Hand-written loop.
+        let t = Instant::now();
+        let counts = match a.source {
+            Source::Memory => hand_loop(lines.iter().map(String::as_str)),
+            Source::File => {
+                let text =
+                    std::fs::read_to_string(&file).map_err(|e| Error::io("reading", &file, e))?;
+                hand_loop(text.lines())
+            }
+        };
+        times[0].push(t.elapsed());
+        check(&expected, counts.len(), "hand loop")?;
+        // RDD at 1 and 2 threads.
+        for (i, ctx) in [(1, &ctx1), (2, &ctx2)] {
+            let parts = ctx.worker_threads() * 2;
+            let rdd = match a.source {
+                Source::Memory => ctx.parallelize(lines.clone(), parts),
+                Source::File => ctx.text_file(file.to_str().unwrap_or_default(), parts)?,
+            };
+            let t = Instant::now();
+            let counts = rdd_wordcount(rdd)?;
+            times[i].push(t.elapsed());
+            check(&expected, counts.len(), "rdd")?;
+            if round == 0 {
+                for (w, n) in counts.iter().take(1000) {
+                    if expected.get(w) != Some(n) {
+                        return Err(Error::Internal(format!("count of {w} differs")));
+                    }
+                }
+            }
+        }
+        eprintln!("round {} done", round + 1);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let med: Vec<Duration> = times.iter_mut().map(|t| median(t)).collect();
+    let rate = |d: Duration| words as f64 / d.as_secs_f64() / 1e6;
+    println!(
+        "Word count, {} lines / {} words, vocabulary {}, source {}, {} rounds (medians)\n",
+        a.lines,
+        words,
+        a.vocab,
+        match a.source {
+            Source::Memory => "memory",
+            Source::File => "file",
+        },
+        a.rounds
+    );
+    println!("| variant | median time | Mwords/s | vs hand loop |");
+    println!("|---|---:|---:|---:|");
+    let names = [
+        "hand-written loop, 1 thread",
+        "RDD, local[1]",
+        "RDD, local[2]",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        println!(
+            "| {name} | {:.0} ms | {:.1} | {:.2} |",
+            med[i].as_secs_f64() * 1e3,
+            rate(med[i]),
+            med[0].as_secs_f64() / med[i].as_secs_f64()
+        );
+    }
+    println!(
+        "\nlocal[2] / local[1] speed-up: {:.2}x",
+        med[1].as_secs_f64() / med[2].as_secs_f64()
+    );
+    Ok(())
+}
+
+fn check(expected: &FxHashMap<String, u64>, got: usize, what: &str) -> Result<()> {
+    if expected.len() != got {
+        return Err(Error::Internal(format!(
+            "{what} found {got} distinct words, expected {}",
+            expected.len()
+        )));
+    }
+    Ok(())
+}

@@ -20,6 +20,7 @@ use crate::storage::block_store::BlockStore;
 static NEXT_CONTEXT: AtomicUsize = AtomicUsize::new(1);
 
 pub(crate) struct ContextInner {
+    pub conf: Conf,
     pub settings: Settings,
     pub executor: Executor,
     pub shuffles: ShuffleStore,
@@ -75,6 +76,7 @@ impl Context {
         ));
         Ok(Context {
             inner: Arc::new(ContextInner {
+                conf,
                 blocks: BlockStore::new(settings.storage_memory_bytes, dir),
                 settings,
                 executor,
@@ -90,6 +92,11 @@ impl Context {
     /// A context with `local[threads]` and default settings.
     pub fn local(threads: usize) -> Result<Context> {
         Context::new(Conf::new().set_master(format!("local[{threads}]")))
+    }
+
+    /// The configuration the context was built from.
+    pub fn conf(&self) -> &Conf {
+        &self.inner.conf
     }
 
     /// The validated settings.

@@ -90,6 +90,15 @@ impl Corpus {
         }
     }
 
+    /// Line number `index` of the text seeded by `seed`: computable on its own, so a source can
+    /// replay any range of lines.
+    pub fn line_at(&self, seed: u64, index: u64, words_per_line: usize) -> String {
+        let mut rng = Pcg64::seed_from_u64(seed ^ crate::hash::fmix64(index.wrapping_add(1)));
+        let mut s = String::with_capacity(words_per_line * 7);
+        self.write_line(&mut rng, words_per_line, &mut s);
+        s
+    }
+
     /// `n` lines of `words_per_line` words from a seed.
     pub fn lines(&self, seed: u64, n: usize, words_per_line: usize) -> Vec<String> {
         let mut gen = self.generator(seed, words_per_line);

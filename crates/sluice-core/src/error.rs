@@ -79,6 +79,22 @@ pub enum Error {
         message: String,
     },
 
+    /// An operation is not allowed in the current state (for example adding a stream to a
+    /// started streaming context).
+    #[error("illegal state: {0}")]
+    IllegalState(String),
+
+    /// An output operation of a batch failed.
+    #[error("batch {batch_time_ms} ms: output operation {output_op} failed: {message}")]
+    BatchFailed {
+        /// The batch time in milliseconds.
+        batch_time_ms: i64,
+        /// The output operation's id and name.
+        output_op: String,
+        /// The failure.
+        message: String,
+    },
+
     /// A user function reported an error.
     #[error("{0}")]
     User(String),

@@ -58,3 +58,8 @@ pub mod prelude {
         RangePartitioner, Rdd, Result, StorageLevel, ToText,
     };
 }
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -44,6 +44,35 @@ impl<T: Data + ToText> Rdd<T> {
         result
     }
 
+    /// Like [`save_as_text_file`](Rdd::save_as_text_file), but replaces an existing directory:
+    /// the new result is written completely first, then swapped in (the old one is renamed
+    /// away and removed). Writing the same data twice gives the same directory, so a re-run
+    /// batch rewrites its output idempotently.
+    pub fn save_as_text_file_replacing(&self, path: impl AsRef<Path>) -> Result<()> {
+        let target = path.as_ref().to_path_buf();
+        let tmp = temp_sibling(&target)?;
+        std::fs::create_dir_all(&tmp).map_err(|e| Error::io("creating directory", &tmp, e))?;
+        let result = self.write_parts(&tmp).and_then(|()| {
+            let ok = tmp.join("_SUCCESS");
+            std::fs::File::create(&ok).map_err(|e| Error::io("creating", &ok, e))?;
+            if target.exists() {
+                let old = temp_sibling(&target)?;
+                std::fs::rename(&target, &old)
+                    .map_err(|e| Error::io("moving aside", &target, e))?;
+                let r = std::fs::rename(&tmp, &target)
+                    .map_err(|e| Error::io("renaming into", &target, e));
+                let _ = std::fs::remove_dir_all(&old);
+                r
+            } else {
+                std::fs::rename(&tmp, &target).map_err(|e| Error::io("renaming into", &target, e))
+            }
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        result
+    }
+
     fn write_parts(&self, dir: &Path) -> Result<()> {
         let dir = dir.to_path_buf();
         self.run_job(move |it, tc| {

@@ -65,11 +65,13 @@ fn combine_into<K: Hash + Eq, X, C>(
     create: impl Fn(X) -> C,
     merge: impl Fn(C, X) -> C,
 ) {
-    let slot = map.entry(k).or_insert(None);
-    *slot = Some(match slot.take() {
-        None => create(x),
-        Some(c) => merge(c, x),
-    });
+    // Look up first and insert only new keys: most records hit an existing key, and a lookup
+    // is cheaper than `entry`, which must take ownership of the key.
+    if let Some(slot) = map.get_mut(&k) {
+        *slot = slot.take().map(|c| merge(c, x));
+    } else {
+        map.insert(k, Some(create(x)));
+    }
 }
 
 impl<K, V, C> ShuffleDepBase for ShuffleDependency<K, V, C>

@@ -66,16 +66,21 @@ impl Context {
             parts.push(Arc::new(data.split_off(lo as usize)));
         }
         parts.reverse();
-        self.from_partitions(parts, "parallelize")
+        self.rdd_of_partitions(parts, "parallelize")
     }
 
     /// An RDD whose partitions are exactly the given vectors.
     pub fn parallelize_partitions<T: Data>(&self, partitions: Vec<Vec<T>>) -> Rdd<T> {
         let parts = partitions.into_iter().map(Arc::new).collect();
-        self.from_partitions(parts, "parallelize")
+        self.rdd_of_partitions(parts, "parallelize")
     }
 
-    pub(crate) fn from_partitions<T: Data>(
+    /// An RDD whose partitions are shared vectors (no copy is made until a task reads them).
+    pub fn parallelize_shared<T: Data>(&self, partitions: Vec<Arc<Vec<T>>>) -> Rdd<T> {
+        self.rdd_of_partitions(partitions, "parallelize")
+    }
+
+    pub(crate) fn rdd_of_partitions<T: Data>(
         &self,
         partitions: Vec<Arc<Vec<T>>>,
         op: &str,

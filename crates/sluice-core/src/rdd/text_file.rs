@@ -192,18 +192,28 @@ impl Context {
     /// ```
     pub fn text_file(&self, path: &str, min_partitions: usize) -> Result<Rdd<String>> {
         let files = list_input_files(path)?;
+        self.text_files(&files, min_partitions, &format!("text_file {path}"))
+    }
+
+    /// The lines of the given files, in order, in at least `min_partitions` partitions.
+    pub fn text_files(
+        &self,
+        files: &[PathBuf],
+        min_partitions: usize,
+        name: &str,
+    ) -> Result<Rdd<String>> {
         let mut sized = Vec::with_capacity(files.len());
         for f in files {
-            let len = std::fs::metadata(&f)
-                .map_err(|e| Error::io("reading metadata of", &f, e))?
+            let len = std::fs::metadata(f)
+                .map_err(|e| Error::io("reading metadata of", f, e))?
                 .len();
-            sized.push((f, len));
+            sized.push((f.clone(), len));
         }
         let splits = plan_splits(&sized, min_partitions);
         Ok(Rdd::from_compute(
             self,
             "MapPartitionsRDD",
-            &format!("text_file {path}"),
+            name,
             splits.len(),
             vec![],
             None,

@@ -192,3 +192,66 @@ fn ensure_stage(
     done[idx] = true;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Context;
+
+    #[test]
+    fn narrow_chain_is_one_stage() {
+        let ctx = Context::local(1).unwrap();
+        let r = ctx
+            .parallelize(vec![1, 2, 3], 2)
+            .map(|x| x + 1)
+            .filter(|x| *x > 2);
+        let stages = plan(r.base());
+        assert_eq!(stages.len(), 1);
+        assert!(stages[0].shuffle.is_none());
+        assert_eq!(stage_rdds(&stages[0].rdd).len(), 3);
+    }
+
+    #[test]
+    fn shuffles_cut_stages_parents_first() {
+        let ctx = Context::local(1).unwrap();
+        let a = ctx
+            .parallelize(vec![(1, 1), (2, 2)], 2)
+            .reduce_by_key(|x, y| x + y);
+        let b = ctx.parallelize(vec![(1, 'a')], 1);
+        let j = a.join(&b).map(|(k, _)| (k, 1)).reduce_by_key(|x, y| x + y);
+        let stages = plan(j.base());
+        // reduce_by_key(a) map stage, the cogroup's map stage, the final reduce's map stage,
+        // and the result stage.
+        assert_eq!(stages.len(), 4);
+        for (i, s) in stages.iter().enumerate() {
+            assert!(
+                s.parents.iter().all(|&p| p < i),
+                "stage {i} before a parent"
+            );
+        }
+        assert!(stages.last().unwrap().shuffle.is_none());
+        assert!(stages[..3].iter().all(|s| s.shuffle.is_some()));
+    }
+
+    #[test]
+    fn shared_shuffle_planned_once() {
+        let ctx = Context::local(1).unwrap();
+        let r = ctx.parallelize(vec![(1, 1)], 1).reduce_by_key(|x, y| x + y);
+        let u = r.union(&r);
+        let stages = plan(u.base());
+        assert_eq!(stages.len(), 2);
+        assert_eq!(stages[1].parents, vec![0]);
+    }
+
+    #[test]
+    fn fully_cached_rdd_hides_its_parents() {
+        let ctx = Context::local(1).unwrap();
+        let r = ctx
+            .parallelize(vec![(1, 1)], 1)
+            .reduce_by_key(|x, y| x + y)
+            .cache();
+        assert_eq!(plan(r.map(|x| x).base()).len(), 2);
+        r.count().unwrap();
+        assert_eq!(plan(r.map(|x| x).base()).len(), 1);
+    }
+}

@@ -1,0 +1,485 @@
+//! [`StreamingContext`]: the entry point of a streaming program.
+//!
+//! It wraps an engine [`Context`], fixes the batch interval, owns the graph of streams and
+//! output operations, and runs the scheduler threads between `start` and `stop`. Its state goes
+//! Initialized → Active → Stopped, one way.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use sluice_core::{Conf, Context, Data, Error, Result};
+
+use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::conf::StreamingSettings;
+use crate::dstream::{DStream, DStreamBase};
+use crate::listener::{ListenerBus, StreamingEvent, StreamingListener};
+use crate::scheduler::generator;
+use crate::scheduler::job::OutputStream;
+use crate::source::InputStream;
+use crate::time::{duration_ms, is_multiple, Time};
+
+/// The lifecycle state of a streaming context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamingState {
+    /// Created; streams and output operations may be added.
+    Initialized,
+    /// Started and running batches.
+    Active,
+    /// Stopped; cannot be restarted.
+    Stopped,
+}
+
+/// How to stop a streaming context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// Stop now: no new batches; the running output operation finishes, queued batches are
+    /// dropped.
+    Immediate,
+    /// Stop sources, process everything already received (in a final batch if needed), then
+    /// stop. If that takes longer than `timeout`, the remaining queued batches are dropped.
+    Graceful {
+        /// The longest to wait for the queued batches.
+        timeout: Duration,
+    },
+}
+
+/// The graph: every stream, the inputs and the output operations.
+#[derive(Default)]
+pub(crate) struct Graph {
+    pub streams: Vec<Arc<dyn DStreamBase>>,
+    pub inputs: Vec<Arc<dyn InputStream>>,
+    pub outputs: Vec<Arc<dyn OutputStream>>,
+}
+
+/// Progress of the scheduler, shared with waiters.
+#[derive(Default)]
+pub(crate) struct Progress {
+    pub last_completed: Option<Time>,
+    pub batches_completed: u64,
+    pub batches_failed: u64,
+    pub error: Option<Error>,
+}
+
+/// State shared by the context handle, the streams and the scheduler threads.
+pub(crate) struct Shared {
+    pub ctx: Context,
+    pub batch_interval: Duration,
+    pub clock: Arc<dyn Clock>,
+    pub manual_clock: Option<Arc<ManualClock>>,
+    pub settings: StreamingSettings,
+    pub state: Mutex<StreamingState>,
+    pub graph: Mutex<Graph>,
+    pub bus: ListenerBus,
+    /// Tells the generator to stop.
+    pub stop_generator: AtomicBool,
+    /// Tells the runner to drop queued batches.
+    pub abort_batches: AtomicBool,
+    pub progress: Mutex<Progress>,
+    pub progress_changed: Condvar,
+    pub start_time: Mutex<Option<Time>>,
+    pub remember: Mutex<Option<Duration>>,
+    pub threads: Mutex<Option<generator::Threads>>,
+    next_stream: AtomicUsize,
+    next_output: AtomicUsize,
+}
+
+impl Shared {
+    pub fn next_stream_id(&self) -> usize {
+        self.next_stream.fetch_add(1, Ordering::Relaxed)
+    }
+    pub fn next_output_id(&self) -> usize {
+        self.next_output.fetch_add(1, Ordering::Relaxed)
+    }
+    pub fn register_stream(&self, s: Arc<dyn DStreamBase>) {
+        self.graph.lock().streams.push(s);
+    }
+    pub fn register_input(&self, s: Arc<dyn InputStream>) {
+        self.graph.lock().inputs.push(s);
+    }
+    pub fn register_output(&self, o: Arc<dyn OutputStream>) {
+        self.graph.lock().outputs.push(o);
+    }
+    pub fn check_can_add(&self) -> Result<()> {
+        match *self.state.lock() {
+            StreamingState::Initialized => Ok(()),
+            _ => Err(Error::IllegalState(
+                "adding new inputs, transformations and output operations after starting a \
+                 streaming context is not supported"
+                    .into(),
+            )),
+        }
+    }
+    pub fn post(&self, e: StreamingEvent) {
+        self.bus.post(e);
+    }
+    /// Records a failure for `await_termination` (the first one wins).
+    pub fn report_error(&self, e: Error) {
+        let mut p = self.progress.lock();
+        if p.error.is_none() {
+            p.error = Some(e);
+        }
+        self.progress_changed.notify_all();
+    }
+}
+
+/// Stops the context when the last handle goes away, so threads never outlive it.
+struct Owner {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let _ = stop_shared(&self.shared, StopMode::Immediate);
+        // Break the cycle streams → shared → graph → streams.
+        *self.shared.graph.lock() = Graph::default();
+    }
+}
+
+/// The entry point of a streaming program: Spark's `StreamingContext`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use sluice_core::Context;
+/// use sluice_streaming::{clock::ManualClock, time::seconds, StopMode, StreamingContext};
+///
+/// let clock = ManualClock::shared(0);
+/// let ssc = StreamingContext::with_clock(&Context::local(2).unwrap(), seconds(1), clock.clone())
+///     .unwrap();
+/// let queue = sluice_streaming::source::queue::RddQueue::new();
+/// queue.push(ssc.context().parallelize(vec![1, 2, 3], 2));
+/// let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+/// let s2 = seen.clone();
+/// ssc.queue_stream(&queue, true, None)
+///     .map(|x: i32| x * 2)
+///     .foreach_rdd(move |rdd, _| { s2.lock().extend(rdd.collect()?); Ok(()) })
+///     .unwrap();
+/// ssc.start().unwrap();
+/// clock.advance(seconds(1));
+/// assert!(ssc.await_batch(sluice_streaming::time::Time::from_millis(1000), seconds(10)).unwrap());
+/// ssc.stop(StopMode::Immediate).unwrap();
+/// assert_eq!(*seen.lock(), vec![2, 4, 6]);
+/// ```
+#[derive(Clone)]
+pub struct StreamingContext {
+    owner: Arc<Owner>,
+}
+
+impl std::fmt::Debug for StreamingContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamingContext")
+            .field("batch_interval", &self.shared().batch_interval)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+impl StreamingContext {
+    /// A streaming context on `ctx` with a batch interval. The clock comes from the
+    /// configuration key `sluice.streaming.clock` (`system`, the default, or `manual`).
+    pub fn new(ctx: &Context, batch_interval: Duration) -> Result<StreamingContext> {
+        Self::build(ctx, batch_interval, None)
+    }
+
+    /// A streaming context on a new engine context built from `conf`.
+    pub fn from_conf(conf: Conf, batch_interval: Duration) -> Result<StreamingContext> {
+        let ctx = Context::new(conf.clone())?;
+        Self::build_with_conf(&ctx, &conf, batch_interval, None)
+    }
+
+    /// A streaming context driven by the given clock (a [`ManualClock`] in tests).
+    pub fn with_clock(
+        ctx: &Context,
+        batch_interval: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<StreamingContext> {
+        Self::build(ctx, batch_interval, Some(clock))
+    }
+
+    fn build(
+        ctx: &Context,
+        batch_interval: Duration,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<StreamingContext> {
+        Self::build_with_conf(ctx, &ctx.conf().clone(), batch_interval, clock)
+    }
+
+    fn build_with_conf(
+        ctx: &Context,
+        conf: &Conf,
+        batch_interval: Duration,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<StreamingContext> {
+        if duration_ms(batch_interval) <= 0 {
+            return Err(Error::InvalidArgument(format!(
+                "the batch interval must be at least 1 ms, got {batch_interval:?}"
+            )));
+        }
+        let settings = StreamingSettings::from_conf(conf, batch_interval)?;
+        let (clock, manual_clock): (Arc<dyn Clock>, Option<Arc<ManualClock>>) = match clock {
+            Some(c) => (c, None),
+            None if settings.manual_clock => {
+                let m = ManualClock::shared(0);
+                (m.clone(), Some(m))
+            }
+            None => (Arc::new(SystemClock), None),
+        };
+        let shared = Arc::new(Shared {
+            ctx: ctx.clone(),
+            batch_interval,
+            clock,
+            manual_clock,
+            settings,
+            state: Mutex::new(StreamingState::Initialized),
+            graph: Mutex::new(Graph::default()),
+            bus: ListenerBus::new(),
+            stop_generator: AtomicBool::new(false),
+            abort_batches: AtomicBool::new(false),
+            progress: Mutex::new(Progress::default()),
+            progress_changed: Condvar::new(),
+            start_time: Mutex::new(None),
+            remember: Mutex::new(None),
+            threads: Mutex::new(None),
+            next_stream: AtomicUsize::new(0),
+            next_output: AtomicUsize::new(0),
+        });
+        Ok(StreamingContext {
+            owner: Arc::new(Owner { shared }),
+        })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.owner.shared
+    }
+
+    /// The engine context.
+    pub fn context(&self) -> &Context {
+        &self.shared().ctx
+    }
+
+    /// The batch interval.
+    pub fn batch_interval(&self) -> Duration {
+        self.shared().batch_interval
+    }
+
+    /// The manual clock, when the context was configured with `sluice.streaming.clock=manual`.
+    pub fn manual_clock(&self) -> Option<Arc<ManualClock>> {
+        self.shared().manual_clock.clone()
+    }
+
+    /// The current state.
+    pub fn state(&self) -> StreamingState {
+        *self.shared().state.lock()
+    }
+
+    /// Keeps every stream's RDDs for at least `d` (for queries on past batches).
+    pub fn remember(&self, d: Duration) -> Result<()> {
+        self.shared().check_can_add()?;
+        *self.shared().remember.lock() = Some(d);
+        Ok(())
+    }
+
+    /// Registers a listener.
+    pub fn add_listener(&self, l: Arc<dyn StreamingListener>) {
+        self.shared().bus.add(l);
+    }
+
+    /// The union of several streams with the same slide.
+    pub fn union<T: Data>(&self, streams: &[DStream<T>]) -> Result<DStream<T>> {
+        self.shared().check_can_add()?;
+        let first = streams
+            .first()
+            .ok_or_else(|| Error::InvalidArgument("union of no streams".into()))?;
+        if let Some(s) = streams
+            .iter()
+            .find(|s| s.slide_duration() != first.slide_duration())
+        {
+            return Err(Error::InvalidArgument(format!(
+                "union of streams with different slides: {:?} and {:?}",
+                first.slide_duration(),
+                s.slide_duration()
+            )));
+        }
+        Ok(crate::dstream::transform::union_of(streams))
+    }
+
+    /// Starts the scheduler: validates the graph, starts sources and the batch clock. The first
+    /// batch time is the next multiple of the batch interval after now.
+    pub fn start(&self) -> Result<()> {
+        let shared = self.shared();
+        {
+            let state = shared.state.lock();
+            match *state {
+                StreamingState::Active => return Ok(()),
+                StreamingState::Stopped => {
+                    return Err(Error::IllegalState(
+                        "a stopped streaming context cannot be started again".into(),
+                    ))
+                }
+                StreamingState::Initialized => {}
+            }
+        }
+        self.validate()?;
+        let interval = duration_ms(shared.batch_interval);
+        let now = shared.clock.now_ms();
+        let start = Time::from_millis((now.div_euclid(interval) + 1) * interval);
+        let zero = start - shared.batch_interval;
+        {
+            let graph = shared.graph.lock();
+            let remember = shared
+                .remember
+                .lock()
+                .unwrap_or(Duration::ZERO)
+                .max(shared.batch_interval);
+            for s in &graph.streams {
+                s.set_zero_time(zero);
+            }
+            for o in &graph.outputs {
+                o.stream().require_remember(remember);
+            }
+        }
+        *shared.start_time.lock() = Some(start);
+        shared
+            .bus
+            .start()
+            .map_err(|e| Error::Internal(format!("starting the listener thread: {e}")))?;
+        shared.post(StreamingEvent::StreamingStarted(now));
+        let inputs = shared.graph.lock().inputs.clone();
+        for i in &inputs {
+            i.start()?;
+        }
+        *shared.threads.lock() = Some(generator::spawn(Arc::clone(shared), start)?);
+        *shared.state.lock() = StreamingState::Active;
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<()> {
+        let shared = self.shared();
+        let graph = shared.graph.lock();
+        if graph.outputs.is_empty() {
+            return Err(Error::IllegalState(
+                "no output operations registered, so nothing to execute".into(),
+            ));
+        }
+        for s in &graph.streams {
+            if !is_multiple(s.slide(), shared.batch_interval) {
+                return Err(Error::InvalidArgument(format!(
+                    "stream {} ({}) has slide {:?}, not a multiple of the batch interval {:?}",
+                    s.id(),
+                    s.name(),
+                    s.slide(),
+                    shared.batch_interval
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the context (see [`StopMode`]). Stopping twice is fine.
+    pub fn stop(&self, mode: StopMode) -> Result<()> {
+        stop_shared(self.shared(), mode)
+    }
+
+    /// Blocks until the context is stopped or a batch fails; returns the failure.
+    pub fn await_termination(&self) -> Result<()> {
+        self.await_inner(None).map(|_| ())
+    }
+
+    /// Like [`await_termination`](Self::await_termination) with a timeout; `Ok(true)` if the
+    /// context stopped, `Ok(false)` on timeout.
+    pub fn await_termination_timeout(&self, timeout: Duration) -> Result<bool> {
+        self.await_inner(Some(timeout))
+    }
+
+    fn await_inner(&self, timeout: Option<Duration>) -> Result<bool> {
+        let shared = self.shared();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut p = shared.progress.lock();
+        loop {
+            if let Some(e) = p.error.take() {
+                return Err(e);
+            }
+            if *shared.state.lock() == StreamingState::Stopped {
+                return Ok(true);
+            }
+            match deadline {
+                Some(d) => {
+                    if shared.progress_changed.wait_until(&mut p, d).timed_out() {
+                        return Ok(false);
+                    }
+                }
+                None => shared.progress_changed.wait(&mut p),
+            }
+        }
+    }
+
+    /// Blocks until batch `time` has completed (or a later one); `Ok(false)` on timeout.
+    /// Meant for tests driving a manual clock.
+    pub fn await_batch(&self, time: Time, timeout: Duration) -> Result<bool> {
+        let shared = self.shared();
+        let deadline = Instant::now() + timeout;
+        let mut p = shared.progress.lock();
+        loop {
+            if p.last_completed.is_some_and(|t| t >= time) {
+                return Ok(true);
+            }
+            if *shared.state.lock() == StreamingState::Stopped {
+                return Ok(false);
+            }
+            if shared
+                .progress_changed
+                .wait_until(&mut p, deadline)
+                .timed_out()
+            {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Takes the first recorded batch failure, if any.
+    pub fn take_error(&self) -> Option<Error> {
+        self.shared().progress.lock().error.take()
+    }
+
+    /// The last completed batch time.
+    pub fn last_completed_batch(&self) -> Option<Time> {
+        self.shared().progress.lock().last_completed
+    }
+
+    /// Number of batches completed (including failed ones).
+    pub fn batches_completed(&self) -> u64 {
+        self.shared().progress.lock().batches_completed
+    }
+
+    /// The first batch time (set by `start`).
+    pub fn start_time(&self) -> Option<Time> {
+        *self.shared().start_time.lock()
+    }
+}
+
+/// Stops the scheduler threads and sources.
+fn stop_shared(shared: &Arc<Shared>, mode: StopMode) -> Result<()> {
+    {
+        let mut state = shared.state.lock();
+        match *state {
+            StreamingState::Stopped => return Ok(()),
+            StreamingState::Initialized => {
+                *state = StreamingState::Stopped;
+                drop(state);
+                shared.progress_changed.notify_all();
+                return Ok(());
+            }
+            StreamingState::Active => {}
+        }
+    }
+    let threads = shared.threads.lock().take();
+    if let Some(threads) = threads {
+        generator::stop(shared, threads, mode);
+    }
+    shared.bus.stop();
+    *shared.state.lock() = StreamingState::Stopped;
+    let _guard = shared.progress.lock();
+    shared.progress_changed.notify_all();
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! [`DStream<T>`]: a discretized stream, one RDD per batch.
+//!
+//! A DStream is a node of the streaming graph. For each valid batch time `t` (a multiple of
+//! its slide after the graph's zero time) it computes at most one `Rdd<T>` — lazily, from its
+//! parents' RDDs for `t` — and memoises it, so every consumer of the stream in a batch sees the
+//! same RDD. RDDs are forgotten once older than the stream's remember duration.
+//!
+//! Operations live in files by family: [`transform`] (per-batch RDD transformations, `union`,
+//! `transform`), [`aggregate`] (`count`, `reduce`, `count_by_value`), [`pair`] (key-value
+//! operations and joins), [`output`] (`print`, `save_as_text_files`, `foreach_rdd`) and
+//! [`slice`].
+
+pub mod aggregate;
+pub mod output;
+pub mod pair;
+pub mod slice;
+pub mod transform;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use sluice_core::{Context, Data, Rdd, Result};
+
+use crate::context::Shared;
+use crate::time::{duration_ms, Time};
+
+/// How a stream computes its RDD for one batch time (the typed half of a node).
+pub(crate) trait StreamCompute<T: Data>: Send + Sync {
+    /// The RDD for `time`, or `None` when the stream has none for that time.
+    fn compute(&self, time: Time) -> Result<Option<Rdd<T>>>;
+}
+
+/// The type-erased view of a stream that the graph works with.
+pub trait DStreamBase: Send + Sync {
+    /// The stream's id within its streaming context.
+    fn id(&self) -> usize;
+    /// The stream's name (the operation that made it, or the name given with `name`).
+    fn name(&self) -> String;
+    /// The interval between this stream's RDDs.
+    fn slide(&self) -> Duration;
+    /// The streams this one reads.
+    fn parents(&self) -> Vec<Arc<dyn DStreamBase>>;
+    /// How long generated RDDs are kept.
+    fn remember(&self) -> Duration;
+    /// Raises the remember duration to at least `d`, and the parents' to what this stream
+    /// needs of them.
+    fn require_remember(&self, d: Duration);
+    /// Sets the zero time (the time before the first batch).
+    fn set_zero_time(&self, zero: Time);
+    /// Drops generated RDDs older than the remember duration at batch `time`.
+    fn clear_metadata(&self, time: Time);
+    /// Times of the RDDs currently remembered.
+    fn remembered_times(&self) -> Vec<Time>;
+}
+
+/// Identity and bookkeeping shared by all stream nodes.
+pub(crate) struct StreamMeta {
+    pub id: usize,
+    pub ssc: Arc<Shared>,
+    pub name: RwLock<String>,
+    pub slide: Duration,
+    pub parents: Vec<Arc<dyn DStreamBase>>,
+    pub zero_time: Mutex<Option<Time>>,
+    pub remember: Mutex<Duration>,
+    /// Extra history the parents must keep beyond this stream's own remember duration
+    /// (a window's length, for example).
+    pub parent_extra_remember: Duration,
+}
+
+/// One node of the streaming graph.
+pub(crate) struct StreamNode<T: Data> {
+    pub meta: StreamMeta,
+    pub compute: Box<dyn StreamCompute<T>>,
+    pub generated: Mutex<BTreeMap<Time, Option<Rdd<T>>>>,
+}
+
+impl<T: Data> DStreamBase for StreamNode<T> {
+    fn id(&self) -> usize {
+        self.meta.id
+    }
+    fn name(&self) -> String {
+        self.meta.name.read().clone()
+    }
+    fn slide(&self) -> Duration {
+        self.meta.slide
+    }
+    fn parents(&self) -> Vec<Arc<dyn DStreamBase>> {
+        self.meta.parents.clone()
+    }
+    fn remember(&self) -> Duration {
+        *self.meta.remember.lock()
+    }
+    fn require_remember(&self, d: Duration) {
+        let own = {
+            let mut r = self.meta.remember.lock();
+            *r = (*r).max(d).max(self.meta.slide);
+            *r
+        };
+        for p in &self.meta.parents {
+            p.require_remember(own + self.meta.parent_extra_remember);
+        }
+    }
+    fn set_zero_time(&self, zero: Time) {
+        *self.meta.zero_time.lock() = Some(zero);
+    }
+    fn clear_metadata(&self, time: Time) {
+        let keep_after = time - self.remember();
+        let mut g = self.generated.lock();
+        let kept = g.split_off(&(keep_after + Duration::from_millis(1)));
+        *g = kept;
+    }
+    fn remembered_times(&self) -> Vec<Time> {
+        self.generated.lock().keys().copied().collect()
+    }
+}
+
+impl<T: Data> StreamNode<T> {
+    /// Whether `t` is a time this stream produces RDDs for.
+    fn is_valid_time(&self, t: Time) -> bool {
+        match *self.meta.zero_time.lock() {
+            None => false,
+            Some(zero) => {
+                let slide = duration_ms(self.meta.slide);
+                t > zero && slide > 0 && (t - zero) % slide == 0
+            }
+        }
+    }
+}
+
+/// A discretized stream of `T`: a sequence of RDDs, one per batch. Cloning clones the handle.
+///
+/// ```
+/// use sluice_streaming::testing::run_stream;
+/// let out = run_stream(vec![vec![1, 2], vec![3]], 3, |s| s.map(|x: i32| x * 10)).unwrap();
+/// assert_eq!(out, vec![vec![10, 20], vec![30], vec![]]);
+/// ```
+pub struct DStream<T: Data> {
+    pub(crate) node: Arc<StreamNode<T>>,
+}
+
+impl<T: Data> Clone for DStream<T> {
+    fn clone(&self) -> Self {
+        DStream {
+            node: Arc::clone(&self.node),
+        }
+    }
+}
+
+impl<T: Data> std::fmt::Debug for DStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DStream[{}] {}",
+            self.node.meta.id,
+            self.node.meta.name.read()
+        )
+    }
+}
+
+impl<T: Data> DStream<T> {
+    /// Creates a node and registers it with the graph.
+    pub(crate) fn new_node(
+        ssc: &Arc<Shared>,
+        name: &str,
+        slide: Duration,
+        parents: Vec<Arc<dyn DStreamBase>>,
+        parent_extra_remember: Duration,
+        compute: impl StreamCompute<T> + 'static,
+    ) -> DStream<T> {
+        let node = Arc::new(StreamNode {
+            meta: StreamMeta {
+                id: ssc.next_stream_id(),
+                ssc: Arc::clone(ssc),
+                name: RwLock::new(name.to_string()),
+                slide,
+                parents,
+                zero_time: Mutex::new(None),
+                remember: Mutex::new(Duration::ZERO),
+                parent_extra_remember,
+            },
+            compute: Box::new(compute),
+            generated: Mutex::new(BTreeMap::new()),
+        });
+        ssc.register_stream(node.clone());
+        DStream { node }
+    }
+
+    /// A child stream of this one with the same slide.
+    pub(crate) fn child<U: Data>(
+        &self,
+        name: &str,
+        compute: impl StreamCompute<U> + 'static,
+    ) -> DStream<U> {
+        DStream::new_node(
+            &self.node.meta.ssc,
+            name,
+            self.node.meta.slide,
+            vec![self.base()],
+            Duration::ZERO,
+            compute,
+        )
+    }
+
+    /// The type-erased node.
+    pub(crate) fn base(&self) -> Arc<dyn DStreamBase> {
+        self.node.clone()
+    }
+
+    /// The stream's id.
+    pub fn id(&self) -> usize {
+        self.node.meta.id
+    }
+
+    /// Names the stream (shown in the UI and used to match state in checkpoints).
+    pub fn name(&self, name: impl Into<String>) -> DStream<T> {
+        *self.node.meta.name.write() = name.into();
+        self.clone()
+    }
+
+    /// The stream's name.
+    pub fn get_name(&self) -> String {
+        self.node.meta.name.read().clone()
+    }
+
+    /// The interval between this stream's RDDs.
+    pub fn slide_duration(&self) -> Duration {
+        self.node.meta.slide
+    }
+
+    /// The engine context RDDs are created in.
+    pub fn context(&self) -> &Context {
+        &self.node.meta.ssc.ctx
+    }
+
+    /// The RDD for `time`: memoised, computed from the parents on first request, `None` for
+    /// times that are not batch times of this stream.
+    pub fn get_or_compute(&self, time: Time) -> Result<Option<Rdd<T>>> {
+        let node = &self.node;
+        let mut generated = node.generated.lock();
+        if let Some(r) = generated.get(&time) {
+            return Ok(r.clone());
+        }
+        if !node.is_valid_time(time) {
+            return Ok(None);
+        }
+        let rdd = node.compute.compute(time)?;
+        generated.insert(time, rdd.clone());
+        Ok(rdd)
+    }
+
+    /// Checks that the context accepts new streams (not yet started).
+    pub(crate) fn check_can_add(&self) -> Result<()> {
+        self.node.meta.ssc.check_can_add()
+    }
+}

@@ -1,0 +1,162 @@
+//! The job generator: waits on the clock for each batch time, assigns received data to the
+//! batch, asks every output operation for its job, and queues the batch for the runner.
+//! Also the stop protocol that drains or drops what is queued.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use parking_lot::Mutex;
+use sluice_core::{Error, Result};
+
+use super::job::JobSet;
+use super::runner;
+use crate::context::{Shared, StopMode};
+use crate::listener::{BatchInfo, StreamingEvent};
+use crate::time::Time;
+
+/// Messages to the runner.
+pub(crate) enum ToRunner {
+    Batch(JobSet),
+    End,
+}
+
+/// The scheduler's threads and the generator's position.
+pub(crate) struct Threads {
+    generator: JoinHandle<()>,
+    runner: JoinHandle<()>,
+    to_runner: Sender<ToRunner>,
+    next_time: Arc<Mutex<Time>>,
+}
+
+/// Starts the generator and runner threads; the first batch is at `start`.
+pub(crate) fn spawn(shared: Arc<Shared>, start: Time) -> Result<Threads> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let next_time = Arc::new(Mutex::new(start));
+    let spawn_err =
+        |e: std::io::Error| Error::Internal(format!("starting a scheduler thread: {e}"));
+    let runner = {
+        let shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("sluice-job-runner".into())
+            .spawn(move || runner::run(&shared, &rx))
+            .map_err(spawn_err)?
+    };
+    let generator = {
+        let shared = Arc::clone(&shared);
+        let tx = tx.clone();
+        let next_time = Arc::clone(&next_time);
+        std::thread::Builder::new()
+            .name("sluice-job-generator".into())
+            .spawn(move || loop {
+                let t = *next_time.lock();
+                if shared
+                    .clock
+                    .wait_until(t.millis(), &shared.stop_generator)
+                    .is_none()
+                {
+                    break;
+                }
+                generate_batch(&shared, &tx, t);
+                *next_time.lock() = t + shared.batch_interval;
+            })
+            .map_err(spawn_err)?
+    };
+    Ok(Threads {
+        generator,
+        runner,
+        to_runner: tx,
+        next_time,
+    })
+}
+
+/// Generates and queues the jobs of batch `time`.
+pub(crate) fn generate_batch(shared: &Arc<Shared>, tx: &Sender<ToRunner>, time: Time) {
+    let (inputs, outputs) = {
+        let g = shared.graph.lock();
+        (g.inputs.clone(), g.outputs.clone())
+    };
+    for i in &inputs {
+        i.allocate(time);
+    }
+    let mut jobs = Vec::new();
+    let mut generation_error = None;
+    for o in &outputs {
+        match o.generate_job(time) {
+            Ok(Some(j)) => jobs.push(j),
+            Ok(None) => {}
+            Err(e) => {
+                generation_error = Some(format!("generating jobs for {}: {e}", o.name()));
+                break;
+            }
+        }
+    }
+    let input_info: BTreeMap<_, _> = inputs
+        .iter()
+        .filter_map(|i| i.input_info(time).map(|info| (i.id(), info)))
+        .collect();
+    let submission_time_ms = shared.clock.now_ms();
+    shared.post(StreamingEvent::BatchSubmitted(BatchInfo {
+        batch_time: time,
+        stream_id_to_input_info: input_info,
+        submission_time_ms,
+        scheduling_delay: None,
+        processing_delay: None,
+        output_operation_infos: BTreeMap::new(),
+    }));
+    let _ = tx.send(ToRunner::Batch(JobSet {
+        time,
+        jobs,
+        generation_error,
+        submitted: Instant::now(),
+        submission_time_ms,
+    }));
+}
+
+/// Stops the threads: gracefully (drain) or immediately (drop queued batches).
+pub(crate) fn stop(shared: &Arc<Shared>, threads: Threads, mode: StopMode) {
+    let inputs = shared.graph.lock().inputs.clone();
+    match mode {
+        StopMode::Graceful { timeout } => {
+            // 1. No new data: stop sources (receivers flush what they hold).
+            for i in &inputs {
+                i.stop();
+            }
+            // 2. No new batches from the clock.
+            shared.stop_generator.store(true, Ordering::Release);
+            let _ = threads.generator.join();
+            // 3. Whatever was received but not yet assigned goes into one more batch, now,
+            //    rather than waiting for the clock.
+            if inputs.iter().any(|i| i.has_unallocated_data()) {
+                let t = *threads.next_time.lock();
+                generate_batch(shared, &threads.to_runner, t);
+            }
+            // 4. Let the runner finish the queue, within the timeout.
+            let _ = threads.to_runner.send(ToRunner::End);
+            let deadline = Instant::now() + timeout;
+            while !threads.runner.is_finished() && Instant::now() < deadline {
+                let mut p = shared.progress.lock();
+                shared
+                    .progress_changed
+                    .wait_for(&mut p, Duration::from_millis(20));
+            }
+            if !threads.runner.is_finished() {
+                shared.abort_batches.store(true, Ordering::Release);
+            }
+            let _ = threads.runner.join();
+        }
+        StopMode::Immediate => {
+            shared.stop_generator.store(true, Ordering::Release);
+            shared.abort_batches.store(true, Ordering::Release);
+            let _ = threads.to_runner.send(ToRunner::End);
+            for i in &inputs {
+                i.stop();
+            }
+            let _ = threads.generator.join();
+            let _ = threads.runner.join();
+        }
+    }
+}

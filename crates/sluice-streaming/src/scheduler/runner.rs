@@ -1,0 +1,105 @@
+//! The batch runner: runs each queued batch's jobs one at a time, in output-operation order,
+//! posting listener events, recording failures, and clearing old RDDs once a batch is done.
+//! A failing output operation fails its batch; later batches still run.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::Receiver;
+use sluice_core::Error;
+
+use super::generator::ToRunner;
+use super::job::JobSet;
+use crate::context::Shared;
+use crate::listener::{BatchInfo, OutputOperationInfo, StreamingEvent};
+
+/// The runner thread's loop.
+pub(crate) fn run(shared: &Arc<Shared>, rx: &Receiver<ToRunner>) {
+    while let Ok(ToRunner::Batch(js)) = rx.recv() {
+        if shared.abort_batches.load(Ordering::Acquire) {
+            continue;
+        }
+        run_batch(shared, js);
+    }
+}
+
+fn run_batch(shared: &Arc<Shared>, js: JobSet) {
+    let time = js.time;
+    let (inputs, streams) = {
+        let g = shared.graph.lock();
+        (g.inputs.clone(), g.streams.clone())
+    };
+    let input_info: BTreeMap<_, _> = inputs
+        .iter()
+        .filter_map(|i| i.input_info(time).map(|info| (i.id(), info)))
+        .collect();
+    let started = Instant::now();
+    let mut info = BatchInfo {
+        batch_time: time,
+        stream_id_to_input_info: input_info,
+        submission_time_ms: js.submission_time_ms,
+        scheduling_delay: Some(started - js.submitted),
+        processing_delay: None,
+        output_operation_infos: BTreeMap::new(),
+    };
+    shared.post(StreamingEvent::BatchStarted(info.clone()));
+    let mut failed = false;
+    if let Some(msg) = &js.generation_error {
+        failed = true;
+        shared.report_error(Error::BatchFailed {
+            batch_time_ms: time.millis(),
+            output_op: "(job generation)".into(),
+            message: msg.clone(),
+        });
+    }
+    for job in js.jobs {
+        let mut op = OutputOperationInfo {
+            batch_time: time,
+            id: job.output_id,
+            name: job.name.clone(),
+            duration: None,
+            failure_reason: None,
+        };
+        shared.post(StreamingEvent::OutputOperationStarted(op.clone()));
+        let t0 = Instant::now();
+        let outcome = catch_unwind(AssertUnwindSafe(job.run));
+        op.duration = Some(t0.elapsed());
+        let failure = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(p) => Some(format!(
+                "panic: {}",
+                sluice_core::scheduler::executor::panic_message(&*p)
+            )),
+        };
+        if let Some(msg) = &failure {
+            failed = true;
+            shared.report_error(Error::BatchFailed {
+                batch_time_ms: time.millis(),
+                output_op: format!("{} ({})", job.output_id, job.name),
+                message: msg.clone(),
+            });
+        }
+        op.failure_reason = failure;
+        shared.post(StreamingEvent::OutputOperationCompleted(op.clone()));
+        info.output_operation_infos.insert(op.id, op);
+    }
+    info.processing_delay = Some(started.elapsed());
+    for i in &inputs {
+        i.batch_completed(time);
+    }
+    for s in &streams {
+        s.clear_metadata(time);
+    }
+    shared.post(StreamingEvent::BatchCompleted(info));
+    let mut p = shared.progress.lock();
+    p.last_completed = Some(p.last_completed.map_or(time, |t| t.max(time)));
+    p.batches_completed += 1;
+    if failed {
+        p.batches_failed += 1;
+    }
+    shared.progress_changed.notify_all();
+}

@@ -1,0 +1,228 @@
+//! `text_file_stream`: lines of new files appearing in a directory (Spark's `textFileStream`).
+//!
+//! At each batch time `t` the directory is listed and a file is selected when all hold:
+//! its name does not start with `.`; its modification time is after the ignore threshold
+//! `max(creation time of the stream, t − remember window)` and not after `t`; and it was not
+//! selected by a batch within the remember window. The remember window is the smallest multiple
+//! of the batch interval covering `sluice.streaming.fileStream.minRememberDuration` (60 s).
+//! Files are identified by modification time, so write a file elsewhere and rename it into the
+//! directory; changes to a file after it was selected are not seen.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use sluice_core::{Error, Rdd, Result};
+
+use crate::context::{Shared, StreamingContext};
+use crate::dstream::{DStream, StreamCompute};
+use crate::listener::StreamInputInfo;
+use crate::source::InputStream;
+use crate::time::{duration_ms, Time};
+
+/// The selection rule, apart from the file system: pure, so it is tested on its own.
+#[derive(Debug, Clone)]
+pub struct FileSelector {
+    /// Files modified at or before this time (ms) are never selected.
+    pub initial_threshold_ms: i64,
+    /// How far back (ms) files are considered and selections remembered.
+    pub remember_window_ms: i64,
+    /// Batch time → files selected by that batch.
+    pub recent: BTreeMap<i64, Vec<PathBuf>>,
+}
+
+impl FileSelector {
+    /// The files of `listing` (path, modification time in ms) that batch `time_ms` selects;
+    /// records them as selected and forgets selections older than the window.
+    pub fn select(&mut self, time_ms: i64, listing: &[(PathBuf, i64)]) -> Vec<PathBuf> {
+        let threshold = self
+            .initial_threshold_ms
+            .max(time_ms - self.remember_window_ms);
+        let already: HashSet<&PathBuf> = self.recent.values().flatten().collect();
+        let mut chosen: Vec<PathBuf> = listing
+            .iter()
+            .filter(|(p, mtime)| {
+                let hidden = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().starts_with('.'))
+                    .unwrap_or(true);
+                !hidden && *mtime > threshold && *mtime <= time_ms && !already.contains(p)
+            })
+            .map(|(p, _)| p.clone())
+            .collect();
+        chosen.sort();
+        self.recent.insert(time_ms, chosen.clone());
+        let cutoff = time_ms - self.remember_window_ms;
+        self.recent.retain(|&t, _| t >= cutoff);
+        chosen
+    }
+}
+
+struct FileSource {
+    id: std::sync::OnceLock<usize>,
+    shared: Arc<Shared>,
+    dir: PathBuf,
+    selector: Mutex<FileSelector>,
+    /// Files per batch, for input reports.
+    batches: Mutex<BTreeMap<Time, Vec<PathBuf>>>,
+}
+
+fn list_dir(dir: &Path) -> Result<Vec<(PathBuf, i64)>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io("listing directory", dir, e))?;
+    let mut out = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(|e| Error::io("listing directory", dir, e))?;
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else {
+            continue; // vanished between listing and stat
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        out.push((path, mtime));
+    }
+    Ok(out)
+}
+
+struct FileCompute(Arc<FileSource>);
+
+impl StreamCompute<String> for FileCompute {
+    fn compute(&self, time: Time) -> Result<Option<Rdd<String>>> {
+        let src = &self.0;
+        let listing = list_dir(&src.dir)?;
+        let files = src.selector.lock().select(time.millis(), &listing);
+        {
+            let mut b = src.batches.lock();
+            b.insert(time, files.clone());
+            while b.len() > 1000 {
+                b.pop_first();
+            }
+        }
+        let ctx = &src.shared.ctx;
+        if files.is_empty() {
+            return Ok(Some(ctx.empty()));
+        }
+        ctx.text_files(
+            &files,
+            files.len(),
+            &format!("text_file_stream {}", src.dir.display()),
+        )
+        .map(Some)
+    }
+}
+
+impl InputStream for FileSource {
+    fn id(&self) -> usize {
+        self.id.get().copied().unwrap_or(usize::MAX)
+    }
+    fn input_info(&self, time: Time) -> Option<StreamInputInfo> {
+        let b = self.batches.lock();
+        let files = b.get(&time)?;
+        Some(StreamInputInfo {
+            input_stream_id: self.id(),
+            num_records: 0,
+            description: format!(
+                "{} new file(s){}{}",
+                files.len(),
+                if files.is_empty() { "" } else { ": " },
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+    }
+    fn batch_completed(&self, time: Time) {
+        self.batches.lock().retain(|&t, _| t > time);
+    }
+}
+
+impl StreamingContext {
+    /// Lines of the new text files that appear in `dir` (see the module docs for which files
+    /// count as new). A missing directory is an error here and at every batch.
+    pub fn text_file_stream(&self, dir: impl AsRef<Path>) -> Result<DStream<String>> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            return Err(Error::InputNotFound(format!(
+                "{} (text_file_stream needs an existing directory)",
+                dir.display()
+            )));
+        }
+        let shared = self.shared();
+        let interval = shared.batch_interval;
+        let min = duration_ms(shared.settings.file_min_remember).max(0);
+        let step = duration_ms(interval).max(1);
+        let window = ((min + step - 1) / step).max(1) * step;
+        let src = Arc::new(FileSource {
+            id: std::sync::OnceLock::new(),
+            shared: Arc::clone(shared),
+            dir,
+            selector: Mutex::new(FileSelector {
+                initial_threshold_ms: shared.clock.now_ms(),
+                remember_window_ms: window,
+                recent: BTreeMap::new(),
+            }),
+            batches: Mutex::new(BTreeMap::new()),
+        });
+        let stream = DStream::new_node(
+            shared,
+            "text_file_stream",
+            interval,
+            vec![],
+            Duration::ZERO,
+            FileCompute(Arc::clone(&src)),
+        );
+        let _ = src.id.set(stream.id());
+        shared.register_input(src);
+        Ok(stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> PathBuf {
+        PathBuf::from(s)
+    }
+
+    #[test]
+    fn spark_new_file_rules() {
+        let mut s = FileSelector {
+            initial_threshold_ms: 500,
+            remember_window_ms: 60_000,
+            recent: BTreeMap::new(),
+        };
+        let listing = vec![
+            (p("d/old"), 500),     // not after the initial threshold
+            (p("d/a"), 900),       // new
+            (p("d/.hidden"), 900), // hidden
+            (p("d/future"), 1500), // modified after the batch time
+        ];
+        assert_eq!(s.select(1000, &listing), vec![p("d/a")]);
+        // Next batch: `a` was already selected; `future` is now due.
+        assert_eq!(s.select(2000, &listing), vec![p("d/future")]);
+        assert!(s.select(3000, &listing).is_empty());
+    }
+
+    #[test]
+    fn files_older_than_the_window_are_ignored() {
+        let mut s = FileSelector {
+            initial_threshold_ms: 0,
+            remember_window_ms: 2000,
+            recent: BTreeMap::new(),
+        };
+        // At t = 10000 the threshold is 8000: a file modified at 7000 is too old.
+        assert!(s.select(10_000, &[(p("x"), 7000)]).is_empty());
+        assert_eq!(s.select(10_000 + 1000, &[(p("y"), 9500)]), vec![p("y")]);
+    }
+}
