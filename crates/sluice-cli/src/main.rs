@@ -1,14 +1,22 @@
 //! The `sluice` command-line program.
 //!
-//! `sluice wordcount` counts the words of a text file, a directory or a generated corpus (the
-//! embedded default source: nothing to download) with the RDD API and prints the most frequent
-//! words.
+//! - `sluice demo`: a streaming word count over the embedded text generator — nothing to
+//!   install or start — printing each batch in Spark's format and a one-line summary per batch,
+//!   until Ctrl-C (a graceful stop) or `--batches N`.
+//! - `sluice wordcount`: word count with the RDD API over a file, directory or glob (`--input`)
+//!   or a generated corpus; or a streaming word count over a TCP socket (`--socket`) or a
+//!   directory of new files (`--dir`).
 
+use std::cmp::Reverse;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use sluice::corpus::Corpus;
 use sluice::prelude::*;
+use sluice::BatchInfo;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -17,7 +25,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(
     name = "sluice",
     version,
-    about = "Sluice: micro-batch stream processing with Spark's model"
+    about = "Sluice: micro-batch stream processing with Spark Streaming's model"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -26,38 +34,72 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Count words with the RDD API and print the most frequent ones.
+    /// Streaming word count over the embedded text generator.
+    Demo(DemoArgs),
+    /// Word count: batch (RDD) over files or a generated corpus, or streaming over a socket or
+    /// a directory.
     Wordcount(WordcountArgs),
 }
 
 #[derive(clap::Args)]
-struct WordcountArgs {
-    /// A text file, directory or glob to count; without it, a generated corpus is used.
+struct StreamArgs {
+    /// Batch interval in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    interval_ms: u64,
+    /// Stop (gracefully) after this many batches; run until Ctrl-C otherwise.
     #[arg(long)]
-    input: Option<String>,
-    /// Lines of generated text (when no --input is given).
-    #[arg(long, default_value_t = 200_000)]
-    lines: usize,
-    /// Seed of the generated text.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// How many of the most frequent words to print.
+    batches: Option<u64>,
+    /// Records of each batch to print.
     #[arg(long, default_value_t = 10)]
     top: usize,
     /// Master: local, local[N] or local[*].
     #[arg(long, default_value = "local[*]")]
     master: String,
-    /// Number of partitions.
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Lines generated per second (10 words each).
+    #[arg(long, default_value_t = 20_000)]
+    rate: u64,
+    /// Seed of the generated text.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[command(flatten)]
+    stream: StreamArgs,
+}
+
+#[derive(clap::Args)]
+struct WordcountArgs {
+    /// A text file, directory or glob to count with the RDD API.
+    #[arg(long, conflicts_with_all = ["socket", "dir"])]
+    input: Option<String>,
+    /// Stream lines from a TCP server, `host:port`.
+    #[arg(long, conflicts_with = "dir")]
+    socket: Option<String>,
+    /// Stream the lines of new files appearing in this directory.
+    #[arg(long)]
+    dir: Option<String>,
+    /// Lines of generated text (batch mode without --input).
+    #[arg(long, default_value_t = 200_000)]
+    lines: usize,
+    /// Seed of the generated text.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Number of partitions (batch mode).
     #[arg(long)]
     partitions: Option<usize>,
-    /// Write all counts as text files into this directory (must not exist).
+    /// Write all counts as text files into this directory (batch mode; must not exist).
     #[arg(long)]
     output: Option<String>,
+    #[command(flatten)]
+    stream: StreamArgs,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo(args),
         Command::Wordcount(args) => wordcount(args),
     };
     match result {
@@ -69,10 +111,128 @@ fn main() -> ExitCode {
     }
 }
 
+/// Splits lines into `(word, 1)` pairs and counts them per batch, largest counts first.
+fn count_words(lines: DStream<String>) -> DStream<(String, u64)> {
+    lines
+        .flat_map(|l: String| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .map(|w| (w, 1u64))
+        .reduce_by_key(|a, b| a + b)
+        .transform(|rdd, _| {
+            let n = rdd.num_partitions().max(1);
+            Ok(rdd.sort_by(|(w, c)| (Reverse(*c), w.clone()), true, n))
+        })
+}
+
+/// Prints a one-line summary of every completed batch.
+struct Summary;
+
+impl StreamingListener for Summary {
+    fn on_batch_completed(&self, b: &BatchInfo) {
+        let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1e3);
+        let failed = b.num_failed_output_ops();
+        println!(
+            "batch {}: {} records, processing {:.1} ms, scheduling delay {:.1} ms{}",
+            b.batch_time,
+            b.num_records(),
+            ms(b.processing_delay),
+            ms(b.scheduling_delay),
+            if failed > 0 {
+                format!(", {failed} output operation(s) FAILED")
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+/// Runs a started context until `--batches` or Ctrl-C, then stops it gracefully.
+fn run_until_done(ssc: &StreamingContext, args: &StreamArgs) -> Result<()> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    // A second Ctrl-C while stopping falls through to the default (exit).
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let mut failure = None;
+    loop {
+        if interrupted.load(Ordering::SeqCst) {
+            eprintln!("stopping gracefully (Ctrl-C again to exit at once) ...");
+            break;
+        }
+        if args.batches.is_some_and(|n| ssc.batches_completed() >= n) {
+            break;
+        }
+        match ssc.await_termination_timeout(Duration::from_millis(100)) {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => {
+                eprintln!("batch failed: {e}");
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    let timeout = Duration::from_millis(args.interval_ms.saturating_mul(10).max(1000));
+    ssc.stop(StopMode::Graceful { timeout })?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn streaming_context(args: &StreamArgs, app: &str) -> Result<StreamingContext> {
+    let ctx = Context::new(Conf::new().set_master(&args.master).set_app_name(app))?;
+    let ssc = StreamingContext::new(&ctx, Duration::from_millis(args.interval_ms.max(1)))?;
+    ssc.add_listener(Arc::new(Summary));
+    Ok(ssc)
+}
+
+fn demo(args: DemoArgs) -> Result<()> {
+    let ssc = streaming_context(&args.stream, "demo")?;
+    let corpus = Arc::new(Corpus::standard());
+    let seed = args.seed;
+    println!(
+        "Sluice demo: word count over {} generated lines/s (10 words each, vocabulary {}), \
+         batches of {} ms",
+        args.rate,
+        corpus.vocab_size(),
+        args.stream.interval_ms
+    );
+    let lines = ssc
+        .rate_stream(args.rate, None, move |i| corpus.line_at(seed, i, 10))
+        .name("generated lines");
+    count_words(lines).print(args.stream.top)?;
+    ssc.start()?;
+    run_until_done(&ssc, &args.stream)
+}
+
 fn wordcount(args: WordcountArgs) -> Result<()> {
+    if let Some(addr) = &args.socket {
+        let (host, port) = addr
+            .rsplit_once(':')
+            .and_then(|(h, p)| p.parse::<u16>().ok().map(|p| (h.to_string(), p)))
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("--socket wants host:port, got {addr}"))
+            })?;
+        let ssc = streaming_context(&args.stream, "network word count")?;
+        count_words(ssc.socket_text_stream(&host, port)).print(args.stream.top)?;
+        ssc.start()?;
+        return run_until_done(&ssc, &args.stream);
+    }
+    if let Some(dir) = &args.dir {
+        let ssc = streaming_context(&args.stream, "directory word count")?;
+        count_words(ssc.text_file_stream(dir)?).print(args.stream.top)?;
+        ssc.start()?;
+        return run_until_done(&ssc, &args.stream);
+    }
+    batch_wordcount(&args)
+}
+
+fn batch_wordcount(args: &WordcountArgs) -> Result<()> {
     let ctx = Context::new(
         Conf::new()
-            .set_master(&args.master)
+            .set_master(&args.stream.master)
             .set_app_name("wordcount"),
     )?;
     let parts = args.partitions.unwrap_or(ctx.worker_threads() * 2).max(1);
@@ -80,7 +240,7 @@ fn wordcount(args: WordcountArgs) -> Result<()> {
     let lines = match &args.input {
         Some(path) => ctx.text_file(path, parts)?,
         None => {
-            let corpus = sluice::corpus::Corpus::standard();
+            let corpus = Corpus::standard();
             println!(
                 "Generated corpus: {} lines of 10 words from a vocabulary of {} (seed {})",
                 args.lines,
@@ -95,12 +255,14 @@ fn wordcount(args: WordcountArgs) -> Result<()> {
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
         .cache();
-    let top = counts.take_ordered_by(args.top, |a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)))?;
+    let top = counts.take_ordered_by(args.stream.top, |a, b| {
+        b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0))
+    })?;
     let total: u64 = counts.map(|(_, n)| n).fold(0, |a, b| a + b)?;
     let distinct = counts.count()?;
     println!(
         "{total} words, {distinct} distinct, counted in {:.1} ms on {} worker threads",
-        (Instant::now() - started).as_secs_f64() * 1e3,
+        started.elapsed().as_secs_f64() * 1e3,
         ctx.worker_threads()
     );
     println!("Top {} words:", top.len());

@@ -6,6 +6,18 @@
 //!
 //! ## A guided tour
 //!
+//! Streaming ([`streaming`]):
+//!
+//! - [`StreamingContext`] wraps a [`Context`] with a batch interval. Sources make input
+//!   [`DStream`]s: `queue_stream`, `rate_stream` (the embedded generator), `text_file_stream`,
+//!   `socket_text_stream`, `receiver_stream` (your own [`Receiver`]).
+//! - A `DStream<T>` is one RDD per batch; its operations (`map`, `reduce_by_key`, `join`,
+//!   `transform`, ...) apply per batch; output operations (`print`, `save_as_text_files`,
+//!   `foreach_rdd`) turn every batch into jobs, run in definition order.
+//! - The [`testing`] harness runs a stream on given input with a manual clock, for tests.
+//!
+//! The batch engine ([`core`]):
+//!
 //! - [`Context`] (Spark's `SparkContext`) is built from a [`Conf`] (`local[N]` worker threads,
 //!   default parallelism, task retries, memory budget) and creates [`Rdd`]s.
 //! - [`Rdd<T>`] is a partitioned, lazy collection with lineage. Transformations build the
@@ -50,12 +62,22 @@ pub use sluice_core::{
     MetricsSnapshot, Partitioner, RangePartitioner, Rdd, Result, SharedPartitioner, StorageLevel,
     TaskContext, ToText,
 };
+pub use sluice_streaming as streaming;
+pub use sluice_streaming::testing;
+pub use sluice_streaming::{
+    milliseconds, minutes, seconds, BatchInfo, DStream, RddQueue, Receiver, ReceiverContext,
+    StopMode, StreamingContext, StreamingListener, Time,
+};
 
 /// The names most programs need: `use sluice::prelude::*;`.
 pub mod prelude {
     pub use sluice_core::{
         Accumulator, Broadcast, Conf, Context, Data, Error, HashPartitioner, Key, Partitioner,
         RangePartitioner, Rdd, Result, StorageLevel, ToText,
+    };
+    pub use sluice_streaming::{
+        milliseconds, minutes, seconds, DStream, RddQueue, Receiver, ReceiverContext, StopMode,
+        StreamingContext, StreamingListener, Time,
     };
 }
 
