@@ -5,6 +5,10 @@
 //! beside a hand-written single-threaded loop (split + hash-map count) in the same run. The
 //! variants run alternately (A B C A B C ...) so that ratios hold while the machine's speed
 //! drifts; the report gives medians and ratios as a Markdown table.
+//!
+//! `sluice-bench streaming` runs a streaming word count at 1 s, 100 ms and 10 ms batches on
+//! the generator and on a queue of pre-made batches, and reports throughput, processing time
+//! and scheduling delay percentiles.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -13,6 +17,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rustc_hash::FxHashMap;
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
+
+mod streaming;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -28,6 +34,8 @@ struct Cli {
 enum Command {
     /// Word count: RDD at 1 and 2 threads against a hand-written loop.
     Wordcount(WordcountArgs),
+    /// Streaming word count at several batch intervals, on the generator and on a queue.
+    Streaming(streaming::StreamingArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -64,6 +72,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Wordcount(a) => wordcount(a),
+        Command::Streaming(a) => streaming::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
