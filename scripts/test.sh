@@ -23,4 +23,4 @@ step "cargo test"
 cargo test --workspace --locked
 
 step "main job smoke run"
-cargo run --quiet --locked -p sluice-cli -- wordcount --lines 20000 --top 3
+cargo run --quiet --locked -p sluice-cli -- demo --batches 3 --interval-ms 200 --rate 5000 --top 3
