@@ -1,6 +1,5 @@
 //! The bounds every record type meets, and [`ToText`], Spark's `toString` for records.
 
-use std::fmt::Write as _;
 
 /// What a record type must be to flow through an RDD: cloneable (cached partitions and shuffle
 /// outputs are read more than once), shareable between worker threads, and owned.
@@ -63,20 +62,45 @@ impl_to_text_via_display!(
     String, str, char, bool, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
 );
 
+/// Writes a floating-point number the way Java's `Double.toString` / `Float.toString` do
+/// (and so Spark's text output): `NaN`, `Infinity`, plain decimals with at least one fractional
+/// digit for magnitudes in `[1e-3, 1e7)`, and `1.0E7`-style scientific notation outside.
+/// `plain` and `sci` are Rust's shortest round-trip forms (`{}` and `{:e}`).
+fn write_java_float(out: &mut String, value: f64, plain: &str, sci: &str) {
+    if value.is_nan() {
+        out.push_str("NaN");
+    } else if value.is_infinite() {
+        out.push_str(if value > 0.0 { "Infinity" } else { "-Infinity" });
+    } else if value == 0.0 || (1e-3..1e7).contains(&value.abs()) {
+        out.push_str(plain);
+        if !plain.contains('.') {
+            out.push_str(".0");
+        }
+    } else {
+        let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+        out.push_str(mantissa);
+        if !mantissa.contains('.') {
+            out.push_str(".0");
+        }
+        out.push('E');
+        out.push_str(exp);
+    }
+}
+
 impl ToText for f64 {
     fn write_text(&self, out: &mut String) {
-        // Scala prints doubles with a fractional part: 1.0, not 1.
-        if self.is_finite() && self.fract() == 0.0 && self.abs() < 1e16 {
-            let _ = write!(out, "{:.1}", self);
-        } else {
-            let _ = write!(out, "{}", self);
-        }
+        write_java_float(out, *self, &format!("{self}"), &format!("{self:e}"));
     }
 }
 
 impl ToText for f32 {
     fn write_text(&self, out: &mut String) {
-        f64::from(*self).write_text(out)
+        write_java_float(
+            out,
+            f64::from(*self),
+            &format!("{self}"),
+            &format!("{self:e}"),
+        );
     }
 }
 
@@ -171,6 +195,12 @@ mod tests {
         assert_eq!(vec![1, 2, 3].to_text(), "[1, 2, 3]");
         assert_eq!(2.5f64.to_text(), "2.5");
         assert_eq!(f64::NAN.to_text(), "NaN");
+        assert_eq!(f64::NEG_INFINITY.to_text(), "-Infinity");
+        assert_eq!(1e7f64.to_text(), "1.0E7");
+        assert_eq!(1.5e-5f64.to_text(), "1.5E-5");
+        assert_eq!(0.001f64.to_text(), "0.001");
+        assert_eq!((-0.0f64).to_text(), "-0.0");
+        assert_eq!(0.1f32.to_text(), "0.1");
         assert_eq!("x".to_text(), "x");
     }
 }

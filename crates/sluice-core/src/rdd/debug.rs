@@ -12,6 +12,7 @@
 //! same stage. The brackets show the storage level of persisted RDDs.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use super::{Dependency, Rdd, RddBase};
 use crate::data::Data;
@@ -30,18 +31,29 @@ fn describe(rdd: &dyn RddBase) -> String {
     )
 }
 
+/// Writes the lineage below `rdd`, depth first, without recursion (lineages can be long).
 fn children(rdd: &dyn RddBase, indent: &str, out: &mut String) {
-    for dep in rdd.dependencies() {
-        match dep {
+    // Each entry: a dependency to print and the indent of its line.
+    let mut stack: Vec<(Dependency, String)> = rdd
+        .dependencies()
+        .iter()
+        .rev()
+        .map(|d| (d.clone(), indent.to_string()))
+        .collect();
+    while let Some((dep, indent)) = stack.pop() {
+        let (node, child_indent) = match &dep {
             Dependency::Narrow(p) => {
                 let _ = writeln!(out, "{indent}|  {}", describe(&**p));
-                children(&**p, indent, out);
+                (Arc::clone(p), indent.clone())
             }
             Dependency::Shuffle(s) => {
                 let p = s.parent();
                 let _ = writeln!(out, "{indent}+-({}) {}", p.num_partitions(), describe(&*p));
-                children(&*p, &format!("{indent}   "), out);
+                (p, format!("{indent}   "))
             }
+        };
+        for d in node.dependencies().iter().rev() {
+            stack.push((d.clone(), child_indent.clone()));
         }
     }
 }

@@ -29,7 +29,19 @@ pub struct FileSplit {
     pub end: u64,
 }
 
-/// Resolves a path, directory or glob into a sorted list of files.
+/// Whether a file is hidden from inputs, as Hadoop's default filter has it: a name starting
+/// with `.` (checksums, editors' files) or `_` (`_SUCCESS`, metadata).
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .map(|n| {
+            let n = n.to_string_lossy();
+            n.starts_with('.') || n.starts_with('_')
+        })
+        .unwrap_or(false)
+}
+
+/// Resolves a path, directory or glob into a sorted list of files (hidden files skipped in
+/// directories and glob matches).
 pub fn list_input_files(path: &str) -> Result<Vec<PathBuf>> {
     let p = Path::new(path);
     if p.is_file() {
@@ -40,9 +52,7 @@ pub fn list_input_files(path: &str) -> Result<Vec<PathBuf>> {
         let rd = std::fs::read_dir(p).map_err(|e| Error::io("listing directory", p, e))?;
         for entry in rd {
             let entry = entry.map_err(|e| Error::io("listing directory", p, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') || name.starts_with('_') {
+            if is_hidden(&entry.path()) {
                 continue;
             }
             if entry.path().is_file() {
@@ -57,7 +67,7 @@ pub fn list_input_files(path: &str) -> Result<Vec<PathBuf>> {
     for entry in paths {
         let entry = entry
             .map_err(|e| Error::io("listing", e.path().to_path_buf(), std::io::Error::from(e)))?;
-        if entry.is_file() {
+        if entry.is_file() && !is_hidden(&entry) {
             files.push(entry);
         }
     }

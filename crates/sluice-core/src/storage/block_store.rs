@@ -166,23 +166,38 @@ impl BlockStore {
         Ok(false)
     }
 
-    /// Evicts least-recently-used blocks of other RDDs until `size` more bytes fit.
+    /// Evicts least-recently-used blocks of other RDDs until `size` more bytes fit. Evicts
+    /// nothing when even evicting all of them would not make room (as Spark's memory store).
     fn make_room(&self, inner: &mut Inner, rdd: usize, size: u64) -> Result<bool> {
         if size > self.budget {
             return Ok(false);
         }
-        while inner.memory_used + size > self.budget {
-            let victim = inner
-                .blocks
-                .iter()
-                .filter(|(k, e)| k.0 != rdd && matches!(e.place, Place::Memory(_)))
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| *k);
-            let Some(key) = victim else {
-                return Ok(false);
-            };
+        let needed = (inner.memory_used + size).saturating_sub(self.budget);
+        if needed == 0 {
+            return Ok(true);
+        }
+        let mut candidates: Vec<((usize, usize), u64, u64)> = inner
+            .blocks
+            .iter()
+            .filter(|(k, e)| k.0 != rdd && matches!(e.place, Place::Memory(_)))
+            .map(|(k, e)| (*k, e.last_used, e.size))
+            .collect();
+        candidates.sort_by_key(|c| c.1);
+        let mut freed = 0;
+        let mut victims = Vec::new();
+        for (key, _, sz) in candidates {
+            if freed >= needed {
+                break;
+            }
+            freed += sz;
+            victims.push(key);
+        }
+        if freed < needed {
+            return Ok(false);
+        }
+        for key in victims {
             let Some(entry) = inner.blocks.remove(&key) else {
-                return Ok(false);
+                continue;
             };
             inner.memory_used -= entry.size;
             self.stats.evicted.fetch_add(1, Ordering::Relaxed);
