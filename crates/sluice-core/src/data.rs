@@ -1,6 +1,5 @@
 //! The bounds every record type meets, and [`ToText`], Spark's `toString` for records.
 
-
 /// What a record type must be to flow through an RDD: cloneable (cached partitions and shuffle
 /// outputs are read more than once), shareable between worker threads, and owned.
 ///

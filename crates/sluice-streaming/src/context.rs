@@ -357,7 +357,7 @@ impl StreamingContext {
     fn validate(&self) -> Result<()> {
         let shared = self.shared();
         let graph = shared.graph.lock();
-        if graph.outputs.is_empty() {
+        if graph.outputs.iter().all(|o| o.is_internal()) {
             return Err(Error::IllegalState(
                 "no output operations registered, so nothing to execute".into(),
             ));

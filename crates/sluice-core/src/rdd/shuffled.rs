@@ -48,6 +48,9 @@ pub(crate) struct ShuffleDependency<K: Data, V: Data, C> {
     pub partitioner: SharedPartitioner<K>,
     pub aggregator: Option<Arc<Aggregator<V, C>>>,
     pub map_side_combine: bool,
+    /// Distinct keys seen by the last map task, to size the next task's combine table and
+    /// spare it the rehashing as it grows.
+    pub size_hint: std::sync::atomic::AtomicUsize,
 }
 
 impl<K: Data, V: Data, C> Drop for ShuffleDependency<K, V, C> {
@@ -99,12 +102,16 @@ where
         let buckets: Vec<Box<dyn Any + Send + Sync>> =
             match (&self.aggregator, self.map_side_combine) {
                 (Some(agg), true) => {
-                    let mut map: FxHashMap<K, Option<C>> = FxHashMap::default();
+                    let hint = self.size_hint.load(std::sync::atomic::Ordering::Relaxed);
+                    let mut map: FxHashMap<K, Option<C>> =
+                        FxHashMap::with_capacity_and_hasher(hint, Default::default());
                     for chunk in input {
                         for (k, v) in chunk? {
                             combine_into(&mut map, k, v, &agg.create, &agg.merge_value);
                         }
                     }
+                    self.size_hint
+                        .store(map.len(), std::sync::atomic::Ordering::Relaxed);
                     let mut buckets: Vec<Vec<(K, C)>> = (0..n).map(|_| Vec::new()).collect();
                     for (k, c) in map {
                         if let Some(c) = c {
@@ -231,6 +238,7 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
             partitioner,
             aggregator: aggregator.map(Arc::new),
             map_side_combine,
+            size_hint: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 

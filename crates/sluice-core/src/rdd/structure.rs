@@ -275,3 +275,85 @@ fn poisson(rng: &mut Pcg64, mean: f64) -> usize {
         k += 1;
     }
 }
+
+/// Partition `p` of every parent, combined by a function.
+struct ZipPartitionsCompute<T: Data, U> {
+    parents: Vec<Rdd<T>>,
+    f: Arc<ZipFn<T, U>>,
+}
+
+type ZipFn<T, U> = dyn Fn(usize, Vec<Vec<T>>) -> Result<Vec<U>> + Send + Sync;
+
+impl<T: Data, U: Data> Compute<U> for ZipPartitionsCompute<T, U> {
+    fn compute(&self, split: usize, tc: &TaskContext) -> Result<ChunkIter<U>> {
+        let mut inputs = Vec::with_capacity(self.parents.len());
+        for p in &self.parents {
+            inputs.push(drain(p.iterator(split, tc)?)?);
+        }
+        let out = (self.f)(split, inputs)?;
+        Ok(chunked(out.into_iter()))
+    }
+}
+
+/// Partitions computed on demand by a function (for data produced outside the lineage graph).
+struct PartitionFnCompute<T> {
+    f: Arc<dyn Fn(usize) -> Result<Arc<Vec<T>>> + Send + Sync>,
+}
+
+impl<T: Data> Compute<T> for PartitionFnCompute<T> {
+    fn compute(&self, split: usize, _: &TaskContext) -> Result<ChunkIter<T>> {
+        Ok(super::chunks_of_shared((self.f)(split)?))
+    }
+}
+
+impl Context {
+    /// Combines partition `p` of every RDD in `rdds` (which must have equal partition counts)
+    /// with `f(p, [partition p of each rdd])`, without a shuffle: each parent is a narrow
+    /// dependency. Used to merge co-partitioned data, such as a window's previous value with
+    /// the batches entering and leaving it.
+    pub fn zip_partitions<T: Data, U: Data>(
+        &self,
+        rdds: &[Rdd<T>],
+        f: impl Fn(usize, Vec<Vec<T>>) -> Result<Vec<U>> + Send + Sync + 'static,
+    ) -> Result<Rdd<U>> {
+        let n = rdds.first().map_or(0, Rdd::num_partitions);
+        if let Some(r) = rdds.iter().find(|r| r.num_partitions() != n) {
+            return Err(Error::InvalidArgument(format!(
+                "zip_partitions needs equal partition counts, got {n} and {}",
+                r.num_partitions()
+            )));
+        }
+        Ok(Rdd::from_compute(
+            self,
+            "ZippedPartitionsRDD",
+            "zip_partitions",
+            n,
+            rdds.iter().map(Rdd::narrow_dep).collect(),
+            rdds.first().and_then(|r| r.cell.meta.partitioner.clone()),
+            ZipPartitionsCompute {
+                parents: rdds.to_vec(),
+                f: Arc::new(f),
+            },
+        ))
+    }
+
+    /// An RDD of `n` partitions whose partition `p` is `f(p)`, called when a task reads it.
+    /// `partitioner` describes the key layout when the partitions are laid out by one.
+    pub fn from_partition_fn<T: Data>(
+        &self,
+        name: &str,
+        n: usize,
+        partitioner: Option<String>,
+        f: impl Fn(usize) -> Result<Arc<Vec<T>>> + Send + Sync + 'static,
+    ) -> Rdd<T> {
+        Rdd::from_compute(
+            self,
+            "MapPartitionsRDD",
+            name,
+            n,
+            vec![],
+            partitioner,
+            PartitionFnCompute { f: Arc::new(f) },
+        )
+    }
+}

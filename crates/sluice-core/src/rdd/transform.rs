@@ -64,6 +64,9 @@ impl<T: Data> Rdd<T> {
 
     /// Applies `f` to every record and flattens the results.
     ///
+    /// Output chunks are cut at [`CHUNK_SIZE`](super::CHUNK_SIZE) records however many records
+    /// each input expands to, so the records between operators stay in cache.
+    ///
     /// ```
     /// use sluice_core::Context;
     /// let ctx = Context::local(1).unwrap();
@@ -74,19 +77,17 @@ impl<T: Data> Rdd<T> {
     pub fn flat_map<U: Data, I>(&self, f: impl Fn(T) -> I + Send + Sync + 'static) -> Rdd<U>
     where
         I: IntoIterator<Item = U>,
+        I::IntoIter: Send + 'static,
     {
         let f = Arc::new(f);
         self.map_chunks("flat_map", false, move |_, it| {
-            let f = Arc::clone(&f);
-            Box::new(it.map(move |c| {
-                c.map(|c| {
-                    let mut out = Vec::with_capacity(c.len());
-                    for x in c {
-                        out.extend(f(x));
-                    }
-                    out
-                })
-            }))
+            Box::new(FlatMapChunks {
+                parent: it,
+                f: Arc::clone(&f),
+                current: None,
+                pending: None,
+                error: None,
+            })
         })
     }
 
@@ -153,5 +154,55 @@ impl<T: Data> Rdd<T> {
             let f = Arc::clone(&f);
             Box::new(it.map(move |c| c.map(|c| c.into_iter().map(|x| (f(&x), x)).collect())))
         })
+    }
+}
+
+/// The chunk iterator of `flat_map`: expands input records one at a time and emits chunks of
+/// at most `CHUNK_SIZE` outputs.
+struct FlatMapChunks<T, F, J> {
+    parent: ChunkIter<T>,
+    f: Arc<F>,
+    current: Option<std::vec::IntoIter<T>>,
+    pending: Option<J>,
+    error: Option<crate::Error>,
+}
+
+impl<T, U, F, I> Iterator for FlatMapChunks<T, F, I::IntoIter>
+where
+    F: Fn(T) -> I,
+    I: IntoIterator<Item = U>,
+{
+    type Item = Result<Vec<U>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.error.take() {
+            return Some(Err(e));
+        }
+        let mut out = Vec::with_capacity(super::CHUNK_SIZE);
+        loop {
+            if let Some(p) = &mut self.pending {
+                for u in p.by_ref() {
+                    out.push(u);
+                    if out.len() == super::CHUNK_SIZE {
+                        return Some(Ok(out));
+                    }
+                }
+                self.pending = None;
+            }
+            match self.current.as_mut().and_then(Iterator::next) {
+                Some(x) => self.pending = Some((self.f)(x).into_iter()),
+                None => match self.parent.next() {
+                    Some(Ok(chunk)) => self.current = Some(chunk.into_iter()),
+                    Some(Err(e)) => {
+                        if out.is_empty() {
+                            return Some(Err(e));
+                        }
+                        self.error = Some(e);
+                        return Some(Ok(out));
+                    }
+                    None => return if out.is_empty() { None } else { Some(Ok(out)) },
+                },
+            }
+        }
     }
 }

@@ -11,10 +11,13 @@
 //! [`slice`].
 
 pub mod aggregate;
+pub mod materialized;
 pub mod output;
 pub mod pair;
+pub mod reduced_window;
 pub mod slice;
 pub mod transform;
+pub mod window;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,6 +33,9 @@ use crate::time::{duration_ms, Time};
 pub(crate) trait StreamCompute<T: Data>: Send + Sync {
     /// The RDD for `time`, or `None` when the stream has none for that time.
     fn compute(&self, time: Time) -> Result<Option<Rdd<T>>>;
+
+    /// Forgets whatever the computation keeps for times before `time` (materialized results).
+    fn forget_before(&self, _time: Time) {}
 }
 
 /// The type-erased view of a stream that the graph works with.
@@ -110,6 +116,9 @@ impl<T: Data> DStreamBase for StreamNode<T> {
         let mut g = self.generated.lock();
         let kept = g.split_off(&(keep_after + Duration::from_millis(1)));
         *g = kept;
+        drop(g);
+        self.compute
+            .forget_before(keep_after + Duration::from_millis(1));
     }
     fn remembered_times(&self) -> Vec<Time> {
         self.generated.lock().keys().copied().collect()
@@ -118,7 +127,7 @@ impl<T: Data> DStreamBase for StreamNode<T> {
 
 impl<T: Data> StreamNode<T> {
     /// Whether `t` is a time this stream produces RDDs for.
-    fn is_valid_time(&self, t: Time) -> bool {
+    pub(crate) fn is_valid_time(&self, t: Time) -> bool {
         match *self.meta.zero_time.lock() {
             None => false,
             Some(zero) => {

@@ -138,6 +138,7 @@ impl<T: Data> DStream<T> {
     pub fn flat_map<U: Data, I>(&self, f: impl Fn(T) -> I + Send + Sync + 'static) -> DStream<U>
     where
         I: IntoIterator<Item = U>,
+        I::IntoIter: Send + 'static,
     {
         let f = Arc::new(f);
         self.map_rdd("flat_map", move |r| {

@@ -43,4 +43,9 @@ pub trait OutputStream: Send + Sync {
     fn stream(&self) -> Arc<dyn DStreamBase>;
     /// The job for batch `time`, if the stream has an RDD for it.
     fn generate_job(&self, time: Time) -> Result<Option<Job>>;
+    /// Whether the engine registered this operation itself (to materialize a stream) rather
+    /// than the program.
+    fn is_internal(&self) -> bool {
+        false
+    }
 }
