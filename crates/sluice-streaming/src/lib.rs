@@ -25,12 +25,15 @@ pub mod dstream;
 pub mod listener;
 pub mod scheduler;
 pub mod source;
+pub mod state;
 pub mod testing;
 pub mod time;
 
 pub use context::{StopMode, StreamingContext, StreamingState};
+pub use dstream::stateful::MapWithState;
 pub use dstream::DStream;
 pub use listener::{BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener};
 pub use source::queue::RddQueue;
 pub use source::receiver::{Receiver, ReceiverContext};
+pub use state::{State, StateSpec};
 pub use time::{milliseconds, minutes, seconds, Time};

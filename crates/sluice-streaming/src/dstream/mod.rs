@@ -16,6 +16,7 @@ pub mod output;
 pub mod pair;
 pub mod reduced_window;
 pub mod slice;
+pub mod stateful;
 pub mod transform;
 pub mod window;
 

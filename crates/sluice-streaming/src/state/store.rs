@@ -1,0 +1,232 @@
+//! The key-group state store.
+//!
+//! A stateful operator's values live in a fixed number of key groups (128 by default): a key
+//! belongs to group `stable_hash(key) % groups`, and partition `p` of `n` owns the groups `g`
+//! with `g % n == p`. Key groups are the unit of parallelism and, later, of checkpoint files
+//! and of moving state between processes.
+//!
+//! A batch changes a partition's groups in two phases: the task computes the changes (reading
+//! the current values, never writing them), and only when it has finished are the changes
+//! applied, under the groups' locks. A task that fails midway changes nothing, so a retried
+//! task sees exactly the state the first attempt saw.
+//!
+//! For idle timeouts, each group keeps its keys by last-update time (a `BTreeMap` of buckets,
+//! entries made stale by later updates are skipped), so finding the keys that timed out costs
+//! in proportion to them, not to the size of the state.
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use parking_lot::{Mutex, MutexGuard};
+use rustc_hash::FxHashMap;
+use sluice_core::hash::stable_hash;
+use sluice_core::Partitioner;
+
+/// Key groups of a new stateful operator.
+pub const DEFAULT_KEY_GROUPS: usize = 128;
+
+/// A value and when it was last updated (batch time, ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry<S> {
+    /// The value.
+    pub value: S,
+    /// Batch time of the last update.
+    pub last_update: i64,
+}
+
+/// One key group.
+#[derive(Debug)]
+pub struct Group<K, S> {
+    /// The values.
+    pub map: FxHashMap<K, Entry<S>>,
+    /// Keys by last-update time (possibly stale), when timeouts are tracked.
+    pub timers: BTreeMap<i64, Vec<K>>,
+}
+
+impl<K, S> Default for Group<K, S> {
+    fn default() -> Self {
+        Group {
+            map: FxHashMap::default(),
+            timers: BTreeMap::new(),
+        }
+    }
+}
+
+/// A change to one key, computed by a task and applied on commit.
+#[derive(Debug, Clone)]
+pub enum Change<S> {
+    /// Set the value (and the last-update time).
+    Put(S),
+    /// Remove the key.
+    Remove,
+    /// Keep the value but refresh the last-update time.
+    Touch,
+}
+
+/// The state of one operator, in key groups.
+#[derive(Debug)]
+pub struct StateStore<K, S> {
+    groups: Vec<Mutex<Group<K, S>>>,
+    track_timers: bool,
+}
+
+impl<K: Hash + Eq + Clone, S> StateStore<K, S> {
+    /// A store of `num_groups` key groups; `track_timers` keeps keys by update time.
+    pub fn new(num_groups: usize, track_timers: bool) -> Self {
+        StateStore {
+            groups: (0..num_groups.max(1))
+                .map(|_| Mutex::new(Group::default()))
+                .collect(),
+            track_timers,
+        }
+    }
+
+    /// Number of key groups.
+    pub fn num_groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The key group of a key.
+    pub fn group_of(&self, key: &K) -> usize {
+        (stable_hash(key) % self.groups.len() as u64) as usize
+    }
+
+    /// The groups partition `p` of `n` owns.
+    pub fn groups_of_partition(&self, p: usize, n: usize) -> Vec<usize> {
+        (p..self.groups.len()).step_by(n.max(1)).collect()
+    }
+
+    /// Locks the given groups (in increasing order, so concurrent lockers cannot deadlock).
+    pub fn lock(&self, groups: &[usize]) -> Vec<MutexGuard<'_, Group<K, S>>> {
+        groups.iter().map(|&g| self.groups[g].lock()).collect()
+    }
+
+    /// Total number of keys.
+    pub fn len(&self) -> usize {
+        self.groups.iter().map(|g| g.lock().map.len()).sum()
+    }
+
+    /// Whether the store holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Applies changes made at batch time `now` to a locked group.
+    pub fn commit(&self, group: &mut Group<K, S>, changes: Vec<(K, Change<S>)>, now: i64) {
+        for (k, c) in changes {
+            match c {
+                Change::Put(v) => {
+                    if self.track_timers {
+                        group.timers.entry(now).or_default().push(k.clone());
+                    }
+                    group.map.insert(
+                        k,
+                        Entry {
+                            value: v,
+                            last_update: now,
+                        },
+                    );
+                }
+                Change::Remove => {
+                    group.map.remove(&k);
+                }
+                Change::Touch => {
+                    if let Some(e) = group.map.get_mut(&k) {
+                        e.last_update = now;
+                        if self.track_timers {
+                            group.timers.entry(now).or_default().push(k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The keys of a group whose last update is before `threshold` (strictly), oldest first.
+    /// Reads only the timer buckets before the threshold.
+    pub fn expired(group: &Group<K, S>, threshold: i64) -> Vec<K> {
+        let mut out = Vec::new();
+        for (&t, keys) in group.timers.range(..threshold) {
+            for k in keys {
+                if group.map.get(k).is_some_and(|e| e.last_update == t) {
+                    out.push(k.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Drops the timer buckets before `threshold` (after their keys were handled).
+    pub fn drop_timers_before(group: &mut Group<K, S>, threshold: i64) {
+        let kept = group.timers.split_off(&threshold);
+        group.timers = kept;
+    }
+}
+
+impl<K: Hash + Eq + Clone, S: Clone> StateStore<K, S> {
+    /// A copy of the `(key, value)` pairs of partition `p` of `n`.
+    pub fn snapshot_partition(&self, p: usize, n: usize) -> Vec<(K, S)> {
+        let mut out = Vec::new();
+        for g in self.groups_of_partition(p, n) {
+            let group = self.groups[g].lock();
+            out.extend(group.map.iter().map(|(k, e)| (k.clone(), e.value.clone())));
+        }
+        out
+    }
+}
+
+/// Places a key in the partition that owns its key group.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyGroupPartitioner {
+    /// Number of key groups.
+    pub groups: usize,
+    /// Number of partitions.
+    pub partitions: usize,
+}
+
+impl<K: Hash> Partitioner<K> for KeyGroupPartitioner {
+    fn num_partitions(&self) -> usize {
+        self.partitions
+    }
+    fn partition(&self, key: &K) -> usize {
+        ((stable_hash(key) % self.groups as u64) as usize) % self.partitions
+    }
+    fn fingerprint(&self) -> Option<String> {
+        Some(format!("keygroups:{}:{}", self.groups, self.partitions))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_and_expire() {
+        let s: StateStore<&str, i32> = StateStore::new(4, true);
+        let g = s.group_of(&"a");
+        let mut guard = s.lock(&[g]);
+        s.commit(&mut guard[0], vec![("a", Change::Put(1))], 1000);
+        assert!(StateStore::expired(&guard[0], 1000).is_empty()); // strict
+        assert_eq!(StateStore::expired(&guard[0], 1001), vec!["a"]);
+        s.commit(&mut guard[0], vec![("a", Change::Touch)], 2000);
+        // The 1000 bucket is stale now.
+        assert!(StateStore::expired(&guard[0], 1500).is_empty());
+        s.commit(&mut guard[0], vec![("a", Change::Remove)], 3000);
+        assert!(guard[0].map.is_empty());
+    }
+
+    #[test]
+    fn partitions_own_disjoint_groups() {
+        let s: StateStore<u32, ()> = StateStore::new(10, false);
+        let mut all: Vec<usize> = (0..3).flat_map(|p| s.groups_of_partition(p, 3)).collect();
+        all.sort();
+        assert_eq!(all, (0..10).collect::<Vec<_>>());
+        let p = KeyGroupPartitioner {
+            groups: 10,
+            partitions: 3,
+        };
+        for k in 0..100u32 {
+            assert_eq!(Partitioner::<u32>::partition(&p, &k), s.group_of(&k) % 3);
+        }
+    }
+}
