@@ -1,0 +1,286 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Keyed state: `map_with_state` and `update_state_by_key` against hand-computed expectations
+//! and, on random input, against a sequential model.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use sluice_core::Context;
+use sluice_streaming::state::{State, StateSpec};
+use sluice_streaming::testing::{run_stream, run_stream_with, TestConfig};
+use sluice_streaming::time::{seconds, Time};
+
+fn sorted<T: Ord + Clone>(v: &[Vec<T>]) -> Vec<Vec<T>> {
+    v.iter()
+        .map(|b| {
+            let mut b = b.clone();
+            b.sort();
+            b
+        })
+        .collect()
+}
+
+/// A running sum per key, emitting `(key, sum)` for every record and `(key, -1)` when a key
+/// times out.
+fn running_sum() -> StateSpec<&'static str, i32, i32, (&'static str, i32)> {
+    StateSpec::function(
+        |_t: Time, k: &&'static str, v: Option<i32>, s: &mut State<i32>| {
+            if s.is_timing_out() {
+                return Some((*k, -1));
+            }
+            let sum = s.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
+            s.update(sum).ok()?;
+            Some((*k, sum))
+        },
+    )
+}
+
+#[test]
+fn map_with_state_is_called_once_per_record_in_order() {
+    let input = vec![vec![("a", 1), ("a", 2), ("b", 5)], vec![], vec![("a", 3)]];
+    let out = run_stream(input, 3, |s| s.map_with_state(running_sum()).stream()).unwrap();
+    assert_eq!(
+        sorted(&out),
+        vec![vec![("a", 1), ("a", 3), ("b", 5)], vec![], vec![("a", 6)]]
+    );
+}
+
+#[test]
+fn map_with_state_touches_only_keys_with_data() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&calls);
+    let ctx = Context::local(2).unwrap();
+    let initial = ctx.parallelize((0..10_000).map(|i| (i, 0u64)).collect::<Vec<_>>(), 4);
+    let spec = StateSpec::function(
+        move |_t: Time, _k: &i32, v: Option<u64>, s: &mut State<u64>| {
+            c.fetch_add(1, Ordering::SeqCst);
+            let n = s.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
+            s.update(n).ok()?;
+            Some(n)
+        },
+    )
+    .initial_state(initial);
+    let out = run_stream(vec![vec![(1, 1), (2, 1)], vec![(1, 1)]], 2, move |s| {
+        s.map_with_state(spec).stream()
+    })
+    .unwrap();
+    assert_eq!(sorted(&out), vec![vec![1, 1], vec![2]]);
+    // 3 records, 10,000 keys in the state: 3 calls.
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn timeout_fires_at_the_first_batch_past_the_idle_time() {
+    // "a" is updated at 1 s. With a 2 s timeout it times out when 1000 < t - 2000, i.e. at
+    // 4 s (not at 3 s). "b" is refreshed at 3 s, so it times out at 6 s.
+    let input = vec![vec![("a", 1), ("b", 1)], vec![], vec![("b", 1)]];
+    let out = run_stream(input, 7, |s| {
+        s.map_with_state(running_sum().timeout(seconds(2))).stream()
+    })
+    .unwrap();
+    assert_eq!(
+        sorted(&out),
+        vec![
+            vec![("a", 1), ("b", 1)],
+            vec![],
+            vec![("b", 2)],
+            vec![("a", -1)],
+            vec![],
+            vec![("b", -1)],
+            vec![],
+        ]
+    );
+}
+
+#[test]
+fn touching_a_key_without_updating_refreshes_its_timeout() {
+    let spec = StateSpec::function(|_t: Time, k: &&str, v: Option<i32>, s: &mut State<i32>| {
+        if s.is_timing_out() {
+            return Some((*k, -1));
+        }
+        if !s.exists() {
+            s.update(v.unwrap_or(0)).ok()?;
+        }
+        None
+    })
+    .timeout(seconds(1));
+    // Data at 1 s, 2 s (no update), then idle: times out at 4 s (2000 < 4000 - 1000).
+    let out = run_stream(vec![vec![("a", 1)], vec![("a", 1)]], 4, move |s| {
+        s.map_with_state(spec).stream()
+    })
+    .unwrap();
+    assert_eq!(out, vec![vec![], vec![], vec![], vec![("a", -1)]]);
+}
+
+#[test]
+fn state_snapshots_show_every_key_after_each_batch() {
+    let out = run_stream(vec![vec![("a", 1), ("b", 2)], vec![("a", 3)]], 3, |s| {
+        let m = s.map_with_state(running_sum());
+        m.state_snapshots()
+    })
+    .unwrap();
+    assert_eq!(
+        sorted(&out),
+        vec![
+            vec![("a", 1), ("b", 2)],
+            vec![("a", 4), ("b", 2)],
+            vec![("a", 4), ("b", 2)],
+        ]
+    );
+}
+
+#[test]
+fn removing_state_and_misusing_the_state_api() {
+    let spec = StateSpec::function(|_t: Time, k: &&str, v: Option<i32>, s: &mut State<i32>| {
+        match v {
+            Some(0) => {
+                s.remove().ok()?;
+                // Spark: update after remove, and a second remove, are errors.
+                assert!(s.update(1).is_err());
+                assert!(s.remove().is_err());
+                Some((*k, 0))
+            }
+            Some(x) => {
+                s.update(s.get_option().copied().unwrap_or(0) + x).ok()?;
+                Some((*k, *s.get().ok()?))
+            }
+            None => None,
+        }
+    });
+    let out = run_stream(
+        vec![vec![("a", 2)], vec![("a", 0)], vec![("a", 5)]],
+        3,
+        move |s| s.map_with_state(spec).stream(),
+    )
+    .unwrap();
+    assert_eq!(out, vec![vec![("a", 2)], vec![("a", 0)], vec![("a", 5)]]);
+    let mut t = State::timing_out(3);
+    assert!(t.update(4).is_err() && t.remove().is_err() && t.is_timing_out());
+    assert!(State::<i32>::new(None).get().is_err());
+}
+
+#[test]
+fn update_state_by_key_runs_for_every_key_every_batch() {
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let c = Arc::clone(&calls);
+    let out = run_stream(
+        vec![vec![("a", 1), ("b", 1), ("a", 1)], vec![], vec![("b", 1)]],
+        4,
+        move |s| {
+            s.update_state_by_key_with_time(
+                move |t: Time, k: &&str, vals: &[i32], old: Option<&i32>| {
+                    c.lock().unwrap().push((t.millis(), *k, vals.len()));
+                    let n = old.copied().unwrap_or(0) + vals.iter().sum::<i32>();
+                    // "b" is removed once it reaches 2.
+                    if *k == "b" && n >= 2 {
+                        None
+                    } else {
+                        Some(n)
+                    }
+                },
+            )
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        sorted(&out),
+        vec![
+            vec![("a", 2), ("b", 1)],
+            vec![("a", 2), ("b", 1)],
+            vec![("a", 2)],
+            vec![("a", 2)],
+        ]
+    );
+    let mut calls = calls.lock().unwrap().clone();
+    calls.sort();
+    assert_eq!(
+        calls,
+        vec![
+            (1000, "a", 2),
+            (1000, "b", 1),
+            (2000, "a", 0),
+            (2000, "b", 0),
+            (3000, "a", 0),
+            (3000, "b", 1),
+            (4000, "a", 0),
+        ]
+    );
+}
+
+#[test]
+fn update_state_by_key_with_initial_state_and_missing_rdds() {
+    let ctx = Context::local(1).unwrap();
+    let initial = ctx.parallelize(vec![("z", 10)], 1);
+    let cfg = TestConfig {
+        no_rdd_batches: vec![2],
+        ..TestConfig::default()
+    };
+    let out = run_stream_with(
+        cfg,
+        vec![vec![("a", 1)], vec![("a", 100)], vec![("a", 1)]],
+        3,
+        move |s| {
+            s.update_state_by_key_with(
+                |_t, _k, vals: &[i32], old: Option<&i32>| {
+                    Some(old.copied().unwrap_or(0) + vals.iter().sum::<i32>())
+                },
+                Some(3),
+                Some(initial),
+            )
+        },
+    )
+    .unwrap();
+    // Batch 2 has no RDD: the function still runs for every key (with no values).
+    assert_eq!(
+        sorted(&out),
+        vec![
+            vec![("a", 1), ("z", 10)],
+            vec![("a", 1), ("z", 10)],
+            vec![("a", 2), ("z", 10)],
+        ]
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Running counts with update_state_by_key and with map_with_state equal a sequential
+    /// model, for any batches, partitions and state partitions.
+    #[test]
+    fn state_matches_a_sequential_model(
+        input in prop::collection::vec(prop::collection::vec((0u16..20, 1u32..4), 0..12), 1..6),
+        input_partitions in 1usize..4,
+        state_partitions in 1usize..5,
+    ) {
+        let batches = input.len();
+        let mut model: BTreeMap<u16, u32> = BTreeMap::new();
+        let mut expected_states = Vec::new();
+        for b in &input {
+            for (k, v) in b {
+                *model.entry(*k).or_insert(0) += v;
+            }
+            expected_states.push(model.clone().into_iter().collect::<Vec<_>>());
+        }
+        let cfg = TestConfig { input_partitions, ..TestConfig::default() };
+        let out = run_stream_with(cfg.clone(), input.clone(), batches, move |s| {
+            s.update_state_by_key_with(
+                |_t, _k, vals: &[u32], old: Option<&u32>| Some(old.copied().unwrap_or(0) + vals.iter().sum::<u32>()),
+                Some(state_partitions),
+                None,
+            )
+        }).unwrap();
+        prop_assert_eq!(sorted(&out), expected_states.clone());
+
+        let spec = StateSpec::function(|_t: Time, k: &u16, v: Option<u32>, s: &mut State<u32>| {
+            let n = s.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
+            s.update(n).ok()?;
+            Some((*k, n))
+        }).num_partitions(state_partitions);
+        let snaps = run_stream_with(cfg, input, batches, move |s| {
+            s.map_with_state(spec).state_snapshots()
+        }).unwrap();
+        prop_assert_eq!(sorted(&snaps), expected_states);
+    }
+}
