@@ -81,6 +81,10 @@ pub(crate) struct Shared {
     pub start_time: Mutex<Option<Time>>,
     pub remember: Mutex<Option<Duration>>,
     pub threads: Mutex<Option<generator::Threads>>,
+    /// Threads of the engine that must not call `stop` (it would wait for themselves).
+    pub engine_threads: Mutex<Vec<std::thread::ThreadId>>,
+    /// Serialises `stop` calls: a second caller waits for the first to finish.
+    pub stop_lock: Mutex<()>,
     next_stream: AtomicUsize,
     next_output: AtomicUsize,
 }
@@ -241,6 +245,8 @@ impl StreamingContext {
             start_time: Mutex::new(None),
             remember: Mutex::new(None),
             threads: Mutex::new(None),
+            engine_threads: Mutex::new(Vec::new()),
+            stop_lock: Mutex::new(()),
             next_stream: AtomicUsize::new(0),
             next_output: AtomicUsize::new(0),
         });
@@ -340,10 +346,11 @@ impl StreamingContext {
             }
         }
         *shared.start_time.lock() = Some(start);
-        shared
+        let bus_thread = shared
             .bus
             .start()
             .map_err(|e| Error::Internal(format!("starting the listener thread: {e}")))?;
+        shared.engine_threads.lock().push(bus_thread);
         shared.post(StreamingEvent::StreamingStarted(now));
         let inputs = shared.graph.lock().inputs.clone();
         for i in &inputs {
@@ -460,6 +467,15 @@ impl StreamingContext {
 
 /// Stops the scheduler threads and sources.
 fn stop_shared(shared: &Arc<Shared>, mode: StopMode) -> Result<()> {
+    let me = std::thread::current().id();
+    if shared.engine_threads.lock().contains(&me) {
+        return Err(Error::IllegalState(
+            "a streaming context cannot be stopped from a listener callback or an output \
+             operation (it would wait for itself); stop it from another thread"
+                .into(),
+        ));
+    }
+    let _serial = shared.stop_lock.lock();
     {
         let mut state = shared.state.lock();
         match *state {

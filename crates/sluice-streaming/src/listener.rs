@@ -182,8 +182,9 @@ impl ListenerBus {
         self.listeners.lock().push(l);
     }
 
-    /// Starts delivering (events posted before are queued, not lost).
-    pub fn start(&self) -> std::io::Result<()> {
+    /// Starts delivering (events posted before are queued, not lost). Returns the delivery
+    /// thread's id.
+    pub fn start(&self) -> std::io::Result<std::thread::ThreadId> {
         let rx = self.rx.clone();
         let listeners = Arc::clone(&self.listeners);
         let h = std::thread::Builder::new()
@@ -198,8 +199,9 @@ impl ListenerBus {
                     }
                 }
             })?;
+        let id = h.thread().id();
         *self.thread.lock() = Some(h);
-        Ok(())
+        Ok(id)
     }
 
     pub fn post(&self, e: StreamingEvent) {

@@ -65,6 +65,10 @@ pub(crate) fn spawn(shared: Arc<Shared>, start: Time) -> Result<Threads> {
             })
             .map_err(spawn_err)?
     };
+    shared
+        .engine_threads
+        .lock()
+        .extend([generator.thread().id(), runner.thread().id()]);
     Ok(Threads {
         generator,
         runner,
@@ -89,7 +93,9 @@ pub(crate) fn generate_batch(shared: &Arc<Shared>, tx: &Sender<ToRunner>, time: 
             Ok(Some(j)) => jobs.push(j),
             Ok(None) => {}
             Err(e) => {
+                // As in Spark, a batch whose jobs cannot all be generated runs none of them.
                 generation_error = Some(format!("generating jobs for {}: {e}", o.name()));
+                jobs.clear();
                 break;
             }
         }

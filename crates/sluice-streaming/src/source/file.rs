@@ -150,6 +150,7 @@ impl StreamingContext {
     /// Lines of the new text files that appear in `dir` (see the module docs for which files
     /// count as new). A missing directory is an error here and at every batch.
     pub fn text_file_stream(&self, dir: impl AsRef<Path>) -> Result<DStream<String>> {
+        self.shared().check_can_add()?;
         let dir = dir.as_ref().to_path_buf();
         if !dir.is_dir() {
             return Err(Error::InputNotFound(format!(
