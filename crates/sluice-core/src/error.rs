@@ -95,6 +95,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A checkpoint could not be read or does not fit the job.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The checkpoint file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A user function reported an error.
     #[error("{0}")]
     User(String),

@@ -17,6 +17,12 @@ pub trait Clock: Send + Sync {
     /// Blocks until the time is at least `target` or `stop` is set; returns the time reached,
     /// or `None` if stopped first.
     fn wait_until(&self, target: i64, stop: &AtomicBool) -> Option<i64>;
+
+    /// Whether the clock jumps to whatever time is waited for ([`StepClock`]); the scheduler
+    /// then generates a batch only when the previous one has completed.
+    fn is_stepping(&self) -> bool {
+        false
+    }
 }
 
 /// Wall-clock time (milliseconds since the Unix epoch).
@@ -107,5 +113,43 @@ impl Clock for ManualClock {
             // The timeout only bounds how late a stop request is noticed.
             self.changed.wait_for(&mut t, Duration::from_millis(20));
         }
+    }
+}
+
+/// A clock that jumps: waiting for a time sets the clock to it at once. With it, a job runs
+/// its batches back to back as fast as it can process them, on batch times that do not depend
+/// on the wall clock — for replaying data, deterministic end-to-end tests and benchmarks of
+/// capacity. A context using it keeps at most one batch queued, so batches are generated only
+/// as processing completes.
+#[derive(Debug, Default)]
+pub struct StepClock {
+    time: Mutex<i64>,
+}
+
+impl StepClock {
+    /// A step clock at `start_ms`.
+    pub fn new(start_ms: i64) -> Self {
+        StepClock {
+            time: Mutex::new(start_ms),
+        }
+    }
+}
+
+impl Clock for StepClock {
+    fn now_ms(&self) -> i64 {
+        *self.time.lock()
+    }
+
+    fn wait_until(&self, target: i64, stop: &AtomicBool) -> Option<i64> {
+        if stop.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut t = self.time.lock();
+        *t = (*t).max(target);
+        Some(*t)
+    }
+
+    fn is_stepping(&self) -> bool {
+        true
     }
 }

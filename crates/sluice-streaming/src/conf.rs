@@ -2,7 +2,7 @@
 //!
 //! | key | default | meaning |
 //! |---|---|---|
-//! | `sluice.streaming.clock` | `system` | `system` or `manual` (tests advance it by hand) |
+//! | `sluice.streaming.clock` | `system` | `system`, `manual` (tests advance it by hand) or `step` (batches back to back, see `StepClock`) |
 //! | `sluice.streaming.blockInterval` | `200ms` | how often receivers cut their data into blocks (partitions) |
 //! | `sluice.streaming.receiver.maxBufferedRecords` | `1000000` | records a receiver may hold that are not yet processed; `store` blocks beyond it |
 //! | `sluice.streaming.fileStream.minRememberDuration` | `60s` | how far back a directory stream looks for new files |
@@ -30,6 +30,8 @@ pub const RECEIVER_RESTART_DELAY: &str = "sluice.streaming.receiver.restartDelay
 pub struct StreamingSettings {
     /// Whether the context uses a manual clock.
     pub manual_clock: bool,
+    /// Whether the context uses a step clock.
+    pub step_clock: bool,
     /// Block interval of receivers.
     pub block_interval: Duration,
     /// Records a receiver may hold before `store` blocks.
@@ -55,10 +57,17 @@ impl StreamingSettings {
                 return Err(Error::config(k, v, "unknown configuration key"));
             }
         }
-        let manual_clock = match conf.get(CLOCK).unwrap_or("system") {
-            "system" => false,
-            "manual" => true,
-            other => return Err(Error::config(CLOCK, other, "expected system or manual")),
+        let (manual_clock, step_clock) = match conf.get(CLOCK).unwrap_or("system") {
+            "system" => (false, false),
+            "manual" => (true, false),
+            "step" => (false, true),
+            other => {
+                return Err(Error::config(
+                    CLOCK,
+                    other,
+                    "expected system, manual or step",
+                ))
+            }
         };
         let dur = |key: &str, default: Duration| -> Result<Duration> {
             conf.get(key)
@@ -83,6 +92,7 @@ impl StreamingSettings {
         };
         Ok(StreamingSettings {
             manual_clock,
+            step_clock,
             block_interval,
             max_buffered_records,
             file_min_remember: dur(FILE_MIN_REMEMBER, Duration::from_secs(60))?,

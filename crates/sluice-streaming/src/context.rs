@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use sluice_core::{Conf, Context, Data, Error, Result};
 
-use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::checkpoint::manifest::Manifest;
+use crate::checkpoint::operator::CheckpointedOperator;
+use crate::checkpoint::runtime::{self, Recovery};
+use crate::checkpoint::store::CheckpointDir;
+use crate::clock::{Clock, ManualClock, StepClock, SystemClock};
 use crate::conf::StreamingSettings;
 use crate::dstream::{DStream, DStreamBase};
 use crate::listener::{ListenerBus, StreamingEvent, StreamingListener};
@@ -51,6 +55,7 @@ pub(crate) struct Graph {
     pub streams: Vec<Arc<dyn DStreamBase>>,
     pub inputs: Vec<Arc<dyn InputStream>>,
     pub outputs: Vec<Arc<dyn OutputStream>>,
+    pub operators: Vec<Arc<dyn CheckpointedOperator>>,
 }
 
 /// Progress of the scheduler, shared with waiters.
@@ -85,6 +90,14 @@ pub(crate) struct Shared {
     pub engine_threads: Mutex<Vec<std::thread::ThreadId>>,
     /// Serialises `stop` calls: a second caller waits for the first to finish.
     pub stop_lock: Mutex<()>,
+    /// Where checkpoints go, when checkpointing.
+    pub checkpoint_dir: Mutex<Option<CheckpointDir>>,
+    /// The shortest checkpoint interval asked for by a stream.
+    pub checkpoint_interval: Mutex<Option<Duration>>,
+    /// The last checkpoint written or restored.
+    pub last_manifest: Mutex<Option<Manifest>>,
+    /// Set when the job was restored from a checkpoint.
+    pub recovery: Mutex<Option<Recovery>>,
     next_stream: AtomicUsize,
     next_output: AtomicUsize,
 }
@@ -104,6 +117,13 @@ impl Shared {
     }
     pub fn register_output(&self, o: Arc<dyn OutputStream>) {
         self.graph.lock().outputs.push(o);
+    }
+    pub fn register_operator(&self, o: Arc<dyn CheckpointedOperator>) {
+        self.graph.lock().operators.push(o);
+    }
+    /// The time before the first batch (set by `start`).
+    pub fn zero_time(&self) -> Option<Time> {
+        self.start_time.lock().map(|s| s - self.batch_interval)
     }
     pub fn check_can_add(&self) -> Result<()> {
         match *self.state.lock() {
@@ -227,6 +247,7 @@ impl StreamingContext {
                 let m = ManualClock::shared(0);
                 (m.clone(), Some(m))
             }
+            None if settings.step_clock => (Arc::new(StepClock::new(0)), None),
             None => (Arc::new(SystemClock), None),
         };
         let shared = Arc::new(Shared {
@@ -247,6 +268,10 @@ impl StreamingContext {
             threads: Mutex::new(None),
             engine_threads: Mutex::new(Vec::new()),
             stop_lock: Mutex::new(()),
+            checkpoint_dir: Mutex::new(None),
+            checkpoint_interval: Mutex::new(None),
+            last_manifest: Mutex::new(None),
+            recovery: Mutex::new(None),
             next_stream: AtomicUsize::new(0),
             next_output: AtomicUsize::new(0),
         });
@@ -284,6 +309,64 @@ impl StreamingContext {
         self.shared().check_can_add()?;
         *self.shared().remember.lock() = Some(d);
         Ok(())
+    }
+
+    /// Checkpoints the job into `dir` (created if needed): the state of every stateful
+    /// operator (which must then be named) and what each source read, so that
+    /// [`get_or_create`](Self::get_or_create) can restart the job where it stopped.
+    pub fn checkpoint(&self, dir: impl AsRef<std::path::Path>) -> Result<()> {
+        self.shared().check_can_add()?;
+        *self.shared().checkpoint_dir.lock() = Some(CheckpointDir::open(dir)?);
+        Ok(())
+    }
+
+    /// Restarts a job from its checkpoint in `dir`, or creates it. `create` builds the whole
+    /// graph (sources, transformations, output operations) either way — the graph is code,
+    /// never read from the checkpoint — and the checkpointed state is then matched to the
+    /// operators by name. Without a checkpoint in `dir`, the new context checkpoints there.
+    ///
+    /// ```
+    /// use sluice_streaming::{StreamingContext, time::seconds};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let ctx = sluice_core::Context::local(1).unwrap();
+    /// let ssc = StreamingContext::get_or_create(dir.path(), || {
+    ///     let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    ///     ssc.rate_stream(10, None, |i| (i % 3, 1u64))
+    ///         .update_state_by_key(|v: &[u64], s: Option<&u64>| Some(s.copied().unwrap_or(0) + v.len() as u64))
+    ///         .name("counts")
+    ///         .print(3)?;
+    ///     Ok(ssc)
+    /// })
+    /// .unwrap();
+    /// assert!(ssc.recovered_from().is_none()); // nothing to restore the first time
+    /// ```
+    pub fn get_or_create(
+        dir: impl AsRef<std::path::Path>,
+        create: impl FnOnce() -> Result<StreamingContext>,
+    ) -> Result<StreamingContext> {
+        let cdir = CheckpointDir::open(dir.as_ref())?;
+        let latest = cdir.latest()?;
+        let ssc = create()?;
+        if ssc.shared().checkpoint_dir.lock().is_none() {
+            ssc.checkpoint(dir.as_ref())?;
+        }
+        if let Some(manifest) = latest {
+            let recovery = runtime::restore(ssc.shared(), &cdir, manifest)?;
+            let mut p = ssc.shared().progress.lock();
+            p.last_completed = Some(recovery.checkpoint_time);
+            drop(p);
+            *ssc.shared().recovery.lock() = Some(recovery);
+        }
+        Ok(ssc)
+    }
+
+    /// The batch time of the checkpoint the context was restored from, if any.
+    pub fn recovered_from(&self) -> Option<Time> {
+        self.shared()
+            .recovery
+            .lock()
+            .as_ref()
+            .map(|r| r.checkpoint_time)
     }
 
     /// Registers a listener.
@@ -329,8 +412,25 @@ impl StreamingContext {
         self.validate()?;
         let interval = duration_ms(shared.batch_interval);
         let now = shared.clock.now_ms();
-        let start = Time::from_millis((now.div_euclid(interval) + 1) * interval);
+        let recovery = shared.recovery.lock().clone();
+        let (start, first_batch) = match &recovery {
+            // Resume on the original batch times, after the checkpointed batch.
+            Some(r) => (
+                r.zero_time + shared.batch_interval,
+                r.checkpoint_time + shared.batch_interval,
+            ),
+            None => {
+                let s = Time::from_millis((now.div_euclid(interval) + 1) * interval);
+                (s, s)
+            }
+        };
         let zero = start - shared.batch_interval;
+        if shared.checkpoint_dir.lock().is_some() {
+            runtime::check_names(shared)?;
+            for op in &shared.graph.lock().operators {
+                op.track_changes();
+            }
+        }
         {
             let graph = shared.graph.lock();
             let remember = shared
@@ -356,7 +456,7 @@ impl StreamingContext {
         for i in &inputs {
             i.start()?;
         }
-        *shared.threads.lock() = Some(generator::spawn(Arc::clone(shared), start)?);
+        *shared.threads.lock() = Some(generator::spawn(Arc::clone(shared), first_batch)?);
         *shared.state.lock() = StreamingState::Active;
         Ok(())
     }

@@ -24,26 +24,24 @@ fn sorted<T: Ord + Clone>(v: &[Vec<T>]) -> Vec<Vec<T>> {
 
 /// A running sum per key, emitting `(key, sum)` for every record and `(key, -1)` when a key
 /// times out.
-fn running_sum() -> StateSpec<&'static str, i32, i32, (&'static str, i32)> {
-    StateSpec::function(
-        |_t: Time, k: &&'static str, v: Option<i32>, s: &mut State<i32>| {
-            if s.is_timing_out() {
-                return Some((*k, -1));
-            }
-            let sum = s.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
-            s.update(sum).ok()?;
-            Some((*k, sum))
-        },
-    )
+fn running_sum() -> StateSpec<char, i32, i32, (char, i32)> {
+    StateSpec::function(|_t: Time, k: &char, v: Option<i32>, s: &mut State<i32>| {
+        if s.is_timing_out() {
+            return Some((*k, -1));
+        }
+        let sum = s.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
+        s.update(sum).ok()?;
+        Some((*k, sum))
+    })
 }
 
 #[test]
 fn map_with_state_is_called_once_per_record_in_order() {
-    let input = vec![vec![("a", 1), ("a", 2), ("b", 5)], vec![], vec![("a", 3)]];
+    let input = vec![vec![('a', 1), ('a', 2), ('b', 5)], vec![], vec![('a', 3)]];
     let out = run_stream(input, 3, |s| s.map_with_state(running_sum()).stream()).unwrap();
     assert_eq!(
         sorted(&out),
-        vec![vec![("a", 1), ("a", 3), ("b", 5)], vec![], vec![("a", 6)]]
+        vec![vec![('a', 1), ('a', 3), ('b', 5)], vec![], vec![('a', 6)]]
     );
 }
 
@@ -73,9 +71,9 @@ fn map_with_state_touches_only_keys_with_data() {
 
 #[test]
 fn timeout_fires_at_the_first_batch_past_the_idle_time() {
-    // "a" is updated at 1 s. With a 2 s timeout it times out when 1000 < t - 2000, i.e. at
-    // 4 s (not at 3 s). "b" is refreshed at 3 s, so it times out at 6 s.
-    let input = vec![vec![("a", 1), ("b", 1)], vec![], vec![("b", 1)]];
+    // 'a' is updated at 1 s. With a 2 s timeout it times out when 1000 < t - 2000, i.e. at
+    // 4 s (not at 3 s). 'b' is refreshed at 3 s, so it times out at 6 s.
+    let input = vec![vec![('a', 1), ('b', 1)], vec![], vec![('b', 1)]];
     let out = run_stream(input, 7, |s| {
         s.map_with_state(running_sum().timeout(seconds(2))).stream()
     })
@@ -83,12 +81,12 @@ fn timeout_fires_at_the_first_batch_past_the_idle_time() {
     assert_eq!(
         sorted(&out),
         vec![
-            vec![("a", 1), ("b", 1)],
+            vec![('a', 1), ('b', 1)],
             vec![],
-            vec![("b", 2)],
-            vec![("a", -1)],
+            vec![('b', 2)],
+            vec![('a', -1)],
             vec![],
-            vec![("b", -1)],
+            vec![('b', -1)],
             vec![],
         ]
     );
@@ -96,7 +94,7 @@ fn timeout_fires_at_the_first_batch_past_the_idle_time() {
 
 #[test]
 fn touching_a_key_without_updating_refreshes_its_timeout() {
-    let spec = StateSpec::function(|_t: Time, k: &&str, v: Option<i32>, s: &mut State<i32>| {
+    let spec = StateSpec::function(|_t: Time, k: &char, v: Option<i32>, s: &mut State<i32>| {
         if s.is_timing_out() {
             return Some((*k, -1));
         }
@@ -107,16 +105,16 @@ fn touching_a_key_without_updating_refreshes_its_timeout() {
     })
     .timeout(seconds(1));
     // Data at 1 s, 2 s (no update), then idle: times out at 4 s (2000 < 4000 - 1000).
-    let out = run_stream(vec![vec![("a", 1)], vec![("a", 1)]], 4, move |s| {
+    let out = run_stream(vec![vec![('a', 1)], vec![('a', 1)]], 4, move |s| {
         s.map_with_state(spec).stream()
     })
     .unwrap();
-    assert_eq!(out, vec![vec![], vec![], vec![], vec![("a", -1)]]);
+    assert_eq!(out, vec![vec![], vec![], vec![], vec![('a', -1)]]);
 }
 
 #[test]
 fn state_snapshots_show_every_key_after_each_batch() {
-    let out = run_stream(vec![vec![("a", 1), ("b", 2)], vec![("a", 3)]], 3, |s| {
+    let out = run_stream(vec![vec![('a', 1), ('b', 2)], vec![('a', 3)]], 3, |s| {
         let m = s.map_with_state(running_sum());
         m.state_snapshots()
     })
@@ -124,16 +122,16 @@ fn state_snapshots_show_every_key_after_each_batch() {
     assert_eq!(
         sorted(&out),
         vec![
-            vec![("a", 1), ("b", 2)],
-            vec![("a", 4), ("b", 2)],
-            vec![("a", 4), ("b", 2)],
+            vec![('a', 1), ('b', 2)],
+            vec![('a', 4), ('b', 2)],
+            vec![('a', 4), ('b', 2)],
         ]
     );
 }
 
 #[test]
 fn removing_state_and_misusing_the_state_api() {
-    let spec = StateSpec::function(|_t: Time, k: &&str, v: Option<i32>, s: &mut State<i32>| {
+    let spec = StateSpec::function(|_t: Time, k: &char, v: Option<i32>, s: &mut State<i32>| {
         match v {
             Some(0) => {
                 s.remove().ok()?;
@@ -150,12 +148,12 @@ fn removing_state_and_misusing_the_state_api() {
         }
     });
     let out = run_stream(
-        vec![vec![("a", 2)], vec![("a", 0)], vec![("a", 5)]],
+        vec![vec![('a', 2)], vec![('a', 0)], vec![('a', 5)]],
         3,
         move |s| s.map_with_state(spec).stream(),
     )
     .unwrap();
-    assert_eq!(out, vec![vec![("a", 2)], vec![("a", 0)], vec![("a", 5)]]);
+    assert_eq!(out, vec![vec![('a', 2)], vec![('a', 0)], vec![('a', 5)]]);
     let mut t = State::timing_out(3);
     assert!(t.update(4).is_err() && t.remove().is_err() && t.is_timing_out());
     assert!(State::<i32>::new(None).get().is_err());
@@ -166,15 +164,15 @@ fn update_state_by_key_runs_for_every_key_every_batch() {
     let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
     let c = Arc::clone(&calls);
     let out = run_stream(
-        vec![vec![("a", 1), ("b", 1), ("a", 1)], vec![], vec![("b", 1)]],
+        vec![vec![('a', 1), ('b', 1), ('a', 1)], vec![], vec![('b', 1)]],
         4,
         move |s| {
             s.update_state_by_key_with_time(
-                move |t: Time, k: &&str, vals: &[i32], old: Option<&i32>| {
+                move |t: Time, k: &char, vals: &[i32], old: Option<&i32>| {
                     c.lock().unwrap().push((t.millis(), *k, vals.len()));
                     let n = old.copied().unwrap_or(0) + vals.iter().sum::<i32>();
-                    // "b" is removed once it reaches 2.
-                    if *k == "b" && n >= 2 {
+                    // 'b' is removed once it reaches 2.
+                    if *k == 'b' && n >= 2 {
                         None
                     } else {
                         Some(n)
@@ -187,10 +185,10 @@ fn update_state_by_key_runs_for_every_key_every_batch() {
     assert_eq!(
         sorted(&out),
         vec![
-            vec![("a", 2), ("b", 1)],
-            vec![("a", 2), ("b", 1)],
-            vec![("a", 2)],
-            vec![("a", 2)],
+            vec![('a', 2), ('b', 1)],
+            vec![('a', 2), ('b', 1)],
+            vec![('a', 2)],
+            vec![('a', 2)],
         ]
     );
     let mut calls = calls.lock().unwrap().clone();
@@ -198,13 +196,13 @@ fn update_state_by_key_runs_for_every_key_every_batch() {
     assert_eq!(
         calls,
         vec![
-            (1000, "a", 2),
-            (1000, "b", 1),
-            (2000, "a", 0),
-            (2000, "b", 0),
-            (3000, "a", 0),
-            (3000, "b", 1),
-            (4000, "a", 0),
+            (1000, 'a', 2),
+            (1000, 'b', 1),
+            (2000, 'a', 0),
+            (2000, 'b', 0),
+            (3000, 'a', 0),
+            (3000, 'b', 1),
+            (4000, 'a', 0),
         ]
     );
 }
@@ -212,14 +210,14 @@ fn update_state_by_key_runs_for_every_key_every_batch() {
 #[test]
 fn update_state_by_key_with_initial_state_and_missing_rdds() {
     let ctx = Context::local(1).unwrap();
-    let initial = ctx.parallelize(vec![("z", 10)], 1);
+    let initial = ctx.parallelize(vec![('z', 10)], 1);
     let cfg = TestConfig {
         no_rdd_batches: vec![2],
         ..TestConfig::default()
     };
     let out = run_stream_with(
         cfg,
-        vec![vec![("a", 1)], vec![("a", 100)], vec![("a", 1)]],
+        vec![vec![('a', 1)], vec![('a', 100)], vec![('a', 1)]],
         3,
         move |s| {
             s.update_state_by_key_with(
@@ -236,9 +234,9 @@ fn update_state_by_key_with_initial_state_and_missing_rdds() {
     assert_eq!(
         sorted(&out),
         vec![
-            vec![("a", 1), ("z", 10)],
-            vec![("a", 1), ("z", 10)],
-            vec![("a", 2), ("z", 10)],
+            vec![('a', 1), ('z', 10)],
+            vec![('a', 1), ('z', 10)],
+            vec![('a', 2), ('z', 10)],
         ]
     );
 }

@@ -60,6 +60,8 @@ pub trait DStreamBase: Send + Sync {
     fn clear_metadata(&self, time: Time);
     /// Times of the RDDs currently remembered.
     fn remembered_times(&self) -> Vec<Time>;
+    /// Whether the program gave the stream a name.
+    fn is_named(&self) -> bool;
 }
 
 /// Identity and bookkeeping shared by all stream nodes.
@@ -67,6 +69,8 @@ pub(crate) struct StreamMeta {
     pub id: usize,
     pub ssc: Arc<Shared>,
     pub name: RwLock<String>,
+    /// Set when the program names the stream.
+    pub named: std::sync::atomic::AtomicBool,
     pub slide: Duration,
     pub parents: Vec<Arc<dyn DStreamBase>>,
     pub zero_time: Mutex<Option<Time>>,
@@ -123,6 +127,9 @@ impl<T: Data> DStreamBase for StreamNode<T> {
     }
     fn remembered_times(&self) -> Vec<Time> {
         self.generated.lock().keys().copied().collect()
+    }
+    fn is_named(&self) -> bool {
+        self.meta.named.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
@@ -184,6 +191,7 @@ impl<T: Data> DStream<T> {
                 id: ssc.next_stream_id(),
                 ssc: Arc::clone(ssc),
                 name: RwLock::new(name.to_string()),
+                named: std::sync::atomic::AtomicBool::new(false),
                 slide,
                 parents,
                 zero_time: Mutex::new(None),
@@ -226,7 +234,28 @@ impl<T: Data> DStream<T> {
     /// Names the stream (shown in the UI and used to match state in checkpoints).
     pub fn name(&self, name: impl Into<String>) -> DStream<T> {
         *self.node.meta.name.write() = name.into();
+        self.node
+            .meta
+            .named
+            .store(true, std::sync::atomic::Ordering::Release);
         self.clone()
+    }
+
+    /// Sets how often the job's state is checkpointed (a multiple of this stream's slide);
+    /// the job checkpoints at the shortest interval any stream asks for. The default is the
+    /// smallest multiple of the batch interval of at least 10 s (Spark's default).
+    pub fn checkpoint(&self, interval: Duration) -> Result<DStream<T>> {
+        if !crate::time::is_multiple(interval, self.slide_duration()) {
+            return Err(sluice_core::Error::InvalidArgument(format!(
+                "the checkpoint interval ({} ms) of {} must be a multiple of its slide ({} ms)",
+                duration_ms(interval),
+                self.get_name(),
+                duration_ms(self.slide_duration())
+            )));
+        }
+        let mut ci = self.node.meta.ssc.checkpoint_interval.lock();
+        *ci = Some(ci.map_or(interval, |c| c.min(interval)));
+        Ok(self.clone())
     }
 
     /// The stream's name.

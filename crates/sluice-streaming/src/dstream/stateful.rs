@@ -14,6 +14,8 @@
 //!   key with no new values gets an empty slice), and removes keys for which it returns
 //!   `None`. The function receives the current state by reference and returns the new one, so
 //!   a failed and retried task sees unchanged state and the engine never copies the state.
+//!   A returned state equal to the current one is not a change (hence `S: PartialEq`): only
+//!   keys whose state really changed go into the next incremental checkpoint.
 
 use std::collections::HashMap;
 use std::ops::Deref;
@@ -22,7 +24,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use sluice_core::{Context, Data, Error, Key, Rdd, Result};
+
+use crate::checkpoint::operator::StoreOperator;
 
 use super::materialized::{register_materializer, Materialized};
 use super::{DStream, StreamCompute};
@@ -228,7 +234,7 @@ fn apply_map_with_state<K: Key, V: Data, S: Data, E>(
 }
 
 /// Applies one batch to partition `p` with `update_state_by_key` semantics.
-fn apply_update_state<K: Key, V: Data, S: Data>(
+fn apply_update_state<K: Key, V: Data, S: Data + PartialEq>(
     store: &StateStore<K, S>,
     p: usize,
     n: usize,
@@ -256,6 +262,8 @@ fn apply_update_state<K: Key, V: Data, S: Data>(
         for (k, e) in guard.map.iter() {
             let vals = news.remove(k).unwrap_or_default();
             let change = match f(time, k, &vals, Some(&e.value)) {
+                // An unchanged value is not a change: nothing to write to the next checkpoint.
+                Some(s) if s == e.value => continue,
                 Some(s) => Change::Put(s),
                 None => Change::Remove,
             };
@@ -284,21 +292,22 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     /// use sluice_streaming::state::{State, StateSpec};
     /// use sluice_streaming::testing::run_stream;
     /// use sluice_streaming::time::Time;
-    /// let spec = StateSpec::function(|_t: Time, k: &&str, v: Option<i32>, s: &mut State<i32>| {
+    /// let spec = StateSpec::function(|_t: Time, k: &char, v: Option<i32>, s: &mut State<i32>| {
     ///     let sum = s.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
     ///     s.update(sum).ok()?;
     ///     Some((*k, sum))
     /// });
-    /// let out = run_stream(vec![vec![("a", 1), ("a", 2)], vec![("a", 3)]], 2, move |s| {
+    /// let out = run_stream(vec![vec![('a', 1), ('a', 2)], vec![('a', 3)]], 2, move |s| {
     ///     s.map_with_state(spec).stream()
     /// })
     /// .unwrap();
-    /// assert_eq!(out, vec![vec![("a", 1), ("a", 3)], vec![("a", 6)]]);
+    /// assert_eq!(out, vec![vec![('a', 1), ('a', 3)], vec![('a', 6)]]);
     /// ```
-    pub fn map_with_state<S: Data, E: Data>(
-        &self,
-        spec: StateSpec<K, V, S, E>,
-    ) -> MapWithState<K, S, E> {
+    pub fn map_with_state<S, E: Data>(&self, spec: StateSpec<K, V, S, E>) -> MapWithState<K, S, E>
+    where
+        K: Serialize + DeserializeOwned,
+        S: Data + Serialize + DeserializeOwned,
+    {
         let ctx = self.context().clone();
         let n = spec
             .num_partitions
@@ -336,6 +345,14 @@ impl<K: Key, V: Data> DStream<(K, V)> {
             outputs.put(t, parts);
             Ok(())
         });
+        self.node
+            .meta
+            .ssc
+            .register_operator(Arc::new(StoreOperator {
+                stream: mapped.base(),
+                kind: "map_with_state",
+                store: Arc::clone(&store),
+            }));
         MapWithState {
             mapped,
             store,
@@ -349,7 +366,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     ///
     /// ```
     /// use sluice_streaming::testing::run_stream;
-    /// let out = run_stream(vec![vec![("a", 1), ("b", 1)], vec![("a", 1)]], 2, |s| {
+    /// let out = run_stream(vec![vec![('a', 1), ('b', 1)], vec![('a', 1)]], 2, |s| {
     ///     s.update_state_by_key(|vals: &[i32], old: Option<&i32>| {
     ///         Some(old.copied().unwrap_or(0) + vals.iter().sum::<i32>())
     ///     })
@@ -358,38 +375,51 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     /// let (mut first, mut second) = (out[0].clone(), out[1].clone());
     /// first.sort();
     /// second.sort();
-    /// assert_eq!(first, vec![("a", 1), ("b", 1)]);
-    /// assert_eq!(second, vec![("a", 2), ("b", 1)]); // b: no new values, state kept
+    /// assert_eq!(first, vec![('a', 1), ('b', 1)]);
+    /// assert_eq!(second, vec![('a', 2), ('b', 1)]); // b: no new values, state kept
     /// ```
-    pub fn update_state_by_key<S: Data>(
+    pub fn update_state_by_key<S>(
         &self,
         f: impl Fn(&[V], Option<&S>) -> Option<S> + Send + Sync + 'static,
-    ) -> DStream<(K, S)> {
+    ) -> DStream<(K, S)>
+    where
+        K: Serialize + DeserializeOwned,
+        S: Data + PartialEq + Serialize + DeserializeOwned,
+    {
         self.update_state_by_key_with(move |_, _, vals, s| f(vals, s), None, None)
     }
 
     /// [`update_state_by_key`](DStream::update_state_by_key) whose function also receives the
     /// batch time and the key.
-    pub fn update_state_by_key_with_time<S: Data>(
+    pub fn update_state_by_key_with_time<S>(
         &self,
         f: impl Fn(Time, &K, &[V], Option<&S>) -> Option<S> + Send + Sync + 'static,
-    ) -> DStream<(K, S)> {
+    ) -> DStream<(K, S)>
+    where
+        K: Serialize + DeserializeOwned,
+        S: Data + PartialEq + Serialize + DeserializeOwned,
+    {
         self.update_state_by_key_with(f, None, None)
     }
 
     /// The general form: the function with time and key, a number of partitions (default:
     /// the default parallelism) and an initial state.
-    pub fn update_state_by_key_with<S: Data>(
+    pub fn update_state_by_key_with<S>(
         &self,
         f: impl Fn(Time, &K, &[V], Option<&S>) -> Option<S> + Send + Sync + 'static,
         partitions: Option<usize>,
         initial: Option<Rdd<(K, S)>>,
-    ) -> DStream<(K, S)> {
+    ) -> DStream<(K, S)>
+    where
+        K: Serialize + DeserializeOwned,
+        S: Data + PartialEq + Serialize + DeserializeOwned,
+    {
         let ctx = self.context().clone();
         let n = partitions
             .unwrap_or_else(|| ctx.default_parallelism())
             .max(1);
         let store: Arc<StateStore<K, S>> = Arc::new(StateStore::new(DEFAULT_KEY_GROUPS, false));
+        let store2 = Arc::clone(&store);
         let stream = self.child(
             "update_state_by_key",
             Snapshots {
@@ -420,6 +450,14 @@ impl<K: Key, V: Data> DStream<(K, V)> {
             })?;
             Ok(())
         });
+        self.node
+            .meta
+            .ssc
+            .register_operator(Arc::new(StoreOperator {
+                stream: stream.base(),
+                kind: "update_state_by_key",
+                store: Arc::clone(&store2),
+            }));
         stream
     }
 }

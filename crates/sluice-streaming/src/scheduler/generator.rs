@@ -53,6 +53,9 @@ pub(crate) fn spawn(shared: Arc<Shared>, start: Time) -> Result<Threads> {
             .name("sluice-job-generator".into())
             .spawn(move || loop {
                 let t = *next_time.lock();
+                if shared.clock.is_stepping() && !wait_for_runner(&shared, t) {
+                    break;
+                }
                 if shared
                     .clock
                     .wait_until(t.millis(), &shared.stop_generator)
@@ -77,6 +80,25 @@ pub(crate) fn spawn(shared: Arc<Shared>, start: Time) -> Result<Threads> {
     })
 }
 
+/// With a stepping clock, waits until every batch before `time` has completed, so that
+/// batches are generated one at a time. Returns false if asked to stop meanwhile.
+fn wait_for_runner(shared: &Shared, time: Time) -> bool {
+    let previous = time - shared.batch_interval;
+    let first = shared.start_time.lock().unwrap_or(time);
+    let mut p = shared.progress.lock();
+    loop {
+        if shared.stop_generator.load(Ordering::Acquire) {
+            return false;
+        }
+        if time <= first || p.last_completed.is_some_and(|t| t >= previous) {
+            return true;
+        }
+        shared
+            .progress_changed
+            .wait_for(&mut p, Duration::from_millis(20));
+    }
+}
+
 /// Generates and queues the jobs of batch `time`.
 pub(crate) fn generate_batch(shared: &Arc<Shared>, tx: &Sender<ToRunner>, time: Time) {
     let (inputs, outputs) = {
@@ -97,6 +119,21 @@ pub(crate) fn generate_batch(shared: &Arc<Shared>, tx: &Sender<ToRunner>, time: 
                 generation_error = Some(format!("generating jobs for {}: {e}", o.name()));
                 jobs.clear();
                 break;
+            }
+        }
+    }
+    // Checkpointing: record what the sources read before the batch runs.
+    if generation_error.is_none() {
+        if let Some(dir) = shared.checkpoint_dir.lock().clone() {
+            let record: crate::checkpoint::store::BatchRecord = inputs
+                .iter()
+                .filter_map(|i| i.batch_record(time).map(|v| (i.name(), v)))
+                .collect();
+            if !record.is_empty() {
+                if let Err(e) = dir.write_batch_record(time.millis(), &record) {
+                    generation_error = Some(format!("recording the batch's input: {e}"));
+                    jobs.clear();
+                }
             }
         }
     }
@@ -153,6 +190,7 @@ pub(crate) fn stop(shared: &Arc<Shared>, threads: Threads, mode: StopMode) {
                 shared.abort_batches.store(true, Ordering::Release);
             }
             let _ = threads.runner.join();
+            final_checkpoint(shared);
         }
         StopMode::Immediate => {
             shared.stop_generator.store(true, Ordering::Release);
@@ -163,6 +201,27 @@ pub(crate) fn stop(shared: &Arc<Shared>, threads: Threads, mode: StopMode) {
             }
             let _ = threads.generator.join();
             let _ = threads.runner.join();
+        }
+    }
+}
+
+/// After a graceful stop, checkpoints the last completed batch if the last checkpoint is
+/// older, so that a restart does not redo it.
+fn final_checkpoint(shared: &Arc<Shared>) {
+    let Some(dir) = shared.checkpoint_dir.lock().clone() else {
+        return;
+    };
+    let last = shared.progress.lock().last_completed;
+    let done = shared
+        .last_manifest
+        .lock()
+        .as_ref()
+        .map(|m| m.batch_time_ms);
+    if let Some(t) = last {
+        if done.is_none_or(|d| d < t.millis()) {
+            if let Err(e) = crate::checkpoint::runtime::write_checkpoint(shared, &dir, t) {
+                shared.report_error(e);
+            }
         }
     }
 }

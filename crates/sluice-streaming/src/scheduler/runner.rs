@@ -94,6 +94,15 @@ fn run_batch(shared: &Arc<Shared>, js: JobSet) {
     for s in &streams {
         s.clear_metadata(time);
     }
+    // A checkpoint, when due, captures the state after this batch, before the next one runs.
+    if let (Some(dir), Some(zero)) = (shared.checkpoint_dir.lock().clone(), shared.zero_time()) {
+        if crate::checkpoint::runtime::is_checkpoint_time(shared, zero, time) {
+            if let Err(e) = crate::checkpoint::runtime::write_checkpoint(shared, &dir, time) {
+                failed = true;
+                shared.report_error(e);
+            }
+        }
+    }
     shared.post(StreamingEvent::BatchCompleted(info));
     let mut p = shared.progress.lock();
     p.last_completed = Some(p.last_completed.map_or(time, |t| t.max(time)));

@@ -65,8 +65,10 @@ struct FileSource {
     shared: Arc<Shared>,
     dir: PathBuf,
     selector: Mutex<FileSelector>,
-    /// Files per batch, for input reports.
+    /// Files per batch, for input reports and batch records.
     batches: Mutex<BTreeMap<Time, Vec<PathBuf>>>,
+    /// Files recorded for batches that re-run after a restart: used instead of a listing.
+    replay: Mutex<BTreeMap<Time, Vec<PathBuf>>>,
 }
 
 fn list_dir(dir: &Path) -> Result<Vec<(PathBuf, i64)>> {
@@ -97,8 +99,18 @@ struct FileCompute(Arc<FileSource>);
 impl StreamCompute<String> for FileCompute {
     fn compute(&self, time: Time) -> Result<Option<Rdd<String>>> {
         let src = &self.0;
-        let listing = list_dir(&src.dir)?;
-        let files = src.selector.lock().select(time.millis(), &listing);
+        let replayed = src.replay.lock().remove(&time);
+        let files = match replayed {
+            Some(files) => {
+                let mut sel = src.selector.lock();
+                sel.recent.insert(time.millis(), files.clone());
+                files
+            }
+            None => {
+                let listing = list_dir(&src.dir)?;
+                src.selector.lock().select(time.millis(), &listing)
+            }
+        };
         {
             let mut b = src.batches.lock();
             b.insert(time, files.clone());
@@ -144,6 +156,46 @@ impl InputStream for FileSource {
     fn batch_completed(&self, time: Time) {
         self.batches.lock().retain(|&t, _| t > time);
     }
+    fn name(&self) -> String {
+        format!("text_file_stream-{}", self.id())
+    }
+    fn batch_record(&self, time: Time) -> Option<serde_json::Value> {
+        let files = self.batches.lock().get(&time).cloned()?;
+        serde_json::to_value(files).ok()
+    }
+    fn restore_batch(&self, time: Time, record: &serde_json::Value) -> Result<()> {
+        let files: Vec<PathBuf> = serde_json::from_value(record.clone()).map_err(|e| {
+            Error::Serialization(format!("file list of batch {time} in the checkpoint: {e}"))
+        })?;
+        self.replay.lock().insert(time, files);
+        Ok(())
+    }
+    fn checkpoint_state(&self, _time: Time) -> Option<serde_json::Value> {
+        let sel = self.selector.lock();
+        Some(serde_json::json!({
+            "initial_threshold_ms": sel.initial_threshold_ms,
+            "recent": serde_json::to_value(&sel.recent).ok()?,
+        }))
+    }
+    fn restore_state(&self, state: &serde_json::Value) -> Result<()> {
+        let bad = |what: &str| {
+            Error::Serialization(format!("{what} of {} in the checkpoint", self.name()))
+        };
+        let initial = state
+            .get("initial_threshold_ms")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or_else(|| bad("the ignore threshold"))?;
+        let recent: BTreeMap<i64, Vec<PathBuf>> = state
+            .get("recent")
+            .cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| bad("the selected files"))?;
+        let mut sel = self.selector.lock();
+        // The original run's threshold: files that arrived while the job was down are new.
+        sel.initial_threshold_ms = initial;
+        sel.recent = recent;
+        Ok(())
+    }
 }
 
 impl StreamingContext {
@@ -173,6 +225,7 @@ impl StreamingContext {
                 recent: BTreeMap::new(),
             }),
             batches: Mutex::new(BTreeMap::new()),
+            replay: Mutex::new(BTreeMap::new()),
         });
         let stream = DStream::new_node(
             shared,

@@ -42,4 +42,26 @@ pub trait InputStream: Send + Sync {
     fn receiver_info(&self) -> Option<ReceiverInfo> {
         None
     }
+    /// A name that is the same each time the program builds its graph (checkpoints key the
+    /// sources' records by it).
+    fn name(&self) -> String {
+        format!("input-{}", self.id())
+    }
+    /// What the source read for batch `time`, recorded before the batch runs so that the
+    /// batch can re-run on the same input after a crash.
+    fn batch_record(&self, _time: Time) -> Option<serde_json::Value> {
+        None
+    }
+    /// Makes batch `time` read what `record` says it read before.
+    fn restore_batch(&self, _time: Time, _record: &serde_json::Value) -> sluice_core::Result<()> {
+        Ok(())
+    }
+    /// What the source must remember across a restart, as of batch `time`.
+    fn checkpoint_state(&self, _time: Time) -> Option<serde_json::Value> {
+        None
+    }
+    /// Restores what `checkpoint_state` returned.
+    fn restore_state(&self, _state: &serde_json::Value) -> sluice_core::Result<()> {
+        Ok(())
+    }
 }

@@ -16,11 +16,15 @@
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use sluice_core::hash::stable_hash;
 use sluice_core::Partitioner;
+use sluice_core::{Error, Result};
 
 /// Key groups of a new stateful operator.
 pub const DEFAULT_KEY_GROUPS: usize = 128;
@@ -41,6 +45,8 @@ pub struct Group<K, S> {
     pub map: FxHashMap<K, Entry<S>>,
     /// Keys by last-update time (possibly stale), when timeouts are tracked.
     pub timers: BTreeMap<i64, Vec<K>>,
+    /// Keys changed since the last checkpoint, when checkpointing.
+    pub dirty: FxHashSet<K>,
 }
 
 impl<K, S> Default for Group<K, S> {
@@ -48,6 +54,7 @@ impl<K, S> Default for Group<K, S> {
         Group {
             map: FxHashMap::default(),
             timers: BTreeMap::new(),
+            dirty: FxHashSet::default(),
         }
     }
 }
@@ -68,6 +75,7 @@ pub enum Change<S> {
 pub struct StateStore<K, S> {
     groups: Vec<Mutex<Group<K, S>>>,
     track_timers: bool,
+    track_changes: AtomicBool,
 }
 
 impl<K: Hash + Eq + Clone, S> StateStore<K, S> {
@@ -78,7 +86,20 @@ impl<K: Hash + Eq + Clone, S> StateStore<K, S> {
                 .map(|_| Mutex::new(Group::default()))
                 .collect(),
             track_timers,
+            track_changes: AtomicBool::new(false),
         }
+    }
+
+    /// Starts or stops recording which keys change (for incremental checkpoints).
+    pub fn set_track_changes(&self, on: bool) {
+        self.track_changes.store(on, Ordering::Release);
+    }
+
+    /// The groups with changes since the last checkpoint.
+    pub fn changed_groups(&self) -> Vec<usize> {
+        (0..self.groups.len())
+            .filter(|&g| !self.groups[g].lock().dirty.is_empty())
+            .collect()
     }
 
     /// Number of key groups.
@@ -113,7 +134,11 @@ impl<K: Hash + Eq + Clone, S> StateStore<K, S> {
 
     /// Applies changes made at batch time `now` to a locked group.
     pub fn commit(&self, group: &mut Group<K, S>, changes: Vec<(K, Change<S>)>, now: i64) {
+        let track = self.track_changes.load(Ordering::Acquire);
         for (k, c) in changes {
+            if track {
+                group.dirty.insert(k.clone());
+            }
             match c {
                 Change::Put(v) => {
                     if self.track_timers {
@@ -172,6 +197,73 @@ impl<K: Hash + Eq + Clone, S: Clone> StateStore<K, S> {
             out.extend(group.map.iter().map(|(k, e)| (k.clone(), e.value.clone())));
         }
         out
+    }
+}
+
+/// A key group's entries as written to a checkpoint: a full snapshot holds every key; a delta
+/// holds the changed keys, `None` for removed ones.
+type Snapshot<K, S> = Vec<(K, Option<(S, i64)>)>;
+
+impl<K, S> StateStore<K, S>
+where
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned,
+    S: Clone + Serialize + DeserializeOwned,
+{
+    /// Encodes a group: every key (`full`) or the keys changed since the last checkpoint.
+    /// Forgets the group's changes.
+    pub fn encode_group(&self, g: usize, full: bool) -> Result<Vec<u8>> {
+        let mut group = self.groups[g].lock();
+        let entries: Snapshot<K, S> = if full {
+            group
+                .map
+                .iter()
+                .map(|(k, e)| (k.clone(), Some((e.value.clone(), e.last_update))))
+                .collect()
+        } else {
+            group
+                .dirty
+                .iter()
+                .map(|k| {
+                    let v = group.map.get(k).map(|e| (e.value.clone(), e.last_update));
+                    (k.clone(), v)
+                })
+                .collect()
+        };
+        group.dirty.clear();
+        bincode::serialize(&entries).map_err(|e| Error::Serialization(e.to_string()))
+    }
+
+    /// Restores a group from its checkpoint files: a full snapshot, then deltas in order.
+    pub fn restore_group(&self, g: usize, files: &[Vec<u8>]) -> Result<()> {
+        let mut group = self
+            .groups
+            .get(g)
+            .map(|m| m.lock())
+            .ok_or_else(|| Error::InvalidArgument(format!("key group {g} out of range")))?;
+        group.map.clear();
+        group.timers.clear();
+        group.dirty.clear();
+        for bytes in files {
+            let entries: Snapshot<K, S> =
+                bincode::deserialize(bytes).map_err(|e| Error::Serialization(e.to_string()))?;
+            for (k, v) in entries {
+                match v {
+                    Some((value, last_update)) => {
+                        group.map.insert(k, Entry { value, last_update });
+                    }
+                    None => {
+                        group.map.remove(&k);
+                    }
+                }
+            }
+        }
+        if self.track_timers {
+            let Group { map, timers, .. } = &mut *group;
+            for (k, e) in map.iter() {
+                timers.entry(e.last_update).or_default().push(k.clone());
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,126 @@
+//! The framing of checkpoint files, and atomic writes.
+//!
+//! Every file is `SLCP` (4 bytes), the format version (u32), the payload length (u64), the
+//! payload's CRC-32 (u32), then the payload; integers little-endian. A truncated file, a
+//! foreign file or a flipped bit is detected and reported with the file's path — never read
+//! as empty state.
+
+use std::io::Write;
+use std::path::Path;
+
+use sluice_core::{Error, Result};
+
+/// The magic bytes of a checkpoint file.
+pub const MAGIC: &[u8; 4] = b"SLCP";
+/// The checkpoint format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER: usize = 4 + 4 + 8 + 4;
+
+/// A checkpoint error about `path`.
+pub fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Frames a payload.
+///
+/// ```
+/// use sluice_streaming::checkpoint::format::{frame, unframe};
+/// let bytes = frame(b"hello");
+/// assert_eq!(unframe(&bytes, std::path::Path::new("x")).unwrap(), b"hello");
+/// let mut bad = bytes.clone();
+/// *bad.last_mut().unwrap() ^= 1;
+/// assert!(unframe(&bad, std::path::Path::new("x")).is_err());
+/// ```
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+fn le_u32(b: &[u8]) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[..4]);
+    u32::from_le_bytes(a)
+}
+
+fn le_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(a)
+}
+
+/// Checks a framed file and returns its payload; `path` is for the error message.
+pub fn unframe<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
+    if bytes.len() < HEADER {
+        return Err(corrupt(
+            path,
+            format!("truncated: {} bytes, shorter than the header", bytes.len()),
+        ));
+    }
+    if &bytes[..4] != MAGIC {
+        return Err(corrupt(path, "not a checkpoint file (bad magic bytes)"));
+    }
+    let version = le_u32(&bytes[4..8]);
+    if version != FORMAT_VERSION {
+        return Err(corrupt(
+            path,
+            format!(
+                "checkpoint format version {version}; this build reads version {FORMAT_VERSION}"
+            ),
+        ));
+    }
+    let len = le_u64(&bytes[8..16]);
+    let crc = le_u32(&bytes[16..20]);
+    let payload = &bytes[HEADER..];
+    if payload.len() as u64 != len {
+        return Err(corrupt(
+            path,
+            format!(
+                "truncated or extended: payload of {} bytes, header says {len}",
+                payload.len()
+            ),
+        ));
+    }
+    if crc32fast::hash(payload) != crc {
+        return Err(corrupt(path, "checksum mismatch: the file is corrupt"));
+    }
+    Ok(payload)
+}
+
+/// Writes a file atomically: a temporary file in the same directory, fsync, rename, and an
+/// fsync of the directory, so that after a crash the file is either absent or complete.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::InvalidArgument(format!("{} has no directory", path.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
+        f.write_all(bytes)
+            .map_err(|e| Error::io("writing", &tmp, e))?;
+        f.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("renaming into", path, e))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Reads and unframes a file.
+pub fn read_framed(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("reading checkpoint file", path, e))?;
+    unframe(&bytes, path).map(<[u8]>::to_vec)
+}

@@ -1,0 +1,20 @@
+//! Checkpoints: the state of every stateful operator and what each source read, written so
+//! that a job restarted from them continues exactly where it left off.
+//!
+//! - [`format`]: the framing every checkpoint file uses (magic, version, length, CRC-32) and
+//!   atomic writes (temporary file, fsync, rename).
+//! - [`manifest`]: what a checkpoint holds, and the pure planning of incremental checkpoints
+//!   (which key groups get a full snapshot or a delta, which files can be deleted).
+//! - [`store`]: reading and writing a checkpoint directory.
+//! - [`operator`]: stateful operators as the checkpoint sees them.
+//! - [`runtime`]: writing a checkpoint after a batch, and restoring a job from one.
+//!
+//! State is matched to operators by their names (`.name("counts")`), not by serialised code, so
+//! a job whose code changed can restore its state; a checkpoint that cannot be restored fails
+//! with a message saying which operator and what differs.
+
+pub mod format;
+pub mod manifest;
+pub mod operator;
+pub mod runtime;
+pub mod store;

@@ -1,0 +1,264 @@
+//! Writing a checkpoint after a batch, and restoring a job from one.
+//!
+//! A checkpoint is taken after batch `T` completed, on the runner thread, before the next
+//! batch runs, so every operator's state is exactly "after `T`". Changed key groups are
+//! written first (a delta, or a full snapshot every [`FULL_EVERY`] checkpoints of a group),
+//! the sources' positions next, the manifest last; then older checkpoints are removed,
+//! keeping [`KEEP`].
+//!
+//! Restoring matches operators by name and checks that the job fits the checkpoint: the same
+//! batch interval, every operator present on both sides, with the same kind, key type and
+//! state type. Any difference is an error naming the operator and what differs. The job then
+//! resumes at `T + interval`, with the sources told what they read for batches that were
+//! generated but not completed, so those batches re-run on the same input.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sluice_core::{Error, Result};
+
+use super::format::FORMAT_VERSION;
+use super::manifest::{plan_groups, GroupWrite, Manifest, OperatorState};
+use super::store::CheckpointDir;
+use crate::context::Shared;
+use crate::time::{duration_ms, Time};
+
+/// A group's chain is restarted with a full snapshot once it has this many files.
+pub const FULL_EVERY: usize = 10;
+/// Checkpoints kept on disk.
+pub const KEEP: usize = 2;
+
+/// Where a restored job resumes.
+#[derive(Debug, Clone)]
+pub(crate) struct Recovery {
+    pub zero_time: Time,
+    pub checkpoint_time: Time,
+}
+
+fn dir_name(op: &str) -> String {
+    op.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn mismatch(dir: &CheckpointDir, reason: String) -> Error {
+    Error::Checkpoint {
+        path: dir.path().to_path_buf(),
+        reason,
+    }
+}
+
+/// Checks that stateful operators are named, uniquely, when checkpointing.
+pub(crate) fn check_names(shared: &Shared) -> Result<()> {
+    let g = shared.graph.lock();
+    let mut seen = std::collections::BTreeSet::new();
+    for op in &g.operators {
+        if !op.is_named() {
+            return Err(Error::InvalidArgument(format!(
+                "stateful operator {} (stream {}) must be named with .name(\"...\") when \
+                 checkpointing: its state is matched to the operator by name",
+                op.kind(),
+                op.stream_id()
+            )));
+        }
+        if !seen.insert(op.name()) {
+            return Err(Error::InvalidArgument(format!(
+                "two stateful operators are named {:?}; names must be unique when checkpointing",
+                op.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a checkpoint is due after batch `time`.
+pub(crate) fn is_checkpoint_time(shared: &Shared, zero: Time, time: Time) -> bool {
+    let interval = duration_ms(checkpoint_interval(shared)).max(1);
+    (time - zero) % interval == 0
+}
+
+/// The job's checkpoint interval.
+pub(crate) fn checkpoint_interval(shared: &Shared) -> std::time::Duration {
+    shared.checkpoint_interval.lock().unwrap_or_else(|| {
+        // Spark's default: the smallest multiple of the batch interval of at least 10 s.
+        let b = duration_ms(shared.batch_interval).max(1);
+        let k = (10_000 + b - 1) / b;
+        std::time::Duration::from_millis((k * b) as u64)
+    })
+}
+
+/// Writes a checkpoint of the state after batch `time`.
+pub(crate) fn write_checkpoint(shared: &Shared, dir: &CheckpointDir, time: Time) -> Result<()> {
+    let zero = shared
+        .zero_time()
+        .ok_or_else(|| Error::Internal("checkpoint before start".into()))?;
+    let (operators, inputs) = {
+        let g = shared.graph.lock();
+        (g.operators.clone(), g.inputs.clone())
+    };
+    let previous = shared.last_manifest.lock().clone();
+    let sequence = previous.as_ref().map_or(1, |m| m.sequence + 1);
+    let mut states = BTreeMap::new();
+    for op in &operators {
+        let name = op.name();
+        let prev_groups = previous
+            .as_ref()
+            .and_then(|m| m.operators.get(&name))
+            .map(|o| o.groups.clone());
+        let mut groups = prev_groups.clone().unwrap_or_default();
+        for (g, write) in plan_groups(prev_groups.as_ref(), &op.changed_groups(), FULL_EVERY) {
+            let full = write == GroupWrite::Full;
+            let rel = format!(
+                "state/{}/g{g}-{sequence}-{}.ckpt",
+                dir_name(&name),
+                if full { "full" } else { "delta" }
+            );
+            dir.write_state(&rel, &op.encode_group(g, full)?)?;
+            let chain = groups.entry(g).or_default();
+            if full {
+                chain.clear();
+            }
+            chain.push(rel);
+        }
+        states.insert(
+            name,
+            OperatorState {
+                kind: op.kind().to_string(),
+                key_type: op.key_type().to_string(),
+                state_type: op.state_type().to_string(),
+                num_groups: op.num_groups(),
+                groups,
+            },
+        );
+    }
+    let mut sources = BTreeMap::new();
+    for i in &inputs {
+        if let Some(v) = i.checkpoint_state(time) {
+            sources.insert(i.name(), v);
+        }
+    }
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        sequence,
+        batch_interval_ms: duration_ms(shared.batch_interval),
+        zero_time_ms: zero.millis(),
+        batch_time_ms: time.millis(),
+        operators: states,
+        sources,
+    };
+    dir.write_manifest(&manifest)?;
+    *shared.last_manifest.lock() = Some(manifest);
+    dir.clean(KEEP)
+}
+
+/// Restores the job's state from `manifest`; returns where to resume.
+pub(crate) fn restore(
+    shared: &Arc<Shared>,
+    dir: &CheckpointDir,
+    manifest: Manifest,
+) -> Result<Recovery> {
+    if manifest.format_version != FORMAT_VERSION {
+        return Err(mismatch(
+            dir,
+            format!(
+                "checkpoint format version {}; this build reads version {FORMAT_VERSION}",
+                manifest.format_version
+            ),
+        ));
+    }
+    let interval = duration_ms(shared.batch_interval);
+    if manifest.batch_interval_ms != interval {
+        return Err(mismatch(
+            dir,
+            format!(
+                "the checkpoint was written with a batch interval of {} ms, the job has {} ms",
+                manifest.batch_interval_ms, interval
+            ),
+        ));
+    }
+    check_names(shared)?;
+    let (operators, inputs) = {
+        let g = shared.graph.lock();
+        (g.operators.clone(), g.inputs.clone())
+    };
+    for name in manifest.operators.keys() {
+        if !operators.iter().any(|o| &o.name() == name) {
+            return Err(mismatch(
+                dir,
+                format!(
+                    "the checkpoint has state for operator {name:?}, which the job does not \
+                     have (was it renamed or removed?)"
+                ),
+            ));
+        }
+    }
+    for op in &operators {
+        let name = op.name();
+        let Some(st) = manifest.operators.get(&name) else {
+            return Err(mismatch(
+                dir,
+                format!(
+                    "operator {name:?} has no state in the checkpoint (is it new, or was it \
+                     renamed?)"
+                ),
+            ));
+        };
+        let checks = [
+            ("kind", st.kind.as_str(), op.kind()),
+            ("key type", st.key_type.as_str(), op.key_type()),
+            ("state type", st.state_type.as_str(), op.state_type()),
+        ];
+        for (what, theirs, ours) in checks {
+            if theirs != ours {
+                return Err(mismatch(
+                    dir,
+                    format!(
+                        "operator {name:?}: the checkpoint's {what} is {theirs}, the job's is {ours}"
+                    ),
+                ));
+            }
+        }
+        if st.num_groups != op.num_groups() {
+            return Err(mismatch(
+                dir,
+                format!(
+                    "operator {name:?}: the checkpoint has {} key groups, the job {}",
+                    st.num_groups,
+                    op.num_groups()
+                ),
+            ));
+        }
+        for (&g, files) in &st.groups {
+            let mut contents = Vec::with_capacity(files.len());
+            for f in files {
+                contents.push(dir.read_state(f)?);
+            }
+            op.restore_group(g, &contents)
+                .map_err(|e| mismatch(dir, format!("operator {name:?}, key group {g}: {e}")))?;
+        }
+    }
+    for i in &inputs {
+        if let Some(v) = manifest.sources.get(&i.name()) {
+            i.restore_state(v)?;
+        }
+    }
+    for (t, record) in dir.batch_records_after(manifest.batch_time_ms)? {
+        for i in &inputs {
+            if let Some(v) = record.get(&i.name()) {
+                i.restore_batch(Time::from_millis(t), v)?;
+            }
+        }
+    }
+    let recovery = Recovery {
+        zero_time: Time::from_millis(manifest.zero_time_ms),
+        checkpoint_time: Time::from_millis(manifest.batch_time_ms),
+    };
+    *shared.last_manifest.lock() = Some(manifest);
+    Ok(recovery)
+}

@@ -1,0 +1,311 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Checkpoints: round trips, incremental writes, and every way a checkpoint can fail to fit
+//! the job.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use sluice_core::{Conf, Context, Error};
+use sluice_streaming::time::{seconds, Time};
+use sluice_streaming::{StopMode, StreamingContext};
+
+type Outputs = Arc<Mutex<BTreeMap<i64, Vec<(u64, u64)>>>>;
+
+/// Counts records by `i % keys` from a replayable generator, checkpointing every 2 batches.
+fn build(
+    ctx: &Context,
+    outputs: &Outputs,
+    name: &str,
+    keys: u64,
+    interval: Duration,
+) -> sluice_core::Result<StreamingContext> {
+    let ssc = StreamingContext::new(ctx, interval)?;
+    let out = Arc::clone(outputs);
+    ssc.rate_stream(20, Some(2), move |i| (i % keys, 1u64))
+        .update_state_by_key(|v: &[u64], s: Option<&u64>| {
+            Some(s.copied().unwrap_or(0) + v.iter().sum::<u64>())
+        })
+        .name(name)
+        .checkpoint(interval * 2)?
+        .foreach_rdd(move |rdd, t| {
+            let mut v = rdd.collect()?;
+            v.sort();
+            out.lock().insert(t.millis(), v);
+            Ok(())
+        })?;
+    Ok(ssc)
+}
+
+fn step_ctx() -> Context {
+    Context::new(
+        Conf::new()
+            .set_master("local[2]")
+            .set("sluice.streaming.clock", "step"),
+    )
+    .unwrap()
+}
+
+/// Runs until batch `until` (ms) has completed, then stops as `mode` says.
+fn run_until(ssc: &StreamingContext, until: i64, mode: StopMode) {
+    ssc.start().unwrap();
+    assert!(ssc
+        .await_batch(Time::from_millis(until), Duration::from_secs(60))
+        .unwrap());
+    ssc.stop(mode).unwrap();
+    assert!(ssc.take_error().is_none());
+}
+
+#[test]
+fn a_restored_job_continues_exactly_where_it_stopped() {
+    let ctx = step_ctx();
+    // Failure-free reference: 10 batches.
+    let reference: Outputs = Arc::default();
+    let ssc = build(&ctx, &reference, "counts", 7, seconds(1)).unwrap();
+    run_until(&ssc, 10_000, StopMode::Immediate);
+
+    let dir = tempfile::tempdir().unwrap();
+    let outputs: Outputs = Arc::default();
+    let ssc = StreamingContext::get_or_create(dir.path(), || {
+        build(&ctx, &outputs, "counts", 7, seconds(1))
+    })
+    .unwrap();
+    assert_eq!(ssc.recovered_from(), None);
+    run_until(&ssc, 5_000, StopMode::Immediate);
+    drop(ssc);
+
+    // Restart (more than once) and finish.
+    for until in [7_000, 10_000] {
+        let ssc = StreamingContext::get_or_create(dir.path(), || {
+            build(&ctx, &outputs, "counts", 7, seconds(1))
+        })
+        .unwrap();
+        let from = ssc.recovered_from().expect("restored from a checkpoint");
+        assert!(
+            from.millis() >= 2_000 && from.millis() % 2_000 == 0,
+            "{from}"
+        );
+        run_until(&ssc, until, StopMode::Immediate);
+    }
+    let reference = reference.lock();
+    let outputs = outputs.lock();
+    for t in (1..=10).map(|k| k * 1000) {
+        assert_eq!(outputs.get(&t), reference.get(&t), "batch {t}");
+    }
+}
+
+#[test]
+fn graceful_stop_checkpoints_the_last_batch() {
+    let ctx = step_ctx();
+    let dir = tempfile::tempdir().unwrap();
+    let outputs: Outputs = Arc::default();
+    let ssc =
+        StreamingContext::get_or_create(dir.path(), || build(&ctx, &outputs, "c", 3, seconds(1)))
+            .unwrap();
+    ssc.start().unwrap();
+    assert!(ssc
+        .await_batch(Time::from_millis(3_000), Duration::from_secs(60))
+        .unwrap());
+    ssc.stop(StopMode::Graceful {
+        timeout: Duration::from_secs(10),
+    })
+    .unwrap();
+    let last = ssc.last_completed_batch().unwrap();
+    let again =
+        StreamingContext::get_or_create(dir.path(), || build(&ctx, &outputs, "c", 3, seconds(1)))
+            .unwrap();
+    assert_eq!(again.recovered_from(), Some(last));
+}
+
+fn checkpointed_dir(ctx: &Context) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let outputs: Outputs = Arc::default();
+    let ssc = StreamingContext::get_or_create(dir.path(), || {
+        build(ctx, &outputs, "counts", 5, seconds(1))
+    })
+    .unwrap();
+    run_until(&ssc, 4_000, StopMode::Immediate);
+    dir
+}
+
+fn restore_err(dir: &Path, f: impl FnOnce() -> sluice_core::Result<StreamingContext>) -> String {
+    match StreamingContext::get_or_create(dir, f) {
+        Ok(_) => panic!("restoring should fail"),
+        Err(e) => {
+            assert!(
+                matches!(e, Error::Checkpoint { .. } | Error::InvalidArgument(_)),
+                "{e:?}"
+            );
+            e.to_string()
+        }
+    }
+}
+
+#[test]
+fn incompatible_checkpoints_say_what_differs() {
+    let ctx = step_ctx();
+    let dir = checkpointed_dir(&ctx);
+    let outputs: Outputs = Arc::default();
+
+    let e = restore_err(dir.path(), || {
+        build(&ctx, &outputs, "totals", 5, seconds(1))
+    });
+    assert!(e.contains("\"counts\"") && e.contains("renamed"), "{e}");
+
+    let e = restore_err(dir.path(), || {
+        build(&ctx, &outputs, "counts", 5, seconds(2))
+    });
+    assert!(e.contains("1000 ms") && e.contains("2000 ms"), "{e}");
+
+    // State type changed (u64 → i64).
+    let e = restore_err(dir.path(), || {
+        let ssc = StreamingContext::new(&ctx, seconds(1))?;
+        ssc.rate_stream(20, Some(2), |i| (i % 5, 1i64))
+            .update_state_by_key(|v: &[i64], s: Option<&i64>| {
+                Some(s.copied().unwrap_or(0) + v.len() as i64)
+            })
+            .name("counts")
+            .print(1)?;
+        Ok(ssc)
+    });
+    assert!(
+        e.contains("\"counts\"") && e.contains("state type") && e.contains("i64"),
+        "{e}"
+    );
+
+    // An extra stateful operator.
+    let e = restore_err(dir.path(), || {
+        let ssc = build(&ctx, &outputs, "counts", 5, seconds(1))?;
+        ssc.rate_stream(1, None, |i| (i, 1u64))
+            .update_state_by_key(|v: &[u64], _s: Option<&u64>| Some(v.len() as u64))
+            .name("extra")
+            .print(1)?;
+        Ok(ssc)
+    });
+    assert!(e.contains("\"extra\"") && e.contains("no state"), "{e}");
+}
+
+#[test]
+fn stateful_operators_must_be_named_when_checkpointing() {
+    let ctx = step_ctx();
+    let dir = tempfile::tempdir().unwrap();
+    let ssc = StreamingContext::new(&ctx, seconds(1)).unwrap();
+    ssc.checkpoint(dir.path()).unwrap();
+    ssc.rate_stream(1, None, |i| (i, 1u64))
+        .update_state_by_key(|v: &[u64], _s: Option<&u64>| Some(v.len() as u64))
+        .print(1)
+        .unwrap();
+    let e = ssc.start().unwrap_err().to_string();
+    assert!(e.contains("must be named"), "{e}");
+}
+
+#[test]
+fn corrupt_and_truncated_files_are_reported_not_read_as_empty() {
+    let ctx = step_ctx();
+    let outputs: Outputs = Arc::default();
+    // A flipped bit in a state file.
+    let dir = checkpointed_dir(&ctx);
+    let state_file = walk(dir.path())
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("/state/"))
+        .unwrap();
+    let mut bytes = std::fs::read(&state_file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&state_file, bytes).unwrap();
+    let e = restore_err(dir.path(), || {
+        build(&ctx, &outputs, "counts", 5, seconds(1))
+    });
+    assert!(
+        e.contains("checksum") && e.contains(&*state_file.to_string_lossy()),
+        "{e}"
+    );
+
+    // A truncated manifest.
+    let dir = checkpointed_dir(&ctx);
+    let manifest = walk(dir.path())
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("manifest-")
+        })
+        .max()
+        .unwrap();
+    let bytes = std::fs::read(&manifest).unwrap();
+    std::fs::write(&manifest, &bytes[..bytes.len() / 2]).unwrap();
+    let e = restore_err(dir.path(), || {
+        build(&ctx, &outputs, "counts", 5, seconds(1))
+    });
+    assert!(e.contains("truncated"), "{e}");
+
+    // A manifest from a future format version.
+    let dir = checkpointed_dir(&ctx);
+    let manifest = walk(dir.path())
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("manifest-")
+        })
+        .max()
+        .unwrap();
+    let mut bytes = std::fs::read(&manifest).unwrap();
+    bytes[4..8].copy_from_slice(&7u32.to_le_bytes());
+    std::fs::write(&manifest, bytes).unwrap();
+    let e = restore_err(dir.path(), || {
+        build(&ctx, &outputs, "counts", 5, seconds(1))
+    });
+    assert!(e.contains("format version 7"), "{e}");
+}
+
+#[test]
+fn checkpoints_write_only_the_key_groups_that_changed() {
+    let ctx = step_ctx();
+    let dir = tempfile::tempdir().unwrap();
+    let ssc = StreamingContext::get_or_create(dir.path(), || {
+        let ssc = StreamingContext::new(&ctx, seconds(1))?;
+        // Batch 1 touches 1000 keys, later batches only key 0.
+        ssc.rate_stream(1000, Some(2), |i| if i < 1000 { (i, 1u64) } else { (0, 1) })
+            .update_state_by_key(|v: &[u64], s: Option<&u64>| {
+                if v.is_empty() {
+                    s.copied() // unchanged keys keep their state without a change
+                } else {
+                    Some(s.copied().unwrap_or(0) + v.len() as u64)
+                }
+            })
+            .name("sparse")
+            .checkpoint(seconds(1))?
+            .print(0)?;
+        Ok(ssc)
+    })
+    .unwrap();
+    run_until(&ssc, 3_000, StopMode::Immediate);
+    let files = walk(&dir.path().join("state"));
+    let of_seq = |seq: u32| {
+        files
+            .iter()
+            .filter(|p| p.to_string_lossy().contains(&format!("-{seq}-")))
+            .count()
+    };
+    // Checkpoint 1 (after batch 1) wrote every key group; the next ones only key 0's group.
+    assert_eq!(of_seq(1), 128);
+    assert_eq!(of_seq(2), 1);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
