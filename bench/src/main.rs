@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
 
+mod state;
 mod streaming;
 
 #[global_allocator]
@@ -36,6 +37,8 @@ enum Command {
     Wordcount(WordcountArgs),
     /// Streaming word count at several batch intervals, on the generator and on a queue.
     Streaming(streaming::StreamingArgs),
+    /// Keyed state: map_with_state and update_state_by_key with many keys; checkpoints.
+    State(state::StateArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
     let r = match cli.command {
         Command::Wordcount(a) => wordcount(a),
         Command::Streaming(a) => streaming::run(a),
+        Command::State(a) => state::run_all(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -99,7 +103,9 @@ fn hand_loop<'a>(lines: impl Iterator<Item = &'a str>) -> FxHashMap<String, u64>
     counts
 }
 
-fn rdd_wordcount(lines: Rdd<String>) -> Result<Vec<(String, u64)>> {
+/// The RDD word count. Takes the input by reference: freeing the input is not part of the
+/// count (nor of the hand-written loop's).
+fn rdd_wordcount(lines: &Rdd<String>) -> Result<Vec<(String, u64)>> {
     lines
         .flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
         .map(|w| (w, 1u64))
@@ -133,7 +139,7 @@ fn wordcount(a: WordcountArgs) -> Result<()> {
         for _ in 0..a.rounds {
             let rdd = ctx.parallelize(lines.clone(), n * 2);
             let t = Instant::now();
-            let counts = rdd_wordcount(rdd)?;
+            let counts = rdd_wordcount(&rdd)?;
             println!("local[{n}]: {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
             check(&expected, counts.len(), "rdd")?;
         }
@@ -160,7 +166,7 @@ fn wordcount(a: WordcountArgs) -> Result<()> {
                 Source::File => ctx.text_file(file.to_str().unwrap_or_default(), parts)?,
             };
             let t = Instant::now();
-            let counts = rdd_wordcount(rdd)?;
+            let counts = rdd_wordcount(&rdd)?;
             times[i].push(t.elapsed());
             check(&expected, counts.len(), "rdd")?;
             if round == 0 {
