@@ -74,10 +74,10 @@ fn window_and_slide_must_be_multiples_of_the_batch_interval() {
 #[test]
 fn reduce_by_key_and_window_plain_drops_keys_that_left() {
     let input = vec![
-        vec![("a", 1), ("b", 1)],
-        vec![("a", 1)],
+        vec![('a', 1), ('b', 1)],
+        vec![('a', 1)],
         vec![],
-        vec![("b", 2)],
+        vec![('b', 2)],
     ];
     let out = run_stream(input, 5, |s| {
         s.reduce_by_key_and_window(|x, y| x + y, seconds(2), seconds(1))
@@ -87,18 +87,18 @@ fn reduce_by_key_and_window_plain_drops_keys_that_left() {
     assert_eq!(
         sorted(&out),
         vec![
-            vec![("a", 1), ("b", 1)],
-            vec![("a", 2), ("b", 1)],
-            vec![("a", 1)],
-            vec![("b", 2)],
-            vec![("b", 2)],
+            vec![('a', 1), ('b', 1)],
+            vec![('a', 2), ('b', 1)],
+            vec![('a', 1)],
+            vec![('b', 2)],
+            vec![('b', 2)],
         ]
     );
 }
 
 #[test]
 fn incremental_form_keeps_zero_valued_keys_unless_filtered() {
-    let input = vec![vec![("a", 1), ("b", 1)], vec![("a", 1)], vec![], vec![]];
+    let input = vec![vec![('a', 1), ('b', 1)], vec![('a', 1)], vec![], vec![]];
     let out = run_stream(input.clone(), 4, |s| {
         s.reduce_by_key_and_window_inv(|x, y| x + y, |x, y| x - y, seconds(2), seconds(1))
             .unwrap()
@@ -107,13 +107,13 @@ fn incremental_form_keeps_zero_valued_keys_unless_filtered() {
     assert_eq!(
         sorted(&out),
         vec![
-            vec![("a", 1), ("b", 1)],
-            vec![("a", 2), ("b", 1)],
-            vec![("a", 1), ("b", 0)],
-            vec![("a", 0), ("b", 0)],
+            vec![('a', 1), ('b', 1)],
+            vec![('a', 2), ('b', 1)],
+            vec![('a', 1), ('b', 0)],
+            vec![('a', 0), ('b', 0)],
         ]
     );
-    let keep: WindowFilter<&str, i32> = Arc::new(|kv: &(&str, i32)| kv.1 != 0);
+    let keep: WindowFilter<char, i32> = Arc::new(|kv: &(char, i32)| kv.1 != 0);
     let out = run_stream(input, 4, move |s| {
         s.reduce_by_key_and_window_inv_with(
             |x, y| x + y,
@@ -129,9 +129,9 @@ fn incremental_form_keeps_zero_valued_keys_unless_filtered() {
     assert_eq!(
         sorted(&out),
         vec![
-            vec![("a", 1), ("b", 1)],
-            vec![("a", 2), ("b", 1)],
-            vec![("a", 1)],
+            vec![('a', 1), ('b', 1)],
+            vec![('a', 2), ('b', 1)],
+            vec![('a', 1)],
             vec![],
         ]
     );
@@ -160,7 +160,7 @@ fn count_by_window_emits_zero_once_data_left() {
 #[test]
 fn count_by_value_and_window_drops_zero_counts() {
     // Spark's WindowOperationsSuite "countByValueAndWindow".
-    let input = vec![vec!["a"], vec!["b", "b"], vec!["a", "b"]];
+    let input = vec![vec!['a'], vec!['b', 'b'], vec!['a', 'b']];
     let out = run_stream(input, 5, |s| {
         s.count_by_value_and_window(seconds(2), seconds(1), None)
             .unwrap()
@@ -169,10 +169,10 @@ fn count_by_value_and_window_drops_zero_counts() {
     assert_eq!(
         sorted(&out),
         vec![
-            vec![("a", 1)],
-            vec![("a", 1), ("b", 2)],
-            vec![("a", 1), ("b", 3)],
-            vec![("a", 1), ("b", 1)],
+            vec![('a', 1)],
+            vec![('a', 1), ('b', 2)],
+            vec![('a', 1), ('b', 3)],
+            vec![('a', 1), ('b', 1)],
             vec![],
         ]
     );
@@ -180,7 +180,7 @@ fn count_by_value_and_window_drops_zero_counts() {
 
 #[test]
 fn group_by_key_and_window_in_batch_order() {
-    let input = vec![vec![("a", 1), ("b", 1)], vec![("a", 2)], vec![("a", 3)]];
+    let input = vec![vec![('a', 1), ('b', 1)], vec![('a', 2)], vec![('a', 3)]];
     let out = run_stream(input, 3, |s| {
         s.group_by_key_and_window(seconds(2), seconds(1)).unwrap()
     })
@@ -188,9 +188,9 @@ fn group_by_key_and_window_in_batch_order() {
     assert_eq!(
         sorted(&out),
         vec![
-            vec![("a", vec![1]), ("b", vec![1])],
-            vec![("a", vec![1, 2]), ("b", vec![1])],
-            vec![("a", vec![2, 3])],
+            vec![('a', vec![1]), ('b', vec![1])],
+            vec![('a', vec![1, 2]), ('b', vec![1])],
+            vec![('a', vec![2, 3])],
         ]
     );
 }

@@ -25,6 +25,10 @@ pub trait CheckpointedOperator: Send + Sync {
     fn state_type(&self) -> &'static str;
     /// Number of key groups.
     fn num_groups(&self) -> usize;
+    /// Whether every checkpoint writes each group in full (no deltas).
+    fn always_full(&self) -> bool {
+        false
+    }
     /// Starts recording changes.
     fn track_changes(&self);
     /// Key groups changed since the last checkpoint.

@@ -112,7 +112,8 @@ pub(crate) fn write_checkpoint(shared: &Shared, dir: &CheckpointDir, time: Time)
             .and_then(|m| m.operators.get(&name))
             .map(|o| o.groups.clone());
         let mut groups = prev_groups.clone().unwrap_or_default();
-        for (g, write) in plan_groups(prev_groups.as_ref(), &op.changed_groups(), FULL_EVERY) {
+        let full_every = if op.always_full() { 1 } else { FULL_EVERY };
+        for (g, write) in plan_groups(prev_groups.as_ref(), &op.changed_groups(), full_every) {
             let full = write == GroupWrite::Full;
             let rel = format!(
                 "state/{}/g{g}-{sequence}-{}.ckpt",

@@ -43,6 +43,37 @@ impl<T: Data> Materialized<T> {
         parts
     }
 
+    /// Sets partition `p` (of `n`) of batch `time`, creating the batch's other partitions empty.
+    pub fn put_partition(&self, time: Time, p: usize, n: usize, data: Vec<T>) {
+        let mut all = self.parts.lock();
+        let mut parts: Vec<Arc<Vec<T>>> = match all.get(&time) {
+            Some(existing) => existing.to_vec(),
+            None => (0..n).map(|_| Arc::new(Vec::new())).collect(),
+        };
+        if p < parts.len() {
+            parts[p] = Arc::new(data);
+        }
+        all.insert(time, Arc::new(parts));
+    }
+
+    /// The latest stored batch.
+    pub fn latest(&self) -> Option<(Time, Parts<T>)> {
+        self.parts
+            .lock()
+            .iter()
+            .next_back()
+            .map(|(t, p)| (*t, Arc::clone(p)))
+    }
+
+    /// Every stored batch, oldest first.
+    pub fn all(&self) -> Vec<(Time, Parts<T>)> {
+        self.parts
+            .lock()
+            .iter()
+            .map(|(t, p)| (*t, Arc::clone(p)))
+            .collect()
+    }
+
     pub fn forget_before(&self, time: Time) {
         let mut p = self.parts.lock();
         let kept = p.split_off(&time);

@@ -13,7 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
-use sluice_core::{Data, Key, Result};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sluice_core::{Data, Error, Key, Result};
+
+use crate::checkpoint::operator::CheckpointedOperator;
+use crate::dstream::DStreamBase;
 
 use super::materialized::{register_materializer, Materialized};
 use super::window::check_window;
@@ -76,12 +81,12 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     ///
     /// ```
     /// use sluice_streaming::{testing::run_stream, time::seconds};
-    /// let out = run_stream(vec![vec![("a", 1)], vec![("a", 1)], vec![]], 3, |s| {
+    /// let out = run_stream(vec![vec![('a', 1)], vec![('a', 1)], vec![]], 3, |s| {
     ///     s.reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, seconds(2), seconds(1))
     ///         .unwrap()
     /// })
     /// .unwrap();
-    /// assert_eq!(out, vec![vec![("a", 1)], vec![("a", 2)], vec![("a", 1)]]);
+    /// assert_eq!(out, vec![vec![('a', 1)], vec![('a', 2)], vec![('a', 1)]]);
     /// ```
     pub fn reduce_by_key_and_window_inv(
         &self,
@@ -89,7 +94,11 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         inv: impl Fn(V, V) -> V + Send + Sync + 'static,
         window: Duration,
         slide: Duration,
-    ) -> Result<DStream<(K, V)>> {
+    ) -> Result<DStream<(K, V)>>
+    where
+        K: Serialize + DeserializeOwned,
+        V: Serialize + DeserializeOwned,
+    {
         self.reduce_by_key_and_window_inv_with(f, inv, window, slide, None, None)
     }
 
@@ -103,7 +112,11 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         slide: Duration,
         partitions: Option<usize>,
         filter: Option<WindowFilter<K, V>>,
-    ) -> Result<DStream<(K, V)>> {
+    ) -> Result<DStream<(K, V)>>
+    where
+        K: Serialize + DeserializeOwned,
+        V: Serialize + DeserializeOwned,
+    {
         self.check_can_add()?;
         check_window(self.slide_duration(), window, slide)?;
         let n = partitions
@@ -129,34 +142,44 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         );
         let me = stream.clone();
         let parent_slide = reduced.slide_duration();
+        // Each batch's reduced values are kept until they leave the window (and checkpointed
+        // with the window), so that a restored job can subtract them.
+        let batches: Arc<Materialized<(K, V)>> = Materialized::new();
+        let (store2, batches2) = (Arc::clone(&store), Arc::clone(&batches));
         register_materializer(&stream, move |t| {
             let zero = me.node.meta.zero_time.lock().unwrap_or(t);
             let prev_time = t - slide;
+            let parts_rdd =
+                |parts: super::materialized::Parts<(K, V)>| ctx.parallelize_shared(parts.to_vec());
             let empty = || ctx.parallelize_shared((0..n).map(|_| Arc::new(Vec::new())).collect());
-            let (prev, old, new) = if prev_time <= zero {
-                (
-                    empty(),
-                    Vec::new(),
-                    reduced.slice(t - window + parent_slide, t)?,
-                )
-            } else if let Some(parts) = store.get(prev_time) {
-                (
-                    ctx.parallelize_shared(parts.to_vec()),
-                    reduced.slice(prev_time - window + parent_slide, t - window)?,
-                    reduced.slice(prev_time + parent_slide, t)?,
-                )
-            } else {
-                // The previous window is unavailable (its batch failed): start over from the
-                // batches in the window.
-                (
-                    empty(),
-                    Vec::new(),
-                    reduced.slice(t - window + parent_slide, t)?,
-                )
+            // The reduced values of the parent's batches in (from, to], computing those not
+            // kept yet.
+            let batch_rdds = |from: Time, to: Time| -> Result<Vec<sluice_core::Rdd<(K, V)>>> {
+                let mut out = Vec::new();
+                let mut b = from + parent_slide;
+                while b <= to {
+                    if b > zero {
+                        if let Some(parts) = batches.get(b) {
+                            out.push(parts_rdd(parts));
+                        } else if let Some(r) = reduced.get_or_compute(b)? {
+                            let parts = batches.put(b, r.collect_partitions()?);
+                            out.push(parts_rdd(parts));
+                        }
+                    }
+                    b = b + parent_slide;
+                }
+                Ok(out)
             };
-            for r in old.iter().chain(new.iter()) {
-                r.cache();
-            }
+            let (prev, old, new) = match store.get(prev_time) {
+                Some(parts) if prev_time > zero => (
+                    parts_rdd(parts),
+                    batch_rdds(prev_time - window, t - window)?,
+                    batch_rdds(prev_time, t)?,
+                ),
+                // The first window, or the previous one is unavailable (its batch failed):
+                // start from the batches in the window.
+                _ => (empty(), Vec::new(), batch_rdds(t - window, t)?),
+            };
             let n_old = old.len();
             let mut rdds = vec![prev];
             rdds.extend(old);
@@ -166,8 +189,19 @@ impl<K: Key, V: Data> DStream<(K, V)> {
                 Ok(merge_partition(inputs, n_old, &*f, &*inv, filter.as_ref()))
             })?;
             store.put(t, merged.collect_partitions()?);
+            // Batches that have left the window are no longer needed.
+            batches.forget_before(t - window + parent_slide);
             Ok(())
         });
+        self.node
+            .meta
+            .ssc
+            .register_operator(Arc::new(WindowOperator {
+                stream: stream.base(),
+                windows: store2,
+                batches: batches2,
+                partitions: n,
+            }));
         Ok(stream)
     }
 }
@@ -205,7 +239,10 @@ impl<T: Data> DStream<T> {
         inv: impl Fn(T, T) -> T + Send + Sync + 'static,
         window: Duration,
         slide: Duration,
-    ) -> Result<DStream<T>> {
+    ) -> Result<DStream<T>>
+    where
+        T: Serialize + DeserializeOwned,
+    {
         Ok(self
             .map(|x| ((), x))
             .reduce_by_key_and_window_inv_with(f, inv, window, slide, Some(1), None)?
@@ -239,7 +276,7 @@ impl<T: Data> DStream<T> {
         partitions: Option<usize>,
     ) -> Result<DStream<(T, u64)>>
     where
-        T: Key,
+        T: Key + Serialize + DeserializeOwned,
     {
         let keep: WindowFilter<T, u64> = Arc::new(|(_, c): &(T, u64)| *c != 0);
         Ok(self
@@ -253,5 +290,85 @@ impl<T: Data> DStream<T> {
                 Some(keep),
             )?
             .name("count_by_value_and_window"))
+    }
+}
+
+/// An incremental window as the checkpoint sees it: per partition, the latest window value and
+/// the reduced values of the batches still inside the window. Always written in full.
+struct WindowOperator<K: Data, V: Data> {
+    stream: Arc<dyn DStreamBase>,
+    windows: Arc<Materialized<(K, V)>>,
+    batches: Arc<Materialized<(K, V)>>,
+    partitions: usize,
+}
+
+/// One partition of a window's checkpoint: (time, window value) and (time, batch value)s.
+type WindowSnapshot<K, V> = (Option<(i64, Vec<(K, V)>)>, Vec<(i64, Vec<(K, V)>)>);
+
+impl<K, V> CheckpointedOperator for WindowOperator<K, V>
+where
+    K: Key + Serialize + DeserializeOwned,
+    V: Data + Serialize + DeserializeOwned,
+{
+    fn name(&self) -> String {
+        self.stream.name()
+    }
+    fn is_named(&self) -> bool {
+        self.stream.is_named()
+    }
+    fn stream_id(&self) -> usize {
+        self.stream.id()
+    }
+    fn kind(&self) -> &'static str {
+        "reduce_by_key_and_window"
+    }
+    fn key_type(&self) -> &'static str {
+        std::any::type_name::<K>()
+    }
+    fn state_type(&self) -> &'static str {
+        std::any::type_name::<V>()
+    }
+    fn num_groups(&self) -> usize {
+        self.partitions
+    }
+    fn always_full(&self) -> bool {
+        true
+    }
+    fn track_changes(&self) {}
+    fn changed_groups(&self) -> Vec<usize> {
+        (0..self.partitions).collect()
+    }
+    fn encode_group(&self, p: usize, _full: bool) -> Result<Vec<u8>> {
+        let part = |parts: &super::materialized::Parts<(K, V)>| {
+            parts.get(p).map(|v| v.to_vec()).unwrap_or_default()
+        };
+        let window = self
+            .windows
+            .latest()
+            .map(|(t, parts)| (t.millis(), part(&parts)));
+        let batches = self
+            .batches
+            .all()
+            .into_iter()
+            .map(|(t, parts)| (t.millis(), part(&parts)))
+            .collect();
+        let snapshot: WindowSnapshot<K, V> = (window, batches);
+        bincode::serialize(&snapshot).map_err(|e| Error::Serialization(e.to_string()))
+    }
+    fn restore_group(&self, p: usize, files: &[Vec<u8>]) -> Result<()> {
+        let Some(last) = files.last() else {
+            return Ok(());
+        };
+        let (window, batches): WindowSnapshot<K, V> =
+            bincode::deserialize(last).map_err(|e| Error::Serialization(e.to_string()))?;
+        if let Some((t, data)) = window {
+            self.windows
+                .put_partition(Time::from_millis(t), p, self.partitions, data);
+        }
+        for (t, data) in batches {
+            self.batches
+                .put_partition(Time::from_millis(t), p, self.partitions, data);
+        }
+        Ok(())
     }
 }
