@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting, lints, unit, integration and doc tests, and a
-# short run of the main job. Installs nothing beyond the Rust toolchain for now; services the
-# tests need (a Kafka broker, a browser) are installed here as they arrive.
+# Runs every test of the project: formatting, lints, unit, integration and doc tests, a short
+# run of the main job, and the web UI's end-to-end test in headless Chromium. Installs what
+# the tests need when it is missing (Debian's chromium, playwright-core from npm), in a cache
+# outside the checkout.
 #
 # Build products go to a cache outside the checkout (SLUICE_CACHE, default ~/.cache/sluice),
 # so repeated runs and fresh clones on the same machine build incrementally.
@@ -23,4 +24,10 @@ step "cargo test"
 cargo test --workspace --locked
 
 step "main job smoke run"
-cargo run --quiet --locked -p sluice-cli -- demo --batches 3 --interval-ms 200 --rate 5000 --top 3
+cargo run --quiet --locked -p sluice-cli -- demo --batches 3 --interval-ms 200 --rate 5000 --top 3 --no-ui
+
+step "web UI in a real browser"
+node_path="$(bash scripts/install-browser.sh)"
+cargo build --quiet --locked -p sluice-cli
+SLUICE_BIN="$CARGO_TARGET_DIR/debug/sluice" NODE_PATH="$node_path" \
+  SLUICE_E2E_OUT="$CARGO_TARGET_DIR/e2e" node --test e2e/ui.test.cjs

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
+use sluice::ui::{UiConfig, UiServer};
 use sluice::BatchInfo;
 
 #[global_allocator]
@@ -55,6 +56,12 @@ struct StreamArgs {
     /// Master: local, local[N] or local[*].
     #[arg(long, default_value = "local[*]")]
     master: String,
+    /// Port of the web UI (the next free one is used if it is taken; 0 picks any).
+    #[arg(long, default_value_t = 4040)]
+    ui_port: u16,
+    /// Do not start the web UI.
+    #[arg(long)]
+    no_ui: bool,
 }
 
 #[derive(clap::Args)]
@@ -123,25 +130,52 @@ fn count_words(lines: DStream<String>) -> DStream<(String, u64)> {
         })
 }
 
-/// Prints a one-line summary of every completed batch.
-struct Summary;
+/// Shows the job's progress: a live status line on a terminal, a plain line per batch
+/// otherwise (both on standard error, beside the batches printed on standard output).
+struct Status {
+    tty: bool,
+    totals: parking_lot::Mutex<(u64, u64)>,
+}
 
-impl StreamingListener for Summary {
+impl Status {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        Status {
+            tty: std::io::stderr().is_terminal(),
+            totals: parking_lot::Mutex::new((0, 0)),
+        }
+    }
+}
+
+impl StreamingListener for Status {
     fn on_batch_completed(&self, b: &BatchInfo) {
         let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1e3);
+        let (batches, records) = {
+            let mut t = self.totals.lock();
+            t.0 += 1;
+            t.1 += b.num_records();
+            *t
+        };
         let failed = b.num_failed_output_ops();
-        println!(
-            "batch {}: {} records, processing {:.1} ms, scheduling delay {:.1} ms{}",
+        let line = format!(
+            "batch {}: {} records, processing {:.1} ms, scheduling delay {:.1} ms | {} batches, {} records{}",
             b.batch_time,
             b.num_records(),
             ms(b.processing_delay),
             ms(b.scheduling_delay),
+            batches,
+            records,
             if failed > 0 {
-                format!(", {failed} output operation(s) FAILED")
+                format!(" | {failed} output operation(s) FAILED")
             } else {
                 String::new()
             }
         );
+        if self.tty {
+            eprint!("\r\x1b[2K{line}");
+        } else {
+            eprintln!("{line}");
+        }
     }
 }
 
@@ -184,8 +218,24 @@ fn run_until_done(ssc: &StreamingContext, args: &StreamArgs) -> Result<()> {
 fn streaming_context(args: &StreamArgs, app: &str) -> Result<StreamingContext> {
     let ctx = Context::new(Conf::new().set_master(&args.master).set_app_name(app))?;
     let ssc = StreamingContext::new(&ctx, Duration::from_millis(args.interval_ms.max(1)))?;
-    ssc.add_listener(Arc::new(Summary));
+    ssc.add_listener(Arc::new(Status::new()));
     Ok(ssc)
+}
+
+/// Starts the web UI unless turned off; keep the returned server alive while the job runs.
+fn start_ui(ssc: &StreamingContext, args: &StreamArgs) -> Result<Option<UiServer>> {
+    if args.no_ui {
+        return Ok(None);
+    }
+    let ui = UiServer::start(
+        ssc,
+        &UiConfig {
+            port: args.ui_port,
+            ..UiConfig::default()
+        },
+    )?;
+    eprintln!("Streaming UI at {}", ui.url());
+    Ok(Some(ui))
 }
 
 fn demo(args: DemoArgs) -> Result<()> {
@@ -203,6 +253,7 @@ fn demo(args: DemoArgs) -> Result<()> {
         .rate_stream(args.rate, None, move |i| corpus.line_at(seed, i, 10))
         .name("generated lines");
     count_words(lines).print(args.stream.top)?;
+    let _ui = start_ui(&ssc, &args.stream)?;
     ssc.start()?;
     run_until_done(&ssc, &args.stream)
 }
@@ -217,12 +268,14 @@ fn wordcount(args: WordcountArgs) -> Result<()> {
             })?;
         let ssc = streaming_context(&args.stream, "network word count")?;
         count_words(ssc.socket_text_stream(&host, port)).print(args.stream.top)?;
+        let _ui = start_ui(&ssc, &args.stream)?;
         ssc.start()?;
         return run_until_done(&ssc, &args.stream);
     }
     if let Some(dir) = &args.dir {
         let ssc = streaming_context(&args.stream, "directory word count")?;
         count_words(ssc.text_file_stream(dir)?).print(args.stream.top)?;
+        let _ui = start_ui(&ssc, &args.stream)?;
         ssc.start()?;
         return run_until_done(&ssc, &args.stream);
     }

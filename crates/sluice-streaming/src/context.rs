@@ -148,6 +148,19 @@ impl Shared {
     }
 }
 
+/// A handle that does not keep a streaming context alive (for servers and watchers).
+#[derive(Clone)]
+pub struct WeakStreamingContext {
+    owner: std::sync::Weak<Owner>,
+}
+
+impl WeakStreamingContext {
+    /// The context, if it still exists.
+    pub fn upgrade(&self) -> Option<StreamingContext> {
+        self.owner.upgrade().map(|owner| StreamingContext { owner })
+    }
+}
+
 /// Stops the context when the last handle goes away, so threads never outlive it.
 struct Owner {
     shared: Arc<Shared>,
@@ -282,6 +295,24 @@ impl StreamingContext {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.owner.shared
+    }
+
+    /// A handle that does not keep the context alive.
+    pub fn downgrade(&self) -> WeakStreamingContext {
+        WeakStreamingContext {
+            owner: Arc::downgrade(&self.owner),
+        }
+    }
+
+    /// The number of keys held by each stateful operator, by name.
+    pub fn state_sizes(&self) -> Vec<(String, usize)> {
+        self.shared()
+            .graph
+            .lock()
+            .operators
+            .iter()
+            .map(|o| (o.name(), o.num_keys()))
+            .collect()
     }
 
     /// The engine context.

@@ -30,7 +30,7 @@ pub mod state;
 pub mod testing;
 pub mod time;
 
-pub use context::{StopMode, StreamingContext, StreamingState};
+pub use context::{StopMode, StreamingContext, StreamingState, WeakStreamingContext};
 pub use dstream::stateful::MapWithState;
 pub use dstream::DStream;
 pub use listener::{BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener};

@@ -68,6 +68,8 @@ pub use sluice_streaming::{
     milliseconds, minutes, seconds, BatchInfo, DStream, RddQueue, Receiver, ReceiverContext,
     StopMode, StreamingContext, StreamingListener, Time,
 };
+#[cfg(feature = "ui")]
+pub use sluice_ui as ui;
 
 /// The names most programs need: `use sluice::prelude::*;`.
 pub mod prelude {

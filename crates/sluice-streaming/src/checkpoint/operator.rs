@@ -31,6 +31,8 @@ pub trait CheckpointedOperator: Send + Sync {
     }
     /// Starts recording changes.
     fn track_changes(&self);
+    /// Keys currently held.
+    fn num_keys(&self) -> usize;
     /// Key groups changed since the last checkpoint.
     fn changed_groups(&self) -> Vec<usize>;
     /// Encodes a group (full or delta).
@@ -74,6 +76,9 @@ where
     }
     fn track_changes(&self) {
         self.store.set_track_changes(true);
+    }
+    fn num_keys(&self) -> usize {
+        self.store.len()
     }
     fn changed_groups(&self) -> Vec<usize> {
         self.store.changed_groups()

@@ -335,6 +335,11 @@ where
         true
     }
     fn track_changes(&self) {}
+    fn num_keys(&self) -> usize {
+        self.windows
+            .latest()
+            .map_or(0, |(_, parts)| parts.iter().map(|p| p.len()).sum())
+    }
     fn changed_groups(&self) -> Vec<usize> {
         (0..self.partitions).collect()
     }

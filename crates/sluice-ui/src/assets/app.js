@@ -1,0 +1,183 @@
+// Sluice Streaming UI: polls the REST API every second and redraws the page.
+// The charts are plain SVG (no library, nothing fetched from the internet).
+"use strict";
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function el(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const k in attrs) e.setAttribute(k, attrs[k]);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function fmtMs(v) {
+  if (v === null || v === undefined) return "-";
+  if (v >= 1000) return (v / 1000).toFixed(2) + " s";
+  return v.toFixed(v < 10 ? 2 : 0) + " ms";
+}
+
+function fmtTime(ms) {
+  const d = new Date(ms);
+  return d.toISOString().replace("T", " ").replace("Z", "");
+}
+
+function fmtDuration(ms) {
+  const s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return (h ? h + " h " : "") + (h || m ? m + " min " : "") + (s % 60) + " s";
+}
+
+// A timeline: points [x, y], optional horizontal reference line at `ref`.
+function timeline(svg, points, unit, ref) {
+  svg.replaceChildren();
+  const W = 520, H = 140, L = 46, B = 18, T = 8, R = 8;
+  svg.appendChild(el("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
+  svg.appendChild(el("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
+  if (points.length === 0) {
+    svg.appendChild(el("text", { class: "lbl", x: L + 8, y: H / 2 }, "no completed batches yet"));
+    return;
+  }
+  const xs = points.map(p => p[0]), ys = points.map(p => p[1]);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs);
+  let ymax = Math.max(...ys, ref || 0) * 1.1 || 1;
+  const sx = x => L + (x1 === x0 ? (W - L - R) / 2 : (x - x0) / (x1 - x0) * (W - L - R));
+  const sy = y => H - B - y / ymax * (H - B - T);
+  svg.appendChild(el("text", { class: "lbl", x: 2, y: T + 8 }, ymax.toFixed(ymax < 10 ? 1 : 0) + " " + unit));
+  svg.appendChild(el("text", { class: "lbl", x: 2, y: H - B }, "0"));
+  if (ref) {
+    svg.appendChild(el("line", { class: "ref", x1: L, y1: sy(ref), x2: W - R, y2: sy(ref) }));
+    svg.appendChild(el("text", { class: "lbl", x: W - R - 110, y: sy(ref) - 3 }, "batch interval " + fmtMs(ref)));
+  }
+  svg.appendChild(el("polyline", { class: "line", points: points.map(p => sx(p[0]) + "," + sy(p[1])).join(" ") }));
+  svg.appendChild(el("text", { class: "lbl", x: L, y: H - 4 }, new Date(x0).toLocaleTimeString()));
+  svg.appendChild(el("text", { class: "lbl", x: W - R - 60, y: H - 4 }, new Date(x1).toLocaleTimeString()));
+}
+
+// A histogram of values in 10 bins.
+function histogram(svg, values, unit) {
+  svg.replaceChildren();
+  const W = 300, H = 140, L = 8, B = 18, T = 8, R = 8;
+  svg.appendChild(el("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
+  if (values.length === 0) return;
+  const max = Math.max(...values) || 1, bins = new Array(10).fill(0);
+  for (const v of values) bins[Math.min(9, Math.floor(v / max * 10))]++;
+  const top = Math.max(...bins), bw = (W - L - R) / 10;
+  bins.forEach((c, i) => {
+    const h = c / top * (H - B - T);
+    svg.appendChild(el("rect", { class: "bar", x: L + i * bw + 1, y: H - B - h, width: bw - 2, height: h }));
+  });
+  svg.appendChild(el("text", { class: "lbl", x: L, y: H - 4 }, "0"));
+  svg.appendChild(el("text", { class: "lbl", x: W - R - 60, y: H - 4 }, max.toFixed(max < 10 ? 1 : 0) + " " + unit));
+}
+
+function row(table, cells) {
+  const tr = document.createElement("tr");
+  for (const c of cells) {
+    const td = document.createElement("td");
+    if (c instanceof Node) td.appendChild(c); else td.textContent = c;
+    tr.appendChild(td);
+  }
+  table.appendChild(tr);
+  return tr;
+}
+
+function batchLink(b) {
+  const a = document.createElement("a");
+  a.href = "/batch?time=" + b.batchTime;
+  a.textContent = fmtTime(b.batchTime);
+  return a;
+}
+
+async function getJson(path) {
+  const r = await fetch(path, { cache: "no-store" });
+  if (!r.ok) throw new Error(path + ": " + r.status);
+  return r.json();
+}
+
+async function refresh() {
+  const [stats, batches, receivers] = await Promise.all([
+    getJson("/api/v1/streaming/statistics"),
+    getJson("/api/v1/streaming/batches"),
+    getJson("/api/v1/streaming/receivers"),
+  ]);
+  document.getElementById("summary").textContent =
+    "Running batches of " + fmtMs(stats.batchDuration) + " for " + fmtDuration(stats.uptimeMs) +
+    " since " + fmtTime(stats.startTime) + " (" + stats.numTotalCompletedBatches +
+    " completed batches, " + stats.numProcessedRecords + " records)" +
+    (stats.numFailedBatches ? ", " + stats.numFailedBatches + " failed" : "");
+  const done = batches.filter(b => b.status === "COMPLETED").reverse();
+  const active = batches.filter(b => b.status !== "COMPLETED");
+  document.getElementById("timelines-title").textContent =
+    "Timelines (Last " + done.length + " batches, " + active.length + " active, " +
+    stats.numTotalCompletedBatches + " completed)";
+  const rate = done.map(b => [b.batchTime, b.inputSize * 1000 / b.batchDuration]);
+  const sched = done.map(b => [b.batchTime, b.schedulingDelay || 0]);
+  const proc = done.map(b => [b.batchTime, b.processingTime || 0]);
+  const total = done.map(b => [b.batchTime, b.totalDelay || 0]);
+  timeline(document.getElementById("tl-rate"), rate, "rec/s");
+  histogram(document.getElementById("hist-rate"), rate.map(p => p[1]), "rec/s");
+  timeline(document.getElementById("tl-sched"), sched, "ms");
+  histogram(document.getElementById("hist-sched"), sched.map(p => p[1]), "ms");
+  timeline(document.getElementById("tl-proc"), proc, "ms", stats.batchDuration);
+  histogram(document.getElementById("hist-proc"), proc.map(p => p[1]), "ms");
+  timeline(document.getElementById("tl-total"), total, "ms");
+  histogram(document.getElementById("hist-total"), total.map(p => p[1]), "ms");
+  document.getElementById("avg-rate").textContent =
+    "Avg: " + (stats.avgInputRate === null ? "-" : stats.avgInputRate.toFixed(1) + " records/s");
+  document.getElementById("receivers-line").textContent =
+    "Receivers: " + stats.numActiveReceivers + " / " + stats.numReceivers + " active";
+  document.getElementById("avg-sched").textContent = "Avg: " + fmtMs(stats.avgSchedulingDelay);
+  document.getElementById("avg-proc").textContent = "Avg: " + fmtMs(stats.avgProcessingTime);
+  document.getElementById("avg-total").textContent = "Avg: " + fmtMs(stats.avgTotalDelay);
+
+  const rt = document.querySelector("#receivers tbody");
+  rt.replaceChildren();
+  for (const r of receivers) {
+    row(rt, [r.streamName + " [" + r.streamId + "]", r.isActive ? "ACTIVE" : "INACTIVE",
+      r.recordsStored, r.badRecords, r.lastErrorMessage || "-"]);
+  }
+  const at = document.querySelector("#active tbody");
+  at.replaceChildren();
+  for (const b of active) {
+    row(at, [batchLink(b), b.inputSize, fmtMs(b.schedulingDelay), fmtMs(b.processingTime), b.status]);
+  }
+  document.getElementById("active-title").textContent = "Active Batches (" + active.length + ")";
+  const ct = document.querySelector("#completed tbody");
+  ct.replaceChildren();
+  for (const b of done.slice().reverse().slice(0, 100)) {
+    const tr = row(ct, [batchLink(b), b.inputSize, fmtMs(b.schedulingDelay), fmtMs(b.processingTime),
+      fmtMs(b.totalDelay), b.numCompletedOutputOps + "/" + b.numTotalOutputOps, b.firstFailureReason || ""]);
+    if (b.numFailedOutputOps) tr.className = "failed";
+  }
+  document.getElementById("completed-title").textContent =
+    "Completed Batches (last " + Math.min(done.length, 100) + " out of " + stats.numTotalCompletedBatches + ")";
+}
+
+function sluiceMain() {
+  const tick = () => refresh().catch(e => {
+    document.getElementById("summary").textContent = "Cannot reach the job: " + e.message;
+  });
+  tick();
+  setInterval(tick, 1000);
+}
+
+async function sluiceBatch() {
+  const time = new URLSearchParams(location.search).get("time");
+  document.getElementById("batch-title").textContent = "Batch at " + fmtTime(Number(time));
+  try {
+    const b = await getJson("/api/v1/streaming/batches/" + encodeURIComponent(time));
+    document.getElementById("batch-summary").textContent =
+      "Status: " + b.status + " · Records: " + b.inputSize + " · Scheduling delay: " +
+      fmtMs(b.schedulingDelay) + " · Processing time: " + fmtMs(b.processingTime) +
+      " · Total delay: " + fmtMs(b.totalDelay);
+    const ot = document.querySelector("#ops tbody");
+    for (const o of b.outputOperations) {
+      const tr = row(ot, [o.outputOpId, o.name, fmtMs(o.duration), o.status, o.failureReason || ""]);
+      if (o.failureReason) tr.className = "failed";
+    }
+    const it = document.querySelector("#inputs tbody");
+    for (const i of b.inputs) row(it, [i.streamId, i.numRecords, i.description]);
+  } catch (e) {
+    document.getElementById("batch-summary").textContent = "Batch not found: " + e.message;
+  }
+}

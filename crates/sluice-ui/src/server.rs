@@ -1,0 +1,279 @@
+//! The HTTP server: the web UI's pages and assets (all compiled into the binary), the REST
+//! API, and `/metrics`. It runs on its own thread with a single-threaded async runtime and
+//! holds only a weak handle on the streaming context.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use sluice_core::{Error, Result};
+use sluice_streaming::{StreamingContext, WeakStreamingContext};
+
+use crate::metrics;
+use crate::model::{Model, ModelListener, ReceiverSummary};
+
+/// Settings of the UI server.
+#[derive(Debug, Clone)]
+pub struct UiConfig {
+    /// Whether to start it at all.
+    pub enabled: bool,
+    /// The first port to try (Spark's 4040); the next ones are tried when it is taken.
+    pub port: u16,
+    /// How many ports to try.
+    pub port_attempts: u16,
+    /// The address to bind (loopback by default: the UI is not reachable from elsewhere).
+    pub bind: IpAddr,
+    /// Completed batches kept for the UI and the API.
+    pub retained_batches: usize,
+}
+
+impl UiConfig {
+    /// Reads `sluice.ui.enabled` (`true`), `sluice.ui.port` (`4040`), `sluice.ui.bind`
+    /// (`127.0.0.1`) and `sluice.ui.retainedBatches` (`1000`) from a configuration.
+    pub fn from_conf(conf: &sluice_core::Conf) -> Result<UiConfig> {
+        let mut c = UiConfig::default();
+        let bad = |k: &str, v: &str, why: &str| Error::config(k, v, why);
+        for (k, v) in conf.iter() {
+            match k {
+                "sluice.ui.enabled" => {
+                    c.enabled = v.parse().map_err(|_| bad(k, v, "expected true or false"))?
+                }
+                "sluice.ui.port" => {
+                    c.port = v.parse().map_err(|_| bad(k, v, "expected a port number"))?
+                }
+                "sluice.ui.bind" => {
+                    c.bind = v.parse().map_err(|_| bad(k, v, "expected an IP address"))?
+                }
+                "sluice.ui.retainedBatches" => {
+                    c.retained_batches = v
+                        .parse()
+                        .ok()
+                        .filter(|n: &usize| *n > 0)
+                        .ok_or_else(|| bad(k, v, "expected a positive integer"))?
+                }
+                _ if k.starts_with("sluice.ui.") => {
+                    return Err(bad(k, v, "unknown configuration key"))
+                }
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            enabled: true,
+            port: 4040,
+            port_attempts: 16,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            retained_batches: 1000,
+        }
+    }
+}
+
+/// A running UI server. Dropping it stops the server.
+pub struct UiServer {
+    addr: SocketAddr,
+    model: Arc<Model>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    model: Arc<Model>,
+    ssc: WeakStreamingContext,
+}
+
+impl AppState {
+    fn receivers(&self) -> Vec<sluice_streaming::ReceiverInfo> {
+        self.ssc
+            .upgrade()
+            .map(|s| s.receivers())
+            .unwrap_or_default()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+const INDEX: &str = include_str!("assets/index.html");
+const BATCH: &str = include_str!("assets/batch.html");
+const APP_JS: &str = include_str!("assets/app.js");
+const STYLE: &str = include_str!("assets/style.css");
+
+fn asset(ctype: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, ctype)], body).into_response()
+}
+
+async fn statistics(State(s): State<AppState>) -> impl IntoResponse {
+    Json(s.model.statistics(&s.receivers(), now_ms()))
+}
+
+async fn batches(State(s): State<AppState>) -> impl IntoResponse {
+    Json(s.model.batches())
+}
+
+async fn batch(State(s): State<AppState>, Path(time): Path<String>) -> Response {
+    match time.parse::<i64>().ok().and_then(|t| s.model.batch(t)) {
+        Some(b) => Json(b).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            format!("no retained batch at {time}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn receivers(State(s): State<AppState>) -> impl IntoResponse {
+    let r: Vec<ReceiverSummary> = s.receivers().iter().map(ReceiverSummary::from).collect();
+    Json(r)
+}
+
+async fn prometheus(State(s): State<AppState>) -> Response {
+    let state = s.ssc.upgrade().map(|c| c.state_sizes()).unwrap_or_default();
+    let body = metrics::render(&s.model.totals(), &s.receivers(), &state);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { asset("text/html; charset=utf-8", INDEX) }),
+        )
+        .route(
+            "/batch",
+            get(|| async { asset("text/html; charset=utf-8", BATCH) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async { asset("text/javascript", APP_JS) }),
+        )
+        .route(
+            "/static/style.css",
+            get(|| async { asset("text/css", STYLE) }),
+        )
+        .route("/api/v1/streaming/statistics", get(statistics))
+        .route("/api/v1/streaming/batches", get(batches))
+        .route("/api/v1/streaming/batches/{time}", get(batch))
+        .route("/api/v1/streaming/receivers", get(receivers))
+        .route("/metrics", get(prometheus))
+        .with_state(state)
+}
+
+fn bind(config: &UiConfig) -> Result<TcpListener> {
+    let mut last = None;
+    for i in 0..config.port_attempts.max(1) {
+        let port = config.port.saturating_add(i);
+        match TcpListener::bind(SocketAddr::new(config.bind, port)) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some((port, e)),
+        }
+        if config.port == 0 {
+            break;
+        }
+    }
+    let (port, e) = last.ok_or_else(|| Error::Internal("no port tried".into()))?;
+    Err(Error::Io {
+        action: "binding the UI server to",
+        path: format!("{}:{port}", config.bind).into(),
+        source: e,
+    })
+}
+
+impl UiServer {
+    /// Starts the UI of `ssc` as its configuration says (`sluice.ui.*`); `None` when the
+    /// configuration turns it off.
+    pub fn start_from_conf(ssc: &StreamingContext) -> Result<Option<UiServer>> {
+        let config = UiConfig::from_conf(ssc.context().conf())?;
+        if !config.enabled {
+            return Ok(None);
+        }
+        UiServer::start(ssc, &config).map(Some)
+    }
+
+    /// Starts the UI of `ssc` (register it before `ssc.start()` to see every batch).
+    pub fn start(ssc: &StreamingContext, config: &UiConfig) -> Result<UiServer> {
+        let model = Arc::new(Model::new(
+            config.retained_batches,
+            ssc.batch_interval(),
+            now_ms(),
+        ));
+        ssc.add_listener(Arc::new(ModelListener(Arc::clone(&model))));
+        let listener = bind(config)?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Error::Internal(format!("UI socket: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Internal(format!("UI socket: {e}")))?;
+        let app = router(AppState {
+            model: Arc::clone(&model),
+            ssc: ssc.downgrade(),
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| Error::Internal(format!("UI runtime: {e}")))?;
+        let thread = std::thread::Builder::new()
+            .name("sluice-ui".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = rx.await;
+                        })
+                        .await;
+                });
+            })
+            .map_err(|e| Error::Internal(format!("starting the UI thread: {e}")))?;
+        Ok(UiServer {
+            addr,
+            model,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The UI's URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The model behind the pages.
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+}
+
+impl Drop for UiServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The UI's REST API, metrics and pages against a running job driven by a manual clock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use sluice_core::Context;
+use sluice_streaming::clock::ManualClock;
+use sluice_streaming::time::{seconds, Time};
+use sluice_streaming::{RddQueue, StopMode, StreamingContext};
+use sluice_ui::{UiConfig, UiServer};
+
+/// A minimal HTTP/1.1 GET: (status code, body).
+fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let status = buf[9..12].parse().unwrap();
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
+    // Bodies may be chunked: drop chunk-size lines for the JSON checks below.
+    let body = if buf
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(&body)
+    } else {
+        body
+    };
+    (status, body)
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
+}
+
+fn json(addr: SocketAddr, path: &str) -> serde_json::Value {
+    let (status, body) = get(addr, path);
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[test]
+fn api_reports_batches_statistics_receivers_and_metrics() {
+    let ctx = Context::local(2).unwrap();
+    let clock = ManualClock::shared(0);
+    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
+    let queue = RddQueue::new();
+    for b in 0..3 {
+        queue.push(ctx.parallelize((0..10 * (b + 1)).collect::<Vec<i32>>(), 2));
+    }
+    let stream = ssc.queue_stream(&queue, true, None);
+    stream
+        .count()
+        .foreach_rdd(|r, _| r.collect().map(|_| ()))
+        .unwrap();
+    stream
+        .foreach_rdd(|_, t| {
+            if t.millis() == 2000 {
+                Err(sluice_core::Error::User("boom at 2 s".into()))
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap();
+    let config = UiConfig {
+        port: 0,
+        ..UiConfig::default()
+    };
+    let ui = UiServer::start(&ssc, &config).unwrap();
+    assert!(ui.addr().ip().is_loopback());
+    ssc.start().unwrap();
+    for k in 1..=3 {
+        clock.advance(seconds(1));
+        assert!(ssc
+            .await_batch(Time::from_millis(k * 1000), seconds(30))
+            .unwrap());
+    }
+    let _ = ssc.take_error();
+    // Listener events are delivered asynchronously: stop delivers them all.
+    ssc.stop(StopMode::Immediate).unwrap();
+    let addr = ui.addr();
+
+    let stats = json(addr, "/api/v1/streaming/statistics");
+    assert_eq!(stats["batchDuration"], 1000);
+    assert_eq!(stats["numTotalCompletedBatches"], 3);
+    assert_eq!(stats["numFailedBatches"], 1);
+    assert_eq!(stats["numActiveBatches"], 0);
+
+    let batches = json(addr, "/api/v1/streaming/batches");
+    let list = batches.as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    // Newest first.
+    assert_eq!(list[0]["batchTime"], 3000);
+    assert_eq!(list[2]["batchTime"], 1000);
+    assert!(list.iter().all(|b| b["status"] == "COMPLETED"));
+    assert_eq!(list[1]["numFailedOutputOps"], 1);
+    assert_eq!(list[1]["numTotalOutputOps"], 2);
+    assert!(list[1]["firstFailureReason"]
+        .as_str()
+        .unwrap()
+        .contains("boom at 2 s"));
+    let t = list[0]["totalDelay"].as_f64().unwrap();
+    let s = list[0]["schedulingDelay"].as_f64().unwrap();
+    let p = list[0]["processingTime"].as_f64().unwrap();
+    assert!((t - (s + p)).abs() < 1e-6);
+
+    let detail = json(addr, "/api/v1/streaming/batches/2000");
+    let ops = detail["outputOperations"].as_array().unwrap();
+    assert_eq!(ops.len(), 2);
+    assert_eq!(ops[0]["status"], "SUCCEEDED");
+    assert_eq!(ops[1]["status"], "FAILED");
+    assert_eq!(get(addr, "/api/v1/streaming/batches/12345").0, 404);
+    assert_eq!(get(addr, "/api/v1/streaming/batches/nonsense").0, 404);
+
+    assert_eq!(
+        json(addr, "/api/v1/streaming/receivers"),
+        serde_json::json!([])
+    );
+
+    let (status, metrics) = get(addr, "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("sluice_batches_completed_total 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sluice_batches_failed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sluice_processing_delay_seconds_count 3"),
+        "{metrics}"
+    );
+
+    let (status, page) = get(addr, "/");
+    assert_eq!(status, 200);
+    assert!(page.contains("Sluice Streaming") && page.contains("/static/app.js"));
+    assert_eq!(get(addr, "/static/app.js").0, 200);
+    assert_eq!(get(addr, "/batch?time=1000").0, 200);
+}
+
+#[test]
+fn retention_is_bounded_and_the_ui_is_only_on_loopback() {
+    let ctx = Context::local(1).unwrap();
+    let clock = ManualClock::shared(0);
+    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
+    ssc.rate_stream(5, Some(1), |i| i)
+        .foreach_rdd(|r, _| r.count().map(|_| ()))
+        .unwrap();
+    let ui = UiServer::start(
+        &ssc,
+        &UiConfig {
+            port: 0,
+            retained_batches: 4,
+            ..UiConfig::default()
+        },
+    )
+    .unwrap();
+    ssc.start().unwrap();
+    for k in 1..=10 {
+        clock.advance(seconds(1));
+        assert!(ssc
+            .await_batch(Time::from_millis(k * 1000), seconds(30))
+            .unwrap());
+    }
+    ssc.stop(StopMode::Immediate).unwrap();
+    let addr = ui.addr();
+    let batches = json(addr, "/api/v1/streaming/batches");
+    assert_eq!(batches.as_array().unwrap().len(), 4);
+    let stats = json(addr, "/api/v1/streaming/statistics");
+    assert_eq!(stats["numTotalCompletedBatches"], 10);
+    assert_eq!(stats["numRetainedCompletedBatches"], 4);
+    assert_eq!(stats["numProcessedRecords"], 50);
+    // Bound to 127.0.0.1: another loopback address does not reach it.
+    let other = SocketAddr::new("127.0.0.2".parse().unwrap(), addr.port());
+    assert!(TcpStream::connect_timeout(&other, Duration::from_secs(2)).is_err());
+}
+
+#[test]
+fn a_taken_port_moves_to_the_next_one() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let ctx = Context::local(1).unwrap();
+    let ssc = StreamingContext::new(&ctx, seconds(1)).unwrap();
+    let ui = UiServer::start(
+        &ssc,
+        &UiConfig {
+            port,
+            ..UiConfig::default()
+        },
+    )
+    .unwrap();
+    assert_ne!(ui.addr().port(), port);
+    assert!(ui.addr().port() > port);
+}

@@ -1,0 +1,71 @@
+// End-to-end test of the web UI in a real browser: starts `sluice demo`, opens its UI in
+// headless Chromium (driven by playwright-core), checks that the charts and the batch table
+// render and update without a reload, opens a batch's page, and saves screenshots.
+// Run by scripts/test.sh: SLUICE_BIN=<sluice binary> NODE_PATH=<...> node --test e2e/ui.test.cjs
+"use strict";
+
+const test = require("node:test");
+const assert = require("node:assert");
+const { spawn } = require("node:child_process");
+const path = require("node:path");
+const fs = require("node:fs");
+const { chromium } = require("playwright-core");
+
+const OUT = process.env.SLUICE_E2E_OUT || path.join(__dirname, "out");
+
+function startDemo() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.env.SLUICE_BIN, [
+      "demo", "--ui-port", "0", "--interval-ms", "400", "--rate", "5000", "--top", "3",
+      "--master", "local[2]",
+    ], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    const timer = setTimeout(() => reject(new Error("no UI address from the demo:\n" + err)), 30000);
+    child.stderr.on("data", (d) => {
+      err += d.toString();
+      const m = err.match(/Streaming UI at (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) { clearTimeout(timer); resolve({ child, url: m[1] }); }
+    });
+    child.on("exit", (code) => reject(new Error("demo exited with " + code + ":\n" + err)));
+  });
+}
+
+test("the streaming UI renders, updates live and shows batch details", async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const { child, url } = await startDemo();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    await page.goto(url);
+    await page.waitForFunction(() =>
+      /\((\d+) completed batches/.test(document.getElementById("summary").textContent)
+      && document.querySelectorAll("#completed tbody tr").length >= 2, null, { timeout: 30000 });
+    const count = async () => Number((await page.textContent("#summary")).match(/\((\d+) completed/)[1]);
+    const first = await count();
+    // Charts: a line in every timeline, bars in every histogram, the batch interval line.
+    for (const id of ["rate", "sched", "proc", "total"]) {
+      assert.ok(await page.$(`#tl-${id} polyline`), `timeline ${id} has a line`);
+      assert.ok((await page.$$(`#hist-${id} rect`)).length > 0, `histogram ${id} has bars`);
+    }
+    assert.ok(await page.$("#tl-proc line.ref"), "processing time shows the batch interval");
+    // Live: more batches appear without a reload.
+    await page.waitForFunction((n) =>
+      Number(document.getElementById("summary").textContent.match(/\((\d+) completed/)[1]) > n,
+      first, { timeout: 30000 });
+    assert.ok(await count() > first);
+    await page.screenshot({ path: path.join(OUT, "ui.png"), fullPage: true });
+    // A batch's page lists its output operations.
+    await page.click("#completed tbody tr:first-child a");
+    await page.waitForSelector("#ops tbody tr", { timeout: 30000 });
+    const ops = await page.$$eval("#ops tbody tr", (rows) => rows.map((r) => r.textContent));
+    assert.ok(ops.some((t) => t.includes("SUCCEEDED")), ops.join("\n"));
+    await page.screenshot({ path: path.join(OUT, "batch.png"), fullPage: true });
+  } finally {
+    await browser.close();
+    child.kill("SIGINT");
+  }
+});
