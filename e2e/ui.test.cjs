@@ -63,6 +63,10 @@ test("the streaming UI renders, updates live and shows batch details", async () 
     await page.waitForSelector("#ops tbody tr", { timeout: 30000 });
     const ops = await page.$$eval("#ops tbody tr", (rows) => rows.map((r) => r.textContent));
     assert.ok(ops.some((t) => t.includes("SUCCEEDED")), ops.join("\n"));
+    // The job's stages drawn as a graph: the word count has a shuffle, so two stages.
+    await page.waitForSelector("svg.dag rect.rdd");
+    assert.ok((await page.$$("svg.dag rect.stage")).length >= 2, "at least two stages");
+    assert.ok((await page.$$("svg.dag line.shuffle")).length >= 1, "a shuffle edge");
     await page.screenshot({ path: path.join(OUT, "batch.png"), fullPage: true });
   } finally {
     await browser.close();

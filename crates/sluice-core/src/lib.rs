@@ -52,6 +52,7 @@ pub use data::{Data, ToText};
 pub use error::{Error, Result};
 pub use metrics::MetricsSnapshot;
 pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner, SharedPartitioner};
+pub use rdd::debug::LineageNode;
 pub use rdd::pair::Key;
 pub use rdd::{ChunkIter, Rdd};
 pub use scheduler::task::TaskContext;

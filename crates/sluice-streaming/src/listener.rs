@@ -36,6 +36,8 @@ pub struct OutputOperationInfo {
     pub duration: Option<Duration>,
     /// Why it failed, if it did.
     pub failure_reason: Option<String>,
+    /// The lineage of the RDD it ran on, with its stages (for drawing the job).
+    pub lineage: Vec<sluice_core::LineageNode>,
 }
 
 /// One batch: what it read, when it ran, how its output operations went.

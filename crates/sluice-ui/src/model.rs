@@ -187,6 +187,7 @@ impl Model {
                         (None, None) => "RUNNING",
                     },
                     failure_reason: o.failure_reason.clone(),
+                    lineage: o.lineage.iter().map(LineageJson::from).collect(),
                 })
                 .collect(),
             inputs: b
@@ -371,6 +372,42 @@ pub struct OutputOp {
     pub status: &'static str,
     /// Why it failed.
     pub failure_reason: Option<String>,
+    /// The RDDs of its job, with their stages.
+    pub lineage: Vec<LineageJson>,
+}
+
+/// One RDD of an output operation's job.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineageJson {
+    /// The RDD's id.
+    pub id: usize,
+    /// Its kind.
+    pub kind: String,
+    /// The operation that made it.
+    pub name: String,
+    /// Partitions.
+    pub partitions: usize,
+    /// Stage, from the result stage (0) towards the sources.
+    pub stage: usize,
+    /// Parent RDD ids.
+    pub parents: Vec<usize>,
+    /// For each parent, whether it is a shuffle dependency (a stage boundary).
+    pub shuffle: Vec<bool>,
+}
+
+impl From<&sluice_core::LineageNode> for LineageJson {
+    fn from(n: &sluice_core::LineageNode) -> Self {
+        LineageJson {
+            id: n.id,
+            kind: n.kind.clone(),
+            name: n.name.clone(),
+            partitions: n.partitions,
+            stage: n.stage,
+            parents: n.parents.iter().map(|p| p.0).collect(),
+            shuffle: n.parents.iter().map(|p| p.1).collect(),
+        }
+    }
 }
 
 /// What one input read for a batch.

@@ -129,6 +129,13 @@ fn api_reports_batches_statistics_receivers_and_metrics() {
     assert_eq!(ops.len(), 2);
     assert_eq!(ops[0]["status"], "SUCCEEDED");
     assert_eq!(ops[1]["status"], "FAILED");
+    // The count's job: a shuffle (reduce by key) over the queue's RDD: two stages.
+    let lineage = ops[0]["lineage"].as_array().unwrap();
+    assert!(lineage.iter().any(|n| n["stage"] == 1));
+    assert!(lineage.iter().any(|n| n["shuffle"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!(true))));
     assert_eq!(get(addr, "/api/v1/streaming/batches/12345").0, 404);
     assert_eq!(get(addr, "/api/v1/streaming/batches/nonsense").0, 404);
 

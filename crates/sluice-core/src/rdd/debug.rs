@@ -69,3 +69,58 @@ impl<T: Data> Rdd<T> {
         out
     }
 }
+
+/// One RDD of a lineage graph, for drawing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineageNode {
+    /// The RDD's id.
+    pub id: usize,
+    /// Its kind (`ShuffledRDD`, ...).
+    pub kind: String,
+    /// The operation that made it.
+    pub name: String,
+    /// Number of partitions.
+    pub partitions: usize,
+    /// Its stage, counted from the result stage (0) towards the sources.
+    pub stage: usize,
+    /// Its parents' ids, with `true` for a shuffle dependency (a stage boundary).
+    pub parents: Vec<(usize, bool)>,
+}
+
+impl<T: Data> Rdd<T> {
+    /// The lineage as a list of nodes (this RDD first), each with its parents and its stage:
+    /// the structure that [`to_debug_string`](Rdd::to_debug_string) prints, for drawing.
+    pub fn lineage(&self) -> Vec<LineageNode> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<(Arc<dyn RddBase>, usize)> = vec![(self.base(), 0)];
+        while let Some((rdd, stage)) = stack.pop() {
+            if !seen.insert(rdd.id()) {
+                continue;
+            }
+            let mut parents = Vec::new();
+            for dep in rdd.dependencies() {
+                match dep {
+                    Dependency::Narrow(p) => {
+                        parents.push((p.id(), false));
+                        stack.push((Arc::clone(p), stage));
+                    }
+                    Dependency::Shuffle(s) => {
+                        let p = s.parent();
+                        parents.push((p.id(), true));
+                        stack.push((p, stage + 1));
+                    }
+                }
+            }
+            out.push(LineageNode {
+                id: rdd.id(),
+                kind: rdd.kind().to_string(),
+                name: rdd.op_name(),
+                partitions: rdd.num_partitions(),
+                stage,
+                parents,
+            });
+        }
+        out
+    }
+}

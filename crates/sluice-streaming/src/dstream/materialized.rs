@@ -133,6 +133,7 @@ impl<T: Data> OutputStream for HiddenOutput<T> {
             output_id: self.id,
             name: self.name.clone(),
             run: Box::new(move || run(time)),
+            lineage: Vec::new(),
         }))
     }
     fn is_internal(&self) -> bool {

@@ -37,11 +37,13 @@ impl<T: Data> OutputStream for ForEach<T> {
             return Ok(None);
         };
         let f = Arc::clone(&self.f);
+        let lineage = rdd.lineage();
         Ok(Some(Job {
             time,
             output_id: self.id,
             name: self.name.clone(),
             run: Box::new(move || f(rdd, time)),
+            lineage,
         }))
     }
 }

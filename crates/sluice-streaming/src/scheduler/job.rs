@@ -17,6 +17,8 @@ pub struct Job {
     pub name: String,
     /// Runs the operation.
     pub run: Box<dyn FnOnce() -> Result<()> + Send>,
+    /// The lineage of the RDD the operation runs on (empty for internal jobs).
+    pub lineage: Vec<sluice_core::LineageNode>,
 }
 
 /// All jobs of one batch.

@@ -62,6 +62,7 @@ fn run_batch(shared: &Arc<Shared>, js: JobSet) {
             name: job.name.clone(),
             duration: None,
             failure_reason: None,
+            lineage: job.lineage,
         };
         shared.post(StreamingEvent::OutputOperationStarted(op.clone()));
         let t0 = Instant::now();

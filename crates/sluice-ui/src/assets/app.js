@@ -161,6 +161,49 @@ function sluiceMain() {
   setInterval(tick, 1000);
 }
 
+// Draws a job's RDDs as a graph: one column per stage (sources on the left), a box around
+// each stage, solid edges inside a stage, dashed red edges for shuffles.
+function dag(nodes) {
+  const maxStage = Math.max(...nodes.map(n => n.stage));
+  const cols = {};
+  // Sources first within a column: the lineage lists the final RDD first.
+  for (const n of nodes.slice().reverse()) (cols[n.stage] = cols[n.stage] || []).push(n);
+  const BW = 190, BH = 40, GX = 60, GY = 16, PAD = 24;
+  const rows = Math.max(...Object.values(cols).map(c => c.length));
+  const W = (maxStage + 1) * (BW + GX) + PAD, H = rows * (BH + GY) + PAD * 2;
+  const svg = el("svg", { class: "dag", viewBox: `0 0 ${W} ${H}`, width: W, height: H });
+  const pos = {};
+  for (let s = maxStage; s >= 0; s--) {
+    const x = (maxStage - s) * (BW + GX) + PAD / 2;
+    const col = cols[s] || [];
+    svg.appendChild(el("rect", { class: "stage", x: x - 6, y: 4, width: BW + 12, height: H - 8, rx: 6 }));
+    svg.appendChild(el("text", { class: "lbl", x: x, y: 16 }, "Stage " + s));
+    col.forEach((n, i) => { pos[n.id] = { x, y: PAD + i * (BH + GY) }; });
+  }
+  for (const n of nodes) {
+    n.parents.forEach((p, i) => {
+      if (!pos[p] || !pos[n.id]) return;
+      const a = pos[p], b = pos[n.id], cls = n.shuffle[i] ? "edge shuffle" : "edge";
+      if (a.x === b.x) {
+        // Same stage: a vertical edge between the boxes.
+        const down = a.y < b.y;
+        svg.appendChild(el("line", { class: cls, x1: a.x + BW / 2, y1: down ? a.y + BH : a.y,
+          x2: b.x + BW / 2, y2: down ? b.y : b.y + BH }));
+      } else {
+        svg.appendChild(el("line", { class: cls, x1: a.x + BW, y1: a.y + BH / 2, x2: b.x, y2: b.y + BH / 2 }));
+      }
+    });
+  }
+  for (const n of nodes) {
+    const p = pos[n.id];
+    svg.appendChild(el("rect", { class: "rdd", x: p.x, y: p.y, width: BW, height: BH, rx: 4 }));
+    svg.appendChild(el("text", { class: "rddname", x: p.x + 6, y: p.y + 16 }, n.name.slice(0, 28)));
+    svg.appendChild(el("text", { class: "lbl", x: p.x + 6, y: p.y + 32 },
+      n.kind + "[" + n.id + "] · " + n.partitions + " partitions"));
+  }
+  return svg;
+}
+
 async function sluiceBatch() {
   const time = new URLSearchParams(location.search).get("time");
   document.getElementById("batch-title").textContent = "Batch at " + fmtTime(Number(time));
@@ -174,6 +217,14 @@ async function sluiceBatch() {
     for (const o of b.outputOperations) {
       const tr = row(ot, [o.outputOpId, o.name, fmtMs(o.duration), o.status, o.failureReason || ""]);
       if (o.failureReason) tr.className = "failed";
+    }
+    const dags = document.getElementById("dags");
+    for (const o of b.outputOperations) {
+      if (!o.lineage || o.lineage.length === 0) continue;
+      const h = document.createElement("h3");
+      h.textContent = "Output operation " + o.outputOpId + ": " + o.name;
+      dags.appendChild(h);
+      dags.appendChild(dag(o.lineage));
     }
     const it = document.querySelector("#inputs tbody");
     for (const i of b.inputs) row(it, [i.streamId, i.numRecords, i.description]);
