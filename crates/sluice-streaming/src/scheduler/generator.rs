@@ -111,7 +111,17 @@ pub(crate) fn generate_batch(shared: &Arc<Shared>, tx: &Sender<ToRunner>, time: 
     let mut jobs = Vec::new();
     let mut generation_error = None;
     for o in &outputs {
-        match o.generate_job(time) {
+        // Generating runs user code (`transform` functions): a panic fails the batch, not the
+        // generator thread.
+        let generated =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| o.generate_job(time)))
+                .unwrap_or_else(|p| {
+                    Err(sluice_core::Error::User(format!(
+                        "panic: {}",
+                        sluice_core::scheduler::executor::panic_message(&*p)
+                    )))
+                });
+        match generated {
             Ok(Some(j)) => jobs.push(j),
             Ok(None) => {}
             Err(e) => {
