@@ -3,15 +3,12 @@
 //! `save_as_text_file` (layout, Spark's text forms, existing targets, round trips).
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use sluice_core::{Context, Error};
+use sluice_core::Error;
 
-fn ctx() -> &'static Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| Context::local(2).unwrap())
-}
+mod common;
+use common::ctx;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -19,6 +16,12 @@ fn s(p: &Path) -> &str {
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
+}
+
+/// The lines of the files in `dir` that `pattern` matches, read as one split.
+fn glob_lines(dir: &Path, pattern: &str) -> Vec<String> {
+    let pat = format!("{}/{pattern}", s(dir));
+    ctx().text_file(&pat, 1).unwrap().collect().unwrap()
 }
 
 #[test]
@@ -103,21 +106,9 @@ fn glob_patterns() {
     std::fs::write(d.join("x2.txt"), "two\n").unwrap();
     std::fs::write(d.join("y.txt"), "why\n").unwrap();
     std::fs::write(d.join("x3.csv"), "csv\n").unwrap();
-    let pat = format!("{}/x*.txt", s(d));
-    assert_eq!(
-        ctx().text_file(&pat, 1).unwrap().collect().unwrap(),
-        strings(&["one", "two"])
-    );
-    let pat = format!("{}/*.txt", s(d));
-    assert_eq!(
-        ctx().text_file(&pat, 1).unwrap().collect().unwrap(),
-        strings(&["one", "two", "why"])
-    );
-    let pat = format!("{}/x[13].*", s(d));
-    assert_eq!(
-        ctx().text_file(&pat, 1).unwrap().collect().unwrap(),
-        strings(&["one", "csv"])
-    );
+    assert_eq!(glob_lines(d, "x*.txt"), strings(&["one", "two"]));
+    assert_eq!(glob_lines(d, "*.txt"), strings(&["one", "two", "why"]));
+    assert_eq!(glob_lines(d, "x[13].*"), strings(&["one", "csv"]));
     let pat = format!("{}/z*.txt", s(d));
     assert!(matches!(
         ctx().text_file(&pat, 1),
@@ -132,11 +123,7 @@ fn glob_skips_hidden_files_like_hadoop() {
     std::fs::write(d.join("part-00000"), "data\n").unwrap();
     std::fs::write(d.join(".part-00000.crc"), "crc\n").unwrap();
     std::fs::write(d.join("_metadata"), "meta\n").unwrap();
-    let pat = format!("{}/*", s(d));
-    assert_eq!(
-        ctx().text_file(&pat, 1).unwrap().collect().unwrap(),
-        strings(&["data"])
-    );
+    assert_eq!(glob_lines(d, "*"), strings(&["data"]));
 }
 
 #[test]

@@ -6,60 +6,23 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
-use sluice_core::{Context, Data, Rdd};
+use sluice_core::{Context, Rdd};
 
-fn ctx() -> &'static Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| Context::local(2).unwrap())
-}
+mod common;
+use common::{config, ctx, input_with, Input};
 
-#[derive(Debug, Clone)]
-enum Input<T> {
-    Flat(Vec<T>, usize),
-    Parts(Vec<Vec<T>>),
-}
-
-impl<T: Data> Input<T> {
-    fn rdd(&self) -> Rdd<T> {
-        match self {
-            Input::Flat(v, n) => ctx().parallelize(v.clone(), *n),
-            Input::Parts(p) => ctx().parallelize_partitions(p.clone()),
-        }
-    }
-
-    fn all(&self) -> Vec<T> {
-        match self {
-            Input::Flat(v, _) => v.clone(),
-            Input::Parts(p) => p.concat(),
-        }
-    }
-}
-
+/// This file's inputs: up to 80 records flat or 20 per partition, 2 in 5 partitions empty.
 fn input<T: Clone + Debug + 'static>(
     elem: impl Strategy<Value = T> + Clone + 'static,
 ) -> impl Strategy<Value = Input<T>> {
-    let flat = (prop::collection::vec(elem.clone(), 0..80), 1usize..=8)
-        .prop_map(|(v, n)| Input::Flat(v, n));
-    let parts = prop::collection::vec(
-        prop_oneof![
-            2 => Just(Vec::new()),
-            3 => prop::collection::vec(elem, 0..20),
-        ],
-        1..=8,
-    )
-    .prop_map(Input::Parts);
-    prop_oneof![flat, parts]
+    input_with(elem, 80, 20, 2)
 }
 
 fn ints() -> impl Strategy<Value = Input<i64>> {
     prop_oneof![Just(5i64), Just(1000i64)].prop_flat_map(|r| input(-r..r))
-}
-
-fn config() -> ProptestConfig {
-    ProptestConfig::with_cases(64)
 }
 
 proptest! {

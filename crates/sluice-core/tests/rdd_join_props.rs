@@ -5,52 +5,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
-use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use sluice_core::{Context, Data, Rdd};
 
-fn ctx() -> &'static Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| Context::local(2).unwrap())
-}
+mod common;
+use common::{config, input_with, sorted, Input};
 
-#[derive(Debug, Clone)]
-enum Input<T> {
-    Flat(Vec<T>, usize),
-    Parts(Vec<Vec<T>>),
-}
-
-impl<T: Data> Input<T> {
-    fn rdd(&self) -> Rdd<T> {
-        match self {
-            Input::Flat(v, n) => ctx().parallelize(v.clone(), *n),
-            Input::Parts(p) => ctx().parallelize_partitions(p.clone()),
-        }
-    }
-
-    fn all(&self) -> Vec<T> {
-        match self {
-            Input::Flat(v, _) => v.clone(),
-            Input::Parts(p) => p.concat(),
-        }
-    }
-}
-
+/// This file's inputs: up to 50 records flat or 12 per partition, 1 in 4 partitions empty.
 fn input<T: Clone + Debug + 'static>(
     elem: impl Strategy<Value = T> + Clone + 'static,
 ) -> impl Strategy<Value = Input<T>> {
-    let flat = (prop::collection::vec(elem.clone(), 0..50), 1usize..=8)
-        .prop_map(|(v, n)| Input::Flat(v, n));
-    let parts = prop::collection::vec(
-        prop_oneof![
-            1 => Just(Vec::new()),
-            3 => prop::collection::vec(elem, 0..12),
-        ],
-        1..=8,
-    )
-    .prop_map(Input::Parts);
-    prop_oneof![flat, parts]
+    input_with(elem, 50, 12, 1)
 }
 
 type L = (u8, i32);
@@ -71,17 +36,8 @@ fn two_sets() -> impl Strategy<Value = (Input<u8>, Input<u8>)> {
     prop_oneof![Just(4u8), Just(30u8), Just(200u8)].prop_flat_map(|k| (input(0..k), input(0..k)))
 }
 
-fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
-    v.sort();
-    v
-}
-
 fn matches(r: &[R], k: u8) -> Vec<char> {
     r.iter().filter(|x| x.0 == k).map(|x| x.1).collect()
-}
-
-fn config() -> ProptestConfig {
-    ProptestConfig::with_cases(64)
 }
 
 proptest! {

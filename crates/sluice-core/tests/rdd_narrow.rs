@@ -4,14 +4,10 @@
 //! `flat_map_values`, `keys`, `values`, `sample`, and the sources `range`, `empty`,
 //! `parallelize`.
 
-use std::sync::OnceLock;
+use sluice_core::Rdd;
 
-use sluice_core::{Context, Rdd};
-
-fn ctx() -> &'static Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| Context::local(2).unwrap())
-}
+mod common;
+use common::ctx;
 
 fn nums(n: i32, parts: usize) -> Rdd<i32> {
     ctx().parallelize((1..=n).collect(), parts)

@@ -8,24 +8,17 @@
 use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
-use sluice_core::{Conf, Context, HashPartitioner, Rdd, StorageLevel};
+use sluice_core::{Context, HashPartitioner, Rdd, StorageLevel};
+
+mod common;
+use common::{sorted, spilling_context};
 
 type P = (u8, i64);
 
+/// One context with a 1 KiB memory budget, shared by every case.
 fn ctx() -> &'static Context {
     static CTX: OnceLock<(Context, tempfile::TempDir)> = OnceLock::new();
-    &CTX.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let ctx = Context::new(
-            Conf::new()
-                .set_master("local[2]")
-                .set("sluice.storage.memoryBytes", "1k")
-                .set("sluice.local.dir", dir.path().to_str().unwrap()),
-        )
-        .unwrap();
-        (ctx, dir)
-    })
-    .0
+    &CTX.get_or_init(|| spilling_context("1k")).0
 }
 
 /// The fixed right side of joins.
@@ -195,11 +188,6 @@ fn apply(op: &Op, r: Rdd<P>) -> Rdd<P> {
         Op::Cache => r.cache(),
         Op::Persist(level) => r.persist(*level),
     }
-}
-
-fn sorted(mut v: Vec<P>) -> Vec<P> {
-    v.sort_unstable();
-    v
 }
 
 proptest! {

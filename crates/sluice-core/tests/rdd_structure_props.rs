@@ -3,61 +3,23 @@
 //! `zip_with_index`, `cartesian`, `repartition` (partition count and balance) and `glom`.
 
 use std::fmt::Debug;
-use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use sluice_core::{Context, Data, Rdd};
 
-fn ctx() -> &'static Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| Context::local(2).unwrap())
-}
+mod common;
+use common::{config, ctx, input_with, Input};
 
-#[derive(Debug, Clone)]
-enum Input<T> {
-    Flat(Vec<T>, usize),
-    Parts(Vec<Vec<T>>),
-}
-
-impl<T: Data> Input<T> {
-    fn rdd(&self) -> Rdd<T> {
-        match self {
-            Input::Flat(v, n) => ctx().parallelize(v.clone(), *n),
-            Input::Parts(p) => ctx().parallelize_partitions(p.clone()),
-        }
-    }
-
-    fn all(&self) -> Vec<T> {
-        match self {
-            Input::Flat(v, _) => v.clone(),
-            Input::Parts(p) => p.concat(),
-        }
-    }
-}
-
+/// This file's inputs: up to `max_len` records flat or a quarter of that per partition, 1 in 4
+/// partitions empty.
 fn input<T: Clone + Debug + 'static>(
     elem: impl Strategy<Value = T> + Clone + 'static,
     max_len: usize,
 ) -> impl Strategy<Value = Input<T>> {
-    let flat = (prop::collection::vec(elem.clone(), 0..max_len), 1usize..=8)
-        .prop_map(|(v, n)| Input::Flat(v, n));
-    let parts = prop::collection::vec(
-        prop_oneof![
-            1 => Just(Vec::new()),
-            3 => prop::collection::vec(elem, 0..max_len / 4 + 1),
-        ],
-        1..=8,
-    )
-    .prop_map(Input::Parts);
-    prop_oneof![flat, parts]
+    input_with(elem, max_len, max_len / 4 + 1, 1)
 }
 
 fn ints() -> impl Strategy<Value = Input<i32>> {
     input(-1000i32..1000, 80)
-}
-
-fn config() -> ProptestConfig {
-    ProptestConfig::with_cases(64)
 }
 
 proptest! {

@@ -9,58 +9,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use proptest::prelude::*;
-use sluice_core::{Context, Data, HashPartitioner, Partitioner, Rdd};
+use sluice_core::{Data, HashPartitioner, Partitioner, Rdd};
 
-/// One context shared by every case of every test of this binary.
-fn ctx() -> &'static Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| Context::local(2).unwrap())
-}
-
-/// The layout an input RDD is built from.
-#[derive(Debug, Clone)]
-enum Input<T> {
-    /// `parallelize(data, n)`.
-    Flat(Vec<T>, usize),
-    /// `parallelize_partitions(parts)` (some partitions may be empty).
-    Parts(Vec<Vec<T>>),
-}
-
-impl<T: Data> Input<T> {
-    fn rdd(&self) -> Rdd<T> {
-        match self {
-            Input::Flat(v, n) => ctx().parallelize(v.clone(), *n),
-            Input::Parts(p) => ctx().parallelize_partitions(p.clone()),
-        }
-    }
-
-    /// The records in collect order.
-    fn all(&self) -> Vec<T> {
-        match self {
-            Input::Flat(v, _) => v.clone(),
-            Input::Parts(p) => p.concat(),
-        }
-    }
-}
-
-fn input<T: Clone + Debug + 'static>(
-    elem: impl Strategy<Value = T> + Clone + 'static,
-) -> impl Strategy<Value = Input<T>> {
-    let flat = (prop::collection::vec(elem.clone(), 0..80), 1usize..=8)
-        .prop_map(|(v, n)| Input::Flat(v, n));
-    let parts = prop::collection::vec(
-        prop_oneof![
-            1 => Just(Vec::new()),
-            3 => prop::collection::vec(elem, 0..20),
-        ],
-        1..=8,
-    )
-    .prop_map(Input::Parts);
-    prop_oneof![flat, parts]
-}
+mod common;
+use common::{config, ctx, input, Input};
 
 /// Key-value inputs with a key range chosen per case: 3 keys (very skewed), 20, or 400.
 fn pairs() -> impl Strategy<Value = Input<(u16, i64)>> {
@@ -118,10 +73,6 @@ fn partitions_per_key(rdd: &Rdd<(u16, i64)>) -> BTreeMap<u16, i64> {
         }
     }
     m
-}
-
-fn config() -> ProptestConfig {
-    ProptestConfig::with_cases(64)
 }
 
 proptest! {

@@ -8,11 +8,10 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use sluice_core::{Conf, Context, Error};
+use sluice_core::Error;
 
-fn local2() -> Context {
-    Context::local(2).unwrap()
-}
+mod common;
+use common::{context_with, local2};
 
 #[test]
 fn a_panic_on_the_first_attempt_is_retried() {
@@ -162,12 +161,7 @@ fn a_failing_map_stage_names_the_map_side_rdd() {
 
 #[test]
 fn max_failures_sets_the_number_of_attempts() {
-    let ctx = Context::new(
-        Conf::new()
-            .set_master("local[2]")
-            .set("sluice.task.maxFailures", "2"),
-    )
-    .unwrap();
+    let ctx = context_with("local[2]", &[("sluice.task.maxFailures", "2")]);
     assert_eq!(ctx.settings().task_max_failures, 2);
     let attempts = Arc::new(AtomicUsize::new(0));
     let a = Arc::clone(&attempts);
@@ -199,12 +193,7 @@ fn max_failures_sets_the_number_of_attempts() {
 
 #[test]
 fn one_attempt_means_no_retry() {
-    let ctx = Context::new(
-        Conf::new()
-            .set_master("local[1]")
-            .set("sluice.task.maxFailures", "1"),
-    )
-    .unwrap();
+    let ctx = context_with("local[1]", &[("sluice.task.maxFailures", "1")]);
     let fired = Arc::new(AtomicBool::new(false));
     let f = Arc::clone(&fired);
     let rdd = ctx.parallelize(vec![1, 2], 1).map(move |x: i32| {

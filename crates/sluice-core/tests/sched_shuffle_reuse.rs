@@ -8,11 +8,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use sluice_core::{Conf, Context, HashPartitioner, StorageLevel};
+use sluice_core::{HashPartitioner, StorageLevel};
 
-fn local2() -> Context {
-    Context::local(2).unwrap()
-}
+mod common;
+use common::{context_with, local2};
 
 #[test]
 fn a_reduced_rdd_used_twice_runs_its_map_stage_once() {
@@ -132,12 +131,7 @@ fn co_partitioned_aggregation_needs_no_second_shuffle() {
 
 #[test]
 fn explicit_default_parallelism_sets_shuffle_partitions() {
-    let ctx = Context::new(
-        Conf::new()
-            .set_master("local[2]")
-            .set("sluice.default.parallelism", "5"),
-    )
-    .unwrap();
+    let ctx = context_with("local[2]", &[("sluice.default.parallelism", "5")]);
     assert_eq!(ctx.default_parallelism(), 5);
     let pairs = ctx.parallelize(vec![(1, 1), (2, 2), (1, 3)], 2);
     assert_eq!(pairs.num_partitions(), 2);

@@ -3,14 +3,12 @@
 //! broadcast variables (visible in tasks, unusable through `try_value` once destroyed).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use sluice_core::{Context, Error};
 
-fn ctx() -> &'static Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| Context::local(2).unwrap())
-}
+mod common;
+use common::ctx;
 
 #[test]
 fn long_double_and_collection_accumulators() {

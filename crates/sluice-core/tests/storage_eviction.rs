@@ -10,19 +10,16 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use sluice_core::{Conf, Context, Rdd, StorageLevel};
+use sluice_core::{Context, Rdd, StorageLevel};
+
+mod common;
+use common::{context_with, spilling_context};
 
 const BUDGET: u64 = 64 << 10;
 
+/// A context with a [`BUDGET`] of memory, spilling into a new temporary directory.
 fn small_memory() -> (Context, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let ctx = Context::new(
-        Conf::new()
-            .set_master("local[2]")
-            .set("sluice.storage.memoryBytes", "64k")
-            .set("sluice.local.dir", dir.path().to_str().unwrap()),
-    )
-    .unwrap();
+    let (ctx, dir) = spilling_context("64k");
     assert_eq!(ctx.settings().storage_memory_bytes, BUDGET);
     (ctx, dir)
 }
@@ -392,12 +389,10 @@ fn shuffled_cached_rdd_evicted_is_rebuilt_from_shuffle_output() {
 fn block_files_are_removed_with_the_context() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let ctx = Context::new(
-            Conf::new()
-                .set_master("local[2]")
-                .set("sluice.local.dir", dir.path().to_str().unwrap()),
-        )
-        .unwrap();
+        let ctx = context_with(
+            "local[2]",
+            &[("sluice.local.dir", dir.path().to_str().unwrap())],
+        );
         let rdd = ctx.range(0, 100, 1, 3).persist(StorageLevel::DiskOnly);
         assert_eq!(rdd.count().unwrap(), 100);
         assert_eq!(count_files(dir.path()), 3);

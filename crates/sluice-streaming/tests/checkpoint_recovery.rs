@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use sluice_core::{Conf, Context, Error};
+use sluice_core::{Conf, Context, Data, Error};
 use sluice_streaming::time::{seconds, Time};
-use sluice_streaming::{StopMode, StreamingContext};
+use sluice_streaming::{DStream, StopMode, StreamingContext};
 
 type Outputs = Arc<Mutex<BTreeMap<i64, Vec<(u64, u64)>>>>;
 
@@ -23,20 +23,29 @@ fn build(
     interval: Duration,
 ) -> sluice_core::Result<StreamingContext> {
     let ssc = StreamingContext::new(ctx, interval)?;
-    let out = Arc::clone(outputs);
-    ssc.rate_stream(20, Some(2), move |i| (i % keys, 1u64))
+    let counts = ssc
+        .rate_stream(20, Some(2), move |i| (i % keys, 1u64))
         .update_state_by_key(|v: &[u64], s: Option<&u64>| {
             Some(s.copied().unwrap_or(0) + v.iter().sum::<u64>())
         })
         .name(name)
-        .checkpoint(interval * 2)?
-        .foreach_rdd(move |rdd, t| {
-            let mut v = rdd.collect()?;
-            v.sort();
-            out.lock().insert(t.millis(), v);
-            Ok(())
-        })?;
+        .checkpoint(interval * 2)?;
+    record_sorted(&counts, outputs)?;
     Ok(ssc)
+}
+
+/// Registers an output operation on `s` that stores each batch, sorted, into `outputs`.
+fn record_sorted<T: Data + Ord>(
+    s: &DStream<T>,
+    outputs: &Arc<Mutex<BTreeMap<i64, Vec<T>>>>,
+) -> sluice_core::Result<()> {
+    let out = Arc::clone(outputs);
+    s.foreach_rdd(move |rdd, t| {
+        let mut v = rdd.collect()?;
+        v.sort();
+        out.lock().insert(t.millis(), v);
+        Ok(())
+    })
 }
 
 fn step_ctx() -> Context {
@@ -225,16 +234,7 @@ fn corrupt_and_truncated_files_are_reported_not_read_as_empty() {
 
     // A truncated manifest.
     let dir = checkpointed_dir(&ctx);
-    let manifest = walk(dir.path())
-        .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("manifest-")
-        })
-        .max()
-        .unwrap();
+    let manifest = latest_manifest(dir.path());
     let bytes = std::fs::read(&manifest).unwrap();
     std::fs::write(&manifest, &bytes[..bytes.len() / 2]).unwrap();
     let e = restore_err(dir.path(), || {
@@ -244,16 +244,7 @@ fn corrupt_and_truncated_files_are_reported_not_read_as_empty() {
 
     // A manifest from a future format version.
     let dir = checkpointed_dir(&ctx);
-    let manifest = walk(dir.path())
-        .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("manifest-")
-        })
-        .max()
-        .unwrap();
+    let manifest = latest_manifest(dir.path());
     let mut bytes = std::fs::read(&manifest).unwrap();
     bytes[4..8].copy_from_slice(&7u32.to_le_bytes());
     std::fs::write(&manifest, bytes).unwrap();
@@ -297,6 +288,20 @@ fn checkpoints_write_only_the_key_groups_that_changed() {
     assert_eq!(of_seq(2), 1);
 }
 
+/// The newest manifest file under `dir`.
+fn latest_manifest(dir: &Path) -> std::path::PathBuf {
+    walk(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("manifest-")
+        })
+        .max()
+        .unwrap()
+}
+
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
@@ -321,21 +326,16 @@ fn build_window(
     min_index: &MinIndex,
 ) -> sluice_core::Result<StreamingContext> {
     let ssc = StreamingContext::new(ctx, seconds(1))?;
-    let out = Arc::clone(outputs);
     let seen = Arc::clone(min_index);
-    ssc.rate_stream(12, Some(2), move |i| {
-        seen.fetch_min(i, std::sync::atomic::Ordering::SeqCst);
-        (i % 4, (i % 5) as i64)
-    })
-    .reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, seconds(4), seconds(2))?
-    .name("windowed sums")
-    .checkpoint(seconds(2))?
-    .foreach_rdd(move |rdd, t| {
-        let mut v = rdd.collect()?;
-        v.sort();
-        out.lock().insert(t.millis(), v);
-        Ok(())
-    })?;
+    let sums = ssc
+        .rate_stream(12, Some(2), move |i| {
+            seen.fetch_min(i, std::sync::atomic::Ordering::SeqCst);
+            (i % 4, (i % 5) as i64)
+        })
+        .reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, seconds(4), seconds(2))?
+        .name("windowed sums")
+        .checkpoint(seconds(2))?;
+    record_sorted(&sums, outputs)?;
     Ok(ssc)
 }
 

@@ -3,110 +3,36 @@
 //! Stopped, one way; what may be done in each state; graceful and immediate stop;
 //! `await_termination`; dropping a context; construction errors and clocks.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sluice_core::{Conf, Context, Data, Error};
+use sluice_core::{Conf, Context, Error};
 use sluice_streaming::clock::ManualClock;
 use sluice_streaming::listener::{BatchInfo, StreamingListener};
-use sluice_streaming::time::{milliseconds, seconds, Time};
-use sluice_streaming::{
-    DStream, RddQueue, Receiver, ReceiverContext, StopMode, StreamingContext, StreamingState,
+use sluice_streaming::time::{milliseconds, seconds};
+use sluice_streaming::{DStream, RddQueue, StopMode, StreamingContext, StreamingState};
+
+mod common;
+use common::{
+    collect_into, graceful, hand_over, idle_output, local, manual_context, run_batch, t, wait_for,
+    Collected, Handle,
 };
 
-fn local() -> Context {
-    Context::new(Conf::new().set_master("local[2]")).unwrap()
-}
-
-fn manual_context() -> (StreamingContext, Arc<ManualClock>) {
-    let clock = ManualClock::shared(0);
-    let ssc = StreamingContext::with_clock(&local(), seconds(1), clock.clone()).unwrap();
-    (ssc, clock)
-}
-
-fn t(ms: i64) -> Time {
-    Time::from_millis(ms)
-}
-
-fn run_batch(ssc: &StreamingContext, clock: &ManualClock, k: i64) {
-    clock.advance(seconds(1));
-    assert!(
-        ssc.await_batch(t(k * 1000), Duration::from_secs(30))
-            .unwrap(),
-        "batch {k} did not complete"
-    );
-}
-
-fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn graceful() -> StopMode {
-    StopMode::Graceful {
-        timeout: Duration::from_secs(30),
-    }
-}
-
-type Collected<T> = Arc<Mutex<BTreeMap<i64, Vec<T>>>>;
-
-fn collect_into<T: Data>(s: &DStream<T>) -> Collected<T> {
-    let out: Collected<T> = Arc::default();
-    let sink = Arc::clone(&out);
-    s.foreach_rdd(move |rdd, time| {
-        let v = rdd.collect()?;
-        sink.lock().unwrap().insert(time.millis(), v);
-        Ok(())
-    })
-    .unwrap();
-    out
-}
-
-/// A receiver that hands its context to the test and counts `on_stop` calls.
-struct HandOver {
-    slot: Arc<Mutex<Option<ReceiverContext<u32>>>>,
-    stops: Arc<AtomicUsize>,
-}
-
-struct Handle {
-    slot: Arc<Mutex<Option<ReceiverContext<u32>>>>,
-    stops: Arc<AtomicUsize>,
-}
-
-impl Handle {
-    fn ctx(&self) -> ReceiverContext<u32> {
-        self.slot.lock().unwrap().clone().expect("receiver started")
-    }
-    fn stops(&self) -> usize {
-        self.stops.load(Ordering::SeqCst)
-    }
-}
-
-fn hand_over() -> (HandOver, Handle) {
-    let slot = Arc::new(Mutex::new(None));
-    let stops = Arc::new(AtomicUsize::new(0));
-    (
-        HandOver {
-            slot: Arc::clone(&slot),
-            stops: Arc::clone(&stops),
-        },
-        Handle { slot, stops },
-    )
-}
-
-impl Receiver<u32> for HandOver {
-    fn on_start(&self, ctx: ReceiverContext<u32>) {
-        *self.slot.lock().unwrap() = Some(ctx);
-    }
-    fn on_stop(&self) {
-        self.stops.fetch_add(1, Ordering::SeqCst);
-    }
+/// A started context on a manual clock whose one stream, a `HandOver` receiver's, is
+/// collected: the context, its clock, the receiver's handle and the output.
+fn started_with_receiver() -> (
+    StreamingContext,
+    Arc<ManualClock>,
+    Handle<u32>,
+    Collected<u32>,
+) {
+    let (ssc, clock) = manual_context();
+    let (rx, h) = hand_over::<u32>();
+    let out = collect_into(&ssc.receiver_stream(rx));
+    ssc.start().unwrap();
+    (ssc, clock, h, out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -117,9 +43,7 @@ fn states_go_initialized_active_stopped() {
     let (ssc, clock) = manual_context();
     assert_eq!(ssc.state(), StreamingState::Initialized);
     assert_eq!(ssc.start_time(), None);
-    ssc.rate_stream(1, None, |i| i)
-        .foreach_rdd(|_, _| Ok(()))
-        .unwrap();
+    idle_output(&ssc);
     ssc.start().unwrap();
     assert_eq!(ssc.state(), StreamingState::Active);
     assert_eq!(ssc.start_time(), Some(t(1000)));
@@ -143,9 +67,7 @@ fn states_go_initialized_active_stopped() {
 #[test]
 fn stopping_before_starting() {
     let (ssc, _clock) = manual_context();
-    ssc.rate_stream(1, None, |i| i)
-        .foreach_rdd(|_, _| Ok(()))
-        .unwrap();
+    idle_output(&ssc);
     ssc.stop(StopMode::Immediate).unwrap();
     assert_eq!(ssc.state(), StreamingState::Stopped);
     assert!(ssc.start().is_err());
@@ -198,10 +120,7 @@ fn adding_output_operations_after_start_is_an_error() {
 
 #[test]
 fn graceful_stop_processes_everything_received() {
-    let (ssc, clock) = manual_context();
-    let (rx, h) = hand_over();
-    let out = collect_into(&ssc.receiver_stream(rx));
-    ssc.start().unwrap();
+    let (ssc, clock, h, out) = started_with_receiver();
     let ctx = h.ctx();
     ctx.store_batch((0..10).collect()).unwrap();
     run_batch(&ssc, &clock, 1);
@@ -224,10 +143,7 @@ fn graceful_stop_processes_everything_received() {
 
 #[test]
 fn graceful_stop_before_any_batch() {
-    let (ssc, _clock) = manual_context();
-    let (rx, h) = hand_over();
-    let out = collect_into(&ssc.receiver_stream(rx));
-    ssc.start().unwrap();
+    let (ssc, _clock, h, out) = started_with_receiver();
     h.ctx().store_batch(vec![7, 8, 9]).unwrap();
     ssc.stop(graceful()).unwrap();
     let out = out.lock().unwrap().clone();
@@ -237,10 +153,7 @@ fn graceful_stop_before_any_batch() {
 
 #[test]
 fn graceful_stop_with_nothing_pending_adds_no_batch() {
-    let (ssc, clock) = manual_context();
-    let (rx, h) = hand_over();
-    let out = collect_into(&ssc.receiver_stream(rx));
-    ssc.start().unwrap();
+    let (ssc, clock, h, out) = started_with_receiver();
     h.ctx().store(1).unwrap();
     run_batch(&ssc, &clock, 1);
     ssc.stop(graceful()).unwrap();
@@ -255,10 +168,7 @@ fn graceful_stop_with_nothing_pending_adds_no_batch() {
 fn graceful_stop_sum_over_batches_with_a_writer_thread() {
     // A receiver thread stores while batches run; whatever it stored before the stop is
     // processed, in order.
-    let (ssc, clock) = manual_context();
-    let (rx, h) = hand_over();
-    let out = collect_into(&ssc.receiver_stream(rx));
-    ssc.start().unwrap();
+    let (ssc, clock, h, out) = started_with_receiver();
     let ctx = h.ctx();
     let writer = std::thread::spawn(move || {
         let mut i = 0u32;
@@ -308,17 +218,21 @@ impl StreamingListener for Submitted {
     }
 }
 
-/// Starts a context whose batch 1 is running (blocked) while batches 2 and 3 are queued.
-fn with_queued_batches() -> (
+/// Starts a context whose batch 1 is running (blocked) while batches 2 and 3 are queued;
+/// `setup` sees the context first (to add listeners before the start).
+fn with_queued_batches(
+    setup: impl FnOnce(&StreamingContext),
+) -> (
     StreamingContext,
-    Handle,
+    Handle<u32>,
     mpsc::Sender<()>,
     Arc<Mutex<Vec<i64>>>,
 ) {
     let (ssc, clock) = manual_context();
+    setup(&ssc);
     let submitted = Arc::new(Submitted::default());
     ssc.add_listener(submitted.clone());
-    let (rx, h) = hand_over();
+    let (rx, h) = hand_over::<u32>();
     let (entered, release, ran) = blocking_op(&ssc.receiver_stream(rx));
     ssc.start().unwrap();
     clock.advance(seconds(1));
@@ -332,7 +246,7 @@ fn with_queued_batches() -> (
 
 #[test]
 fn immediate_stop_drops_queued_batches() {
-    let (ssc, h, release, ran) = with_queued_batches();
+    let (ssc, h, release, ran) = with_queued_batches(|_| {});
     let stopper = {
         let ssc = ssc.clone();
         std::thread::spawn(move || ssc.stop(StopMode::Immediate))
@@ -349,7 +263,7 @@ fn immediate_stop_drops_queued_batches() {
 
 #[test]
 fn graceful_stop_runs_queued_batches() {
-    let (ssc, h, release, ran) = with_queued_batches();
+    let (ssc, h, release, ran) = with_queued_batches(|_| {});
     let stopper = {
         let ssc = ssc.clone();
         std::thread::spawn(move || ssc.stop(graceful()))
@@ -363,10 +277,7 @@ fn graceful_stop_runs_queued_batches() {
 
 #[test]
 fn immediate_stop_stops_receivers_and_batches() {
-    let (ssc, clock) = manual_context();
-    let (rx, h) = hand_over();
-    let out = collect_into(&ssc.receiver_stream(rx));
-    ssc.start().unwrap();
+    let (ssc, clock, h, out) = started_with_receiver();
     h.ctx().store(1).unwrap();
     run_batch(&ssc, &clock, 1);
     h.ctx().store(2).unwrap();
@@ -390,9 +301,7 @@ fn immediate_stop_stops_receivers_and_batches() {
 #[test]
 fn await_termination_timeout_reports_stop() {
     let (ssc, _clock) = manual_context();
-    ssc.rate_stream(1, None, |i| i)
-        .foreach_rdd(|_, _| Ok(()))
-        .unwrap();
+    idle_output(&ssc);
     ssc.start().unwrap();
     assert!(!ssc
         .await_termination_timeout(Duration::from_millis(20))
@@ -433,10 +342,7 @@ fn await_termination_returns_a_batch_failure() {
 
 #[test]
 fn dropping_the_last_handle_stops_the_context() {
-    let (ssc, clock) = manual_context();
-    let (rx, h) = hand_over();
-    let out = collect_into(&ssc.receiver_stream(rx));
-    ssc.start().unwrap();
+    let (ssc, clock, h, out) = started_with_receiver();
     h.ctx().store(1).unwrap();
     run_batch(&ssc, &clock, 1);
     let clone = ssc.clone();
@@ -471,9 +377,7 @@ fn dropping_an_active_context_with_a_system_clock_does_not_hang() {
 #[test]
 fn dropping_an_unstarted_context() {
     let (ssc, _clock) = manual_context();
-    ssc.rate_stream(1, None, |i| i)
-        .foreach_rdd(|_, _| Ok(()))
-        .unwrap();
+    idle_output(&ssc);
     drop(ssc);
 }
 
@@ -633,9 +537,7 @@ fn stop_from_a_listener_callback_does_not_panic() {
     let stopper = Arc::new(StopOnce::default());
     *stopper.ssc.lock().unwrap() = Some(ssc.clone());
     ssc.add_listener(stopper.clone());
-    ssc.rate_stream(1, None, |i| i)
-        .foreach_rdd(|_, _| Ok(()))
-        .unwrap();
+    idle_output(&ssc);
     ssc.start().unwrap();
     clock.advance(seconds(1));
     check_stop_from_inside(&ssc, &stopper);
@@ -669,20 +571,8 @@ impl StreamingListener for CompletedTimes {
 
 #[test]
 fn a_concurrent_stop_waits_for_the_stop_in_progress() {
-    let (ssc, clock) = manual_context();
     let completed = Arc::new(CompletedTimes::default());
-    ssc.add_listener(completed.clone());
-    let submitted = Arc::new(Submitted::default());
-    ssc.add_listener(submitted.clone());
-    let (rx, h) = hand_over();
-    let (entered, release, ran) = blocking_op(&ssc.receiver_stream(rx));
-    ssc.start().unwrap();
-    clock.advance(seconds(1));
-    assert_eq!(entered.recv_timeout(Duration::from_secs(30)).unwrap(), 1000);
-    clock.advance(seconds(2));
-    wait_for("batches 2 and 3 to be queued", || {
-        submitted.0.load(Ordering::SeqCst) == 3
-    });
+    let (ssc, h, release, ran) = with_queued_batches(|ssc| ssc.add_listener(completed.clone()));
     // A: graceful stop, waiting for batch 1 (blocked) and the queued batches.
     let a = {
         let ssc = ssc.clone();
@@ -719,9 +609,7 @@ fn a_concurrent_stop_waits_for_the_stop_in_progress() {
 fn creating_an_input_stream_after_start_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let (ssc, _clock) = manual_context();
-    ssc.rate_stream(1, None, |i| i)
-        .foreach_rdd(|_, _| Ok(()))
-        .unwrap();
+    idle_output(&ssc);
     ssc.start().unwrap();
     let r = ssc.text_file_stream(dir.path());
     assert!(matches!(r, Err(Error::IllegalState(_))), "{r:?}");

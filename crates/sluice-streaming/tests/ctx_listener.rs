@@ -8,29 +8,14 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use sluice_core::{Conf, Context, Error};
-use sluice_streaming::clock::ManualClock;
+use sluice_core::Error;
 use sluice_streaming::listener::{BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener};
-use sluice_streaming::time::{seconds, Time};
-use sluice_streaming::{Receiver, ReceiverContext, StopMode, StreamingContext};
+use sluice_streaming::time::seconds;
+use sluice_streaming::StopMode;
 
-fn manual_context() -> (StreamingContext, Arc<ManualClock>) {
-    let ctx = Context::new(Conf::new().set_master("local[2]")).unwrap();
-    let clock = ManualClock::shared(0);
-    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
-    (ssc, clock)
-}
-
-fn run_batch(ssc: &StreamingContext, clock: &ManualClock, k: i64) {
-    clock.advance(seconds(1));
-    assert!(
-        ssc.await_batch(Time::from_millis(k * 1000), Duration::from_secs(30))
-            .unwrap(),
-        "batch {k} did not complete"
-    );
-}
+mod common;
+use common::{hand_over_named, idle_output, manual_context, run_batch};
 
 #[derive(Debug, Clone)]
 enum Ev {
@@ -222,31 +207,18 @@ fn batch_and_output_operation_events_in_order() {
     assert_eq!(input.description, "records 0..2");
 }
 
-/// Hands its context to the test.
-struct HandOver(Arc<Mutex<Option<ReceiverContext<u8>>>>);
-
-impl Receiver<u8> for HandOver {
-    fn on_start(&self, ctx: ReceiverContext<u8>) {
-        *self.0.lock().unwrap() = Some(ctx);
-    }
-    fn on_stop(&self) {}
-    fn name(&self) -> String {
-        "bytes".into()
-    }
-}
-
 #[test]
 fn receiver_batches_report_the_records_stored() {
     let (ssc, clock) = manual_context();
     let log = Arc::new(Log::default());
     ssc.add_listener(log.clone());
-    let slot = Arc::new(Mutex::new(None));
-    let stream = ssc.receiver_stream(HandOver(Arc::clone(&slot)));
+    let (rx, h) = hand_over_named::<u8>("bytes");
+    let stream = ssc.receiver_stream(rx);
     stream
         .foreach_rdd(|rdd, _| rdd.count().map(|_| ()))
         .unwrap();
     ssc.start().unwrap();
-    let ctx = slot.lock().unwrap().clone().unwrap();
+    let ctx = h.ctx();
     for i in 0..7 {
         ctx.store(i).unwrap();
     }
@@ -326,9 +298,7 @@ fn a_panicking_listener_does_not_disturb_others() {
     let log = Arc::new(Log::default());
     ssc.add_listener(panicky.clone());
     ssc.add_listener(log.clone());
-    ssc.rate_stream(1, None, |i| i)
-        .foreach_rdd(|_, _| Ok(()))
-        .unwrap();
+    idle_output(&ssc);
     ssc.start().unwrap();
     for k in 1..=3 {
         run_batch(&ssc, &clock, k);
@@ -346,9 +316,7 @@ fn events_are_all_delivered_by_stop() {
     let (ssc, clock) = manual_context();
     let log = Arc::new(Log::default());
     ssc.add_listener(log.clone());
-    ssc.rate_stream(1, None, |i| i)
-        .foreach_rdd(|_, _| Ok(()))
-        .unwrap();
+    idle_output(&ssc);
     ssc.start().unwrap();
     for k in 1..=10 {
         run_batch(&ssc, &clock, k);

@@ -7,78 +7,23 @@
 //! Every operation is run with empty batches, batches past the end of the input, batches for
 //! which the source has no RDD (`no_rdd_batches`), and with 1 and 3 input partitions.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sluice_core::{Conf, Context, Error};
-use sluice_streaming::clock::ManualClock;
+use sluice_core::Error;
 use sluice_streaming::testing::{
     run_stream, run_stream2_with, run_stream_from_with, run_stream_with, TestConfig,
 };
-use sluice_streaming::time::{seconds, Time};
-use sluice_streaming::{DStream, RddQueue, StopMode, StreamingContext};
+use sluice_streaming::time::seconds;
+use sluice_streaming::{RddQueue, StopMode};
 
-fn cfg(partitions: usize) -> TestConfig {
-    TestConfig {
-        input_partitions: partitions,
-        ..TestConfig::default()
-    }
-}
-
-fn cfg_no_rdd(partitions: usize, no_rdd: Vec<usize>) -> TestConfig {
-    TestConfig {
-        input_partitions: partitions,
-        no_rdd_batches: no_rdd,
-        ..TestConfig::default()
-    }
-}
+mod common;
+use common::{cfg, cfg_no_rdd, collect_into, manual_context, run_batch, sorted, t};
 
 /// Input of three batches: a full one, a single record, an empty one.
 fn input() -> Vec<Vec<i32>> {
     vec![vec![1, 2, 3, 4, 5], vec![6], vec![]]
-}
-
-fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
-    v.sort();
-    v
-}
-
-fn t(ms: i64) -> Time {
-    Time::from_millis(ms)
-}
-
-/// A context on a manual clock at 0 with 1-second batches.
-fn manual_context() -> (StreamingContext, Arc<ManualClock>) {
-    let ctx = Context::new(Conf::new().set_master("local[2]")).unwrap();
-    let clock = ManualClock::shared(0);
-    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
-    (ssc, clock)
-}
-
-/// Advances the clock by one batch and waits for batch `k` (1-based).
-fn run_batch(ssc: &StreamingContext, clock: &ManualClock, k: i64) {
-    clock.advance(seconds(1));
-    assert!(
-        ssc.await_batch(t(k * 1000), Duration::from_secs(30))
-            .unwrap(),
-        "batch {k} did not complete"
-    );
-}
-
-type Collected<T> = Arc<Mutex<BTreeMap<i64, Vec<T>>>>;
-
-fn collect_into<T: sluice_core::Data>(s: &DStream<T>) -> Collected<T> {
-    let out: Collected<T> = Arc::default();
-    let sink = Arc::clone(&out);
-    s.foreach_rdd(move |rdd, time| {
-        let v = rdd.collect()?;
-        sink.lock().unwrap().insert(time.millis(), v);
-        Ok(())
-    })
-    .unwrap();
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

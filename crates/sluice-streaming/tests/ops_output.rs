@@ -8,34 +8,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sluice_core::{Conf, Context, Error};
+use sluice_core::Error;
 use sluice_streaming::clock::ManualClock;
 use sluice_streaming::dstream::output::{batch_file_name, format_print};
 use sluice_streaming::testing::{run_stream_from_with, run_stream_with, TestConfig};
-use sluice_streaming::time::{seconds, Time};
+use sluice_streaming::time::Time;
 use sluice_streaming::{RddQueue, StopMode, StreamingContext};
 
+mod common;
+use common::{local, manual_context, run_batch, t};
+
 const DASHES: &str = "-------------------------------------------";
-
-fn t(ms: i64) -> Time {
-    Time::from_millis(ms)
-}
-
-fn manual_context() -> (StreamingContext, Arc<ManualClock>) {
-    let ctx = Context::new(Conf::new().set_master("local[2]")).unwrap();
-    let clock = ManualClock::shared(0);
-    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
-    (ssc, clock)
-}
-
-fn run_batch(ssc: &StreamingContext, clock: &ManualClock, k: i64) {
-    clock.advance(seconds(1));
-    assert!(
-        ssc.await_batch(t(k * 1000), Duration::from_secs(30))
-            .unwrap(),
-        "batch {k} did not complete"
-    );
-}
 
 // ---------------------------------------------------------------------------------------------
 // print
@@ -302,7 +285,7 @@ fn foreach_rdd_receives_every_batch_time() {
 
 #[test]
 fn foreach_rdd_with_a_longer_interval() {
-    let ctx = Context::new(Conf::new().set_master("local[2]")).unwrap();
+    let ctx = local();
     let clock = ManualClock::shared(0);
     let ssc =
         StreamingContext::with_clock(&ctx, Duration::from_millis(300), clock.clone()).unwrap();

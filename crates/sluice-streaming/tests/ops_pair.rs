@@ -4,31 +4,10 @@
 //! `flat_map_values`, `cogroup` and the four joins. Joins only meet records of the same batch.
 //! Outputs whose order Spark leaves unspecified are sorted before comparing.
 
-use sluice_streaming::testing::{run_stream2_with, run_stream_with, TestConfig};
+use sluice_streaming::testing::{run_stream2_with, run_stream_with};
 
-fn cfg(partitions: usize) -> TestConfig {
-    TestConfig {
-        input_partitions: partitions,
-        ..TestConfig::default()
-    }
-}
-
-fn cfg_no_rdd(partitions: usize, no_rdd: Vec<usize>) -> TestConfig {
-    TestConfig {
-        input_partitions: partitions,
-        no_rdd_batches: no_rdd,
-        ..TestConfig::default()
-    }
-}
-
-fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
-    v.sort();
-    v
-}
-
-fn sort_batches<T: Ord>(out: Vec<Vec<T>>) -> Vec<Vec<T>> {
-    out.into_iter().map(sorted).collect()
-}
+mod common;
+use common::{cfg, cfg_no_rdd, sorted, sorted_batches};
 
 /// Three batches of pairs: one with repeated keys, an empty one, one with a single key.
 fn pairs() -> Vec<Vec<(&'static str, i32)>> {
@@ -72,7 +51,7 @@ fn reduce_by_key_per_batch() {
     for p in [1, 3] {
         let out = run_stream_with(cfg(p), pairs(), 4, |s| s.reduce_by_key(|a, b| a + b)).unwrap();
         assert_eq!(
-            sort_batches(out),
+            sorted_batches(&out),
             vec![
                 vec![("a", 9), ("b", 2), ("c", 4)],
                 vec![],
@@ -87,7 +66,7 @@ fn reduce_by_key_per_batch() {
     })
     .unwrap();
     assert_eq!(
-        sort_batches(out),
+        sorted_batches(&out),
         vec![vec![("a", 5), ("b", 2), ("c", 4)], vec![], vec![]]
     );
 }
@@ -134,7 +113,7 @@ fn combine_by_key_builds_per_key_combiners() {
         })
         .unwrap();
         assert_eq!(
-            sort_batches(out),
+            sorted_batches(&out),
             vec![
                 vec![("a", (9, 3)), ("b", (2, 1)), ("c", (4, 1))],
                 vec![],
@@ -257,7 +236,7 @@ fn join_only_meets_records_of_the_same_batch() {
     for p in [1, 3] {
         let out = run_stream2_with(cfg(p), left(), right(), 4, |a, b| a.join(&b)).unwrap();
         assert_eq!(
-            sort_batches(out),
+            sorted_batches(&out),
             vec![
                 vec![("a", (1, 'x')), ("a", (3, 'x'))],
                 // c is on the left in batch 2, b on the right: no match.
@@ -277,7 +256,7 @@ fn left_outer_join_per_batch() {
         let out =
             run_stream2_with(cfg(p), left(), right(), 4, |a, b| a.left_outer_join(&b)).unwrap();
         assert_eq!(
-            sort_batches(out),
+            sorted_batches(&out),
             vec![
                 vec![
                     ("a", (1, Some('x'))),
@@ -299,7 +278,7 @@ fn right_outer_join_per_batch() {
         let out =
             run_stream2_with(cfg(p), left(), right(), 4, |a, b| a.right_outer_join(&b)).unwrap();
         assert_eq!(
-            sort_batches(out),
+            sorted_batches(&out),
             vec![
                 vec![
                     ("a", (Some(1), 'x')),
@@ -321,7 +300,7 @@ fn full_outer_join_per_batch() {
         let out =
             run_stream2_with(cfg(p), left(), right(), 4, |a, b| a.full_outer_join(&b)).unwrap();
         assert_eq!(
-            sort_batches(out),
+            sorted_batches(&out),
             vec![
                 vec![
                     ("a", (Some(1), Some('x'))),
@@ -364,7 +343,7 @@ fn word_count_pipeline() {
         .unwrap();
         let s = |x: &str| x.to_string();
         assert_eq!(
-            sort_batches(out),
+            sorted_batches(&out),
             vec![
                 vec![(s("a"), 3), (s("b"), 2), (s("c"), 1)],
                 vec![],

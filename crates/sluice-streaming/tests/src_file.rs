@@ -5,33 +5,17 @@
 //! after `t`, and it was not selected within the remember window. Modification times are set
 //! explicitly (`File::set_modified`) on the manual clock's scale (ms since the Unix epoch).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
-use sluice_core::{Conf, Context, Error};
-use sluice_streaming::clock::ManualClock;
+use sluice_core::{Conf, Error};
 use sluice_streaming::listener::{BatchInfo, StreamingListener};
-use sluice_streaming::time::{seconds, Time};
-use sluice_streaming::{DStream, StopMode, StreamingContext};
+use sluice_streaming::time::Time;
+use sluice_streaming::StopMode;
 
-fn context_at(start_ms: i64, conf: Conf) -> (StreamingContext, Arc<ManualClock>) {
-    let ctx = Context::new(conf.set_master("local[2]")).unwrap();
-    let clock = ManualClock::shared(start_ms);
-    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
-    (ssc, clock)
-}
-
-/// Advances one batch and waits for the batch at `ms`.
-fn run_batch_at(ssc: &StreamingContext, clock: &ManualClock, ms: i64) {
-    clock.advance(seconds(1));
-    assert!(
-        ssc.await_batch(Time::from_millis(ms), Duration::from_secs(30))
-            .unwrap(),
-        "batch {ms} did not complete"
-    );
-}
+mod common;
+use common::{batch, collect_into, context_at, run_batch_at, strings};
 
 /// Writes `content` to `path` and sets its modification time to `mtime_ms`.
 fn write_file(path: &Path, content: &str, mtime_ms: u64) {
@@ -46,32 +30,6 @@ fn set_mtime(path: &Path, mtime_ms: u64) {
         .unwrap()
         .set_modified(UNIX_EPOCH + Duration::from_millis(mtime_ms))
         .unwrap();
-}
-
-type Collected = Arc<Mutex<BTreeMap<i64, Vec<String>>>>;
-
-fn collect_into(s: &DStream<String>) -> Collected {
-    let out: Collected = Arc::default();
-    let sink = Arc::clone(&out);
-    s.foreach_rdd(move |rdd, time| {
-        let v = rdd.collect()?;
-        sink.lock().unwrap().insert(time.millis(), v);
-        Ok(())
-    })
-    .unwrap();
-    out
-}
-
-fn batch(c: &Collected, ms: i64) -> Vec<String> {
-    c.lock()
-        .unwrap()
-        .get(&ms)
-        .cloned()
-        .expect("batch collected")
-}
-
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
 }
 
 #[derive(Default)]

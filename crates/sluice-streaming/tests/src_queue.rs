@@ -5,29 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use sluice_core::{Conf, Context};
-use sluice_streaming::clock::ManualClock;
 use sluice_streaming::testing::{run_stream_from_with, TestConfig};
-use sluice_streaming::time::{seconds, Time};
-use sluice_streaming::{DStream, RddQueue, StopMode, StreamingContext};
+use sluice_streaming::{DStream, RddQueue, StopMode};
 
-fn manual_context() -> (StreamingContext, Arc<ManualClock>) {
-    let ctx = Context::new(Conf::new().set_master("local[2]")).unwrap();
-    let clock = ManualClock::shared(0);
-    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
-    (ssc, clock)
-}
-
-fn run_batch(ssc: &StreamingContext, clock: &ManualClock, k: i64) {
-    clock.advance(seconds(1));
-    assert!(
-        ssc.await_batch(Time::from_millis(k * 1000), Duration::from_secs(30))
-            .unwrap(),
-        "batch {k} did not complete"
-    );
-}
+mod common;
+use common::{manual_context, run_batch};
 
 type Collected = Arc<Mutex<BTreeMap<i64, (usize, Vec<i32>)>>>;
 

@@ -7,99 +7,23 @@
 //! stored from the test thread before the clock is advanced: every record stored before
 //! batch `t` is generated belongs to batch `t`.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use sluice_core::{Conf, Context, Data};
-use sluice_streaming::clock::ManualClock;
+use sluice_core::{Conf, Data};
 use sluice_streaming::listener::{ReceiverInfo, StreamingListener};
-use sluice_streaming::time::{seconds, Time};
-use sluice_streaming::{DStream, Receiver, ReceiverContext, StopMode, StreamingContext};
+use sluice_streaming::{Receiver, ReceiverContext, StopMode};
 
-fn manual_context(conf: Conf) -> (StreamingContext, Arc<ManualClock>) {
-    let ctx = Context::new(conf.set_master("local[2]")).unwrap();
-    let clock = ManualClock::shared(0);
-    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
-    (ssc, clock)
-}
+mod common;
+use common::{
+    collect_into, hand_over_named, manual_context, manual_context_with, run_batch, wait_for,
+    HandOver, Handle,
+};
 
-fn run_batch(ssc: &StreamingContext, clock: &ManualClock, k: i64) {
-    clock.advance(seconds(1));
-    assert!(
-        ssc.await_batch(Time::from_millis(k * 1000), Duration::from_secs(30))
-            .unwrap(),
-        "batch {k} did not complete"
-    );
-}
-
-/// Polls `cond` every few milliseconds until it holds; panics after 20 s.
-fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// A receiver that gives its context to the test and logs its lifecycle calls.
-struct HandOver<T: Data> {
-    slot: Arc<Mutex<Option<ReceiverContext<T>>>>,
-    calls: Arc<Mutex<Vec<&'static str>>>,
-}
-
-struct Handle<T: Data> {
-    slot: Arc<Mutex<Option<ReceiverContext<T>>>>,
-    calls: Arc<Mutex<Vec<&'static str>>>,
-}
-
-impl<T: Data> Handle<T> {
-    fn ctx(&self) -> ReceiverContext<T> {
-        self.slot.lock().unwrap().clone().expect("receiver started")
-    }
-    fn calls(&self) -> Vec<&'static str> {
-        self.calls.lock().unwrap().clone()
-    }
-}
-
+/// A [`HandOver`] receiver named `hand-over`, and its handle.
 fn hand_over<T: Data>() -> (HandOver<T>, Handle<T>) {
-    let slot = Arc::new(Mutex::new(None));
-    let calls = Arc::new(Mutex::new(Vec::new()));
-    (
-        HandOver {
-            slot: Arc::clone(&slot),
-            calls: Arc::clone(&calls),
-        },
-        Handle { slot, calls },
-    )
-}
-
-impl<T: Data> Receiver<T> for HandOver<T> {
-    fn on_start(&self, ctx: ReceiverContext<T>) {
-        *self.slot.lock().unwrap() = Some(ctx);
-        self.calls.lock().unwrap().push("start");
-    }
-    fn on_stop(&self) {
-        self.calls.lock().unwrap().push("stop");
-    }
-    fn name(&self) -> String {
-        "hand-over".to_string()
-    }
-}
-
-type Collected<T> = Arc<Mutex<BTreeMap<i64, Vec<T>>>>;
-
-fn collect_into<T: Data>(s: &DStream<T>) -> Collected<T> {
-    let out: Collected<T> = Arc::default();
-    let sink = Arc::clone(&out);
-    s.foreach_rdd(move |rdd, time| {
-        let v = rdd.collect()?;
-        sink.lock().unwrap().insert(time.millis(), v);
-        Ok(())
-    })
-    .unwrap();
-    out
+    hand_over_named("hand-over")
 }
 
 /// Receiver events as (kind, info).
@@ -120,7 +44,7 @@ impl StreamingListener for ReceiverEvents {
 
 #[test]
 fn stored_records_arrive_in_the_next_batch_in_order() {
-    let (ssc, clock) = manual_context(Conf::new());
+    let (ssc, clock) = manual_context();
     let (rx, h) = hand_over::<i32>();
     let stream = ssc.receiver_stream(rx);
     assert_eq!(stream.get_name(), "hand-over");
@@ -163,7 +87,7 @@ fn stored_records_arrive_in_the_next_batch_in_order() {
 
 #[test]
 fn report_error_is_visible_to_listeners_and_in_receiver_info() {
-    let (ssc, clock) = manual_context(Conf::new());
+    let (ssc, clock) = manual_context();
     let events = Arc::new(ReceiverEvents::default());
     ssc.add_listener(events.clone());
     let (rx, h) = hand_over::<String>();
@@ -199,7 +123,7 @@ fn report_error_is_visible_to_listeners_and_in_receiver_info() {
 
 #[test]
 fn report_bad_records_counts_without_storing() {
-    let (ssc, clock) = manual_context(Conf::new());
+    let (ssc, clock) = manual_context();
     let (rx, h) = hand_over::<i32>();
     let out = collect_into(&ssc.receiver_stream(rx));
     ssc.start().unwrap();
@@ -219,7 +143,7 @@ fn report_bad_records_counts_without_storing() {
 #[test]
 fn restart_stops_then_starts_the_receiver_again() {
     let conf = Conf::new().set("sluice.streaming.receiver.restartDelay", "100ms");
-    let (ssc, clock) = manual_context(conf);
+    let (ssc, clock) = manual_context_with(conf);
     let events = Arc::new(ReceiverEvents::default());
     ssc.add_listener(events.clone());
     let (rx, h) = hand_over::<i32>();
@@ -257,7 +181,7 @@ fn restart_stops_then_starts_the_receiver_again() {
 
 #[test]
 fn restart_with_zero_delay() {
-    let (ssc, _clock) = manual_context(Conf::new());
+    let (ssc, _clock) = manual_context();
     let (rx, h) = hand_over::<i32>();
     collect_into(&ssc.receiver_stream(rx));
     ssc.start().unwrap();
@@ -301,7 +225,7 @@ impl Receiver<u64> for Counter {
 
 #[test]
 fn a_receiver_thread_storing_records() {
-    let (ssc, clock) = manual_context(Conf::new());
+    let (ssc, clock) = manual_context();
     let out = collect_into(&ssc.receiver_stream(Counter {
         n: 500,
         stop: Arc::default(),
@@ -328,7 +252,7 @@ impl Receiver<i32> for Broken {
 
 #[test]
 fn a_panicking_on_start_is_reported_not_fatal() {
-    let (ssc, clock) = manual_context(Conf::new());
+    let (ssc, clock) = manual_context();
     let events = Arc::new(ReceiverEvents::default());
     ssc.add_listener(events.clone());
     let out = collect_into(&ssc.receiver_stream(Broken));
@@ -347,7 +271,7 @@ fn a_panicking_on_start_is_reported_not_fatal() {
 
 #[test]
 fn two_receivers_feed_their_own_streams() {
-    let (ssc, clock) = manual_context(Conf::new());
+    let (ssc, clock) = manual_context();
     let (rx1, h1) = hand_over::<i32>();
     let (rx2, h2) = hand_over::<i32>();
     let a = ssc.receiver_stream(rx1);
@@ -376,7 +300,7 @@ fn a_batch_of_received_records_is_made_of_blocks() {
     // Records stored between two batches without a block boundary form one block, i.e. one
     // partition; a batch with nothing received has no partitions at all (Spark's empty
     // BlockRDD).
-    let (ssc, clock) = manual_context(Conf::new());
+    let (ssc, clock) = manual_context();
     let (rx, h) = hand_over::<i32>();
     let out = collect_into(&ssc.receiver_stream(rx).glom());
     ssc.start().unwrap();
@@ -392,7 +316,7 @@ fn a_batch_of_received_records_is_made_of_blocks() {
 
 #[test]
 fn received_records_through_pair_operations() {
-    let (ssc, clock) = manual_context(Conf::new());
+    let (ssc, clock) = manual_context();
     let (rx, h) = hand_over::<String>();
     let counts = ssc
         .receiver_stream(rx)

@@ -3,42 +3,22 @@
 //! hold at most that many stored records whose batch has not completed; beyond it `store`
 //! blocks until batches complete. Nothing is lost and order is kept.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use sluice_core::{Conf, Context, Data};
+use sluice_core::{Conf, Context};
 use sluice_streaming::clock::ManualClock;
 use sluice_streaming::conf::MAX_BUFFERED_RECORDS;
-use sluice_streaming::time::{seconds, Time};
-use sluice_streaming::{DStream, Receiver, ReceiverContext, StopMode, StreamingContext};
+use sluice_streaming::time::seconds;
+use sluice_streaming::{Receiver, ReceiverContext, StopMode, StreamingContext};
 
+mod common;
+use common::{collect_into, hand_over, manual_context_with, run_batch, wait_for};
+
+/// A context on a manual clock whose receivers buffer at most `max` records.
 fn bounded_context(max: usize) -> (StreamingContext, Arc<ManualClock>) {
-    let conf = Conf::new()
-        .set_master("local[2]")
-        .set(MAX_BUFFERED_RECORDS, max.to_string());
-    let ctx = Context::new(conf).unwrap();
-    let clock = ManualClock::shared(0);
-    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
-    (ssc, clock)
-}
-
-fn run_batch(ssc: &StreamingContext, clock: &ManualClock, k: i64) {
-    clock.advance(seconds(1));
-    assert!(
-        ssc.await_batch(Time::from_millis(k * 1000), Duration::from_secs(30))
-            .unwrap(),
-        "batch {k} did not complete"
-    );
-}
-
-fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    manual_context_with(Conf::new().set(MAX_BUFFERED_RECORDS, max.to_string()))
 }
 
 /// Checks for a while that `cond` keeps holding (used to see that a blocked `store` stays
@@ -48,20 +28,6 @@ fn stays(what: &str, cond: impl Fn() -> bool) {
         assert!(cond(), "{what}");
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-type Collected<T> = Arc<Mutex<BTreeMap<i64, Vec<T>>>>;
-
-fn collect_into<T: Data>(s: &DStream<T>) -> Collected<T> {
-    let out: Collected<T> = Arc::default();
-    let sink = Arc::clone(&out);
-    s.foreach_rdd(move |rdd, time| {
-        let v = rdd.collect()?;
-        sink.lock().unwrap().insert(time.millis(), v);
-        Ok(())
-    })
-    .unwrap();
-    out
 }
 
 /// Stores `0..n` one record at a time from its own thread, counting attempts.
@@ -138,23 +104,13 @@ fn store_blocks_at_the_bound_until_batches_complete() {
     assert_eq!(all, (0..N).collect::<Vec<u64>>());
 }
 
-/// Hands its context to the test.
-struct HandOver(Arc<Mutex<Option<ReceiverContext<u32>>>>);
-
-impl Receiver<u32> for HandOver {
-    fn on_start(&self, ctx: ReceiverContext<u32>) {
-        *self.0.lock().unwrap() = Some(ctx);
-    }
-    fn on_stop(&self) {}
-}
-
 #[test]
 fn a_batch_larger_than_the_bound_is_accepted_into_an_empty_buffer() {
     let (ssc, clock) = bounded_context(10);
-    let slot = Arc::new(Mutex::new(None));
-    let out = collect_into(&ssc.receiver_stream(HandOver(Arc::clone(&slot))));
+    let (rx, h) = hand_over::<u32>();
+    let out = collect_into(&ssc.receiver_stream(rx));
     ssc.start().unwrap();
-    let ctx = slot.lock().unwrap().clone().unwrap();
+    let ctx = h.ctx();
     ctx.store_batch((0..25).collect()).unwrap();
     assert_eq!(ctx.records_stored(), 25);
     // Now the buffer is over the bound: the next store blocks until batch 1 completes.
@@ -174,10 +130,10 @@ fn a_batch_larger_than_the_bound_is_accepted_into_an_empty_buffer() {
 #[test]
 fn stopping_releases_a_blocked_store() {
     let (ssc, _clock) = bounded_context(5);
-    let slot = Arc::new(Mutex::new(None));
-    collect_into(&ssc.receiver_stream(HandOver(Arc::clone(&slot))));
+    let (rx, h) = hand_over::<u32>();
+    collect_into(&ssc.receiver_stream(rx));
     ssc.start().unwrap();
-    let ctx = slot.lock().unwrap().clone().unwrap();
+    let ctx = h.ctx();
     ctx.store_batch(vec![1, 2, 3, 4, 5]).unwrap();
     let c = ctx.clone();
     let blocked = std::thread::spawn(move || c.store(6));

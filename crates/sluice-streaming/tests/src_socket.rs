@@ -7,42 +7,18 @@
 //! The batch clock is manual. Network delivery is waited for by polling the receiver's
 //! `records_stored` / `bad_records` counters with a generous deadline, never by fixed sleeps.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice_core::{Conf, Context};
 use sluice_streaming::clock::ManualClock;
-use sluice_streaming::time::{seconds, Time};
-use sluice_streaming::{DStream, StopMode, StreamingContext};
+use sluice_streaming::{StopMode, StreamingContext};
+
+mod common;
+use common::{batch, collect_into, manual_context, run_batch, strings, wait_for, Collected};
 
 const DEADLINE: Duration = Duration::from_secs(20);
-
-fn manual_context() -> (StreamingContext, Arc<ManualClock>) {
-    let ctx = Context::new(Conf::new().set_master("local[2]")).unwrap();
-    let clock = ManualClock::shared(0);
-    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
-    (ssc, clock)
-}
-
-fn run_batch(ssc: &StreamingContext, clock: &ManualClock, k: i64) {
-    clock.advance(seconds(1));
-    assert!(
-        ssc.await_batch(Time::from_millis(k * 1000), Duration::from_secs(30))
-            .unwrap(),
-        "batch {k} did not complete"
-    );
-}
-
-fn wait_for(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
 
 /// Accepts one connection, waiting at most [`DEADLINE`].
 fn accept(listener: &TcpListener) -> TcpStream {
@@ -63,30 +39,23 @@ fn accept(listener: &TcpListener) -> TcpStream {
     }
 }
 
-type Collected = Arc<Mutex<BTreeMap<i64, Vec<String>>>>;
-
-fn collect_into(s: &DStream<String>) -> Collected {
-    let out: Collected = Arc::default();
-    let sink = Arc::clone(&out);
-    s.foreach_rdd(move |rdd, time| {
-        let v = rdd.collect()?;
-        sink.lock().unwrap().insert(time.millis(), v);
-        Ok(())
-    })
-    .unwrap();
-    out
-}
-
-fn batch(c: &Collected, ms: i64) -> Vec<String> {
-    c.lock()
-        .unwrap()
-        .get(&ms)
-        .cloned()
-        .expect("batch collected")
-}
-
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+/// A started context whose socket stream is connected to a new server on this host: the
+/// server's listener, the context, its clock, the collected output and the server's end of
+/// the connection.
+fn connected() -> (
+    TcpListener,
+    StreamingContext,
+    Arc<ManualClock>,
+    Collected<String>,
+    TcpStream,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (ssc, clock) = manual_context();
+    let out = collect_into(&ssc.socket_text_stream("127.0.0.1", port));
+    ssc.start().unwrap();
+    let conn = accept(&listener);
+    (listener, ssc, clock, out, conn)
 }
 
 fn stored(ssc: &StreamingContext) -> u64 {
@@ -153,12 +122,7 @@ fn lines_arrive_in_batches_and_the_receiver_reconnects() {
 
 #[test]
 fn invalid_utf8_lines_are_counted_not_stored() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (ssc, clock) = manual_context();
-    let out = collect_into(&ssc.socket_text_stream("127.0.0.1", port));
-    ssc.start().unwrap();
-    let mut conn = accept(&listener);
+    let (_listener, ssc, clock, out, mut conn) = connected();
     conn.write_all(b"good\n\xff\xfe bad\r\nstill good \xc3\xa9\n\xc3\n")
         .unwrap();
     conn.flush().unwrap();
@@ -209,12 +173,7 @@ fn the_receiver_retries_until_the_server_is_up() {
 
 #[test]
 fn lines_from_a_busy_server_arrive_complete_and_in_order() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (ssc, clock) = manual_context();
-    let out = collect_into(&ssc.socket_text_stream("127.0.0.1", port));
-    ssc.start().unwrap();
-    let mut conn = accept(&listener);
+    let (_listener, ssc, clock, out, mut conn) = connected();
     let writer = std::thread::spawn(move || {
         let mut buf = Vec::new();
         for i in 0..2000 {

@@ -12,15 +12,8 @@ use sluice_streaming::state::{State, StateSpec};
 use sluice_streaming::testing::{run_stream, run_stream_with, TestConfig};
 use sluice_streaming::time::{seconds, Time};
 
-fn sorted<T: Ord + Clone>(v: &[Vec<T>]) -> Vec<Vec<T>> {
-    v.iter()
-        .map(|b| {
-            let mut b = b.clone();
-            b.sort();
-            b
-        })
-        .collect()
-}
+mod common;
+use common::sorted_batches;
 
 /// A running sum per key, emitting `(key, sum)` for every record and `(key, -1)` when a key
 /// times out.
@@ -40,7 +33,7 @@ fn map_with_state_is_called_once_per_record_in_order() {
     let input = vec![vec![('a', 1), ('a', 2), ('b', 5)], vec![], vec![('a', 3)]];
     let out = run_stream(input, 3, |s| s.map_with_state(running_sum()).stream()).unwrap();
     assert_eq!(
-        sorted(&out),
+        sorted_batches(&out),
         vec![vec![('a', 1), ('a', 3), ('b', 5)], vec![], vec![('a', 6)]]
     );
 }
@@ -64,7 +57,7 @@ fn map_with_state_touches_only_keys_with_data() {
         s.map_with_state(spec).stream()
     })
     .unwrap();
-    assert_eq!(sorted(&out), vec![vec![1, 1], vec![2]]);
+    assert_eq!(sorted_batches(&out), vec![vec![1, 1], vec![2]]);
     // 3 records, 10,000 keys in the state: 3 calls.
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
@@ -79,7 +72,7 @@ fn timeout_fires_at_the_first_batch_past_the_idle_time() {
     })
     .unwrap();
     assert_eq!(
-        sorted(&out),
+        sorted_batches(&out),
         vec![
             vec![('a', 1), ('b', 1)],
             vec![],
@@ -120,7 +113,7 @@ fn state_snapshots_show_every_key_after_each_batch() {
     })
     .unwrap();
     assert_eq!(
-        sorted(&out),
+        sorted_batches(&out),
         vec![
             vec![('a', 1), ('b', 2)],
             vec![('a', 4), ('b', 2)],
@@ -183,7 +176,7 @@ fn update_state_by_key_runs_for_every_key_every_batch() {
     )
     .unwrap();
     assert_eq!(
-        sorted(&out),
+        sorted_batches(&out),
         vec![
             vec![('a', 2), ('b', 1)],
             vec![('a', 2), ('b', 1)],
@@ -232,7 +225,7 @@ fn update_state_by_key_with_initial_state_and_missing_rdds() {
     .unwrap();
     // Batch 2 has no RDD: the function still runs for every key (with no values).
     assert_eq!(
-        sorted(&out),
+        sorted_batches(&out),
         vec![
             vec![('a', 1), ('z', 10)],
             vec![('a', 1), ('z', 10)],
@@ -269,7 +262,7 @@ proptest! {
                 None,
             )
         }).unwrap();
-        prop_assert_eq!(sorted(&out), expected_states.clone());
+        prop_assert_eq!(sorted_batches(&out), expected_states.clone());
 
         let spec = StateSpec::function(|_t: Time, k: &u16, v: Option<u32>, s: &mut State<u32>| {
             let n = s.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
@@ -279,6 +272,6 @@ proptest! {
         let snaps = run_stream_with(cfg, input, batches, move |s| {
             s.map_with_state(spec).state_snapshots()
         }).unwrap();
-        prop_assert_eq!(sorted(&snaps), expected_states);
+        prop_assert_eq!(sorted_batches(&snaps), expected_states);
     }
 }

@@ -9,15 +9,8 @@ use sluice_streaming::dstream::reduced_window::WindowFilter;
 use sluice_streaming::testing::{run_stream, run_stream_with, TestConfig};
 use sluice_streaming::time::{milliseconds, seconds};
 
-fn sorted<T: Ord + Clone>(v: &[Vec<T>]) -> Vec<Vec<T>> {
-    v.iter()
-        .map(|b| {
-            let mut b = b.clone();
-            b.sort();
-            b
-        })
-        .collect()
-}
+mod common;
+use common::sorted_batches;
 
 #[test]
 fn window_partial_first_windows_and_slide() {
@@ -85,7 +78,7 @@ fn reduce_by_key_and_window_plain_drops_keys_that_left() {
     })
     .unwrap();
     assert_eq!(
-        sorted(&out),
+        sorted_batches(&out),
         vec![
             vec![('a', 1), ('b', 1)],
             vec![('a', 2), ('b', 1)],
@@ -105,7 +98,7 @@ fn incremental_form_keeps_zero_valued_keys_unless_filtered() {
     })
     .unwrap();
     assert_eq!(
-        sorted(&out),
+        sorted_batches(&out),
         vec![
             vec![('a', 1), ('b', 1)],
             vec![('a', 2), ('b', 1)],
@@ -127,7 +120,7 @@ fn incremental_form_keeps_zero_valued_keys_unless_filtered() {
     })
     .unwrap();
     assert_eq!(
-        sorted(&out),
+        sorted_batches(&out),
         vec![
             vec![('a', 1), ('b', 1)],
             vec![('a', 2), ('b', 1)],
@@ -167,7 +160,7 @@ fn count_by_value_and_window_drops_zero_counts() {
     })
     .unwrap();
     assert_eq!(
-        sorted(&out),
+        sorted_batches(&out),
         vec![
             vec![('a', 1)],
             vec![('a', 1), ('b', 2)],
@@ -186,7 +179,7 @@ fn group_by_key_and_window_in_batch_order() {
     })
     .unwrap();
     assert_eq!(
-        sorted(&out),
+        sorted_batches(&out),
         vec![
             vec![('a', vec![1]), ('b', vec![1])],
             vec![('a', vec![1, 2]), ('b', vec![1])],
@@ -240,7 +233,7 @@ fn windows_over_longer_slides_and_several_partitions() {
         }
         m.into_iter().collect::<Vec<_>>()
     };
-    let out = sorted(&out);
+    let out = sorted_batches(&out);
     assert!(out[0].is_empty() && out[2].is_empty());
     assert_eq!(out[1], expect(1..=2));
     assert_eq!(out[3], expect(1..=4));
@@ -276,8 +269,8 @@ proptest! {
             s.reduce_by_key_and_window_inv_with(|a, b| a + b, |a, b| a - b, w, seconds(1), Some(partitions), None).unwrap()
         }).unwrap();
         let drop_zeros = |v: &Vec<Vec<(u8, i64)>>| -> Vec<Vec<(u8, i64)>> {
-            sorted(v).into_iter().map(|b| b.into_iter().filter(|kv| kv.1 != 0).collect()).collect()
+            sorted_batches(v).into_iter().map(|b| b.into_iter().filter(|kv| kv.1 != 0).collect()).collect()
         };
-        prop_assert_eq!(drop_zeros(&incremental), sorted(&recomputed));
+        prop_assert_eq!(drop_zeros(&incremental), sorted_batches(&recomputed));
     }
 }
