@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
 
+mod side_by_side;
 mod state;
 mod streaming;
 
@@ -39,6 +40,11 @@ enum Command {
     Streaming(streaming::StreamingArgs),
     /// Keyed state: map_with_state and update_state_by_key with many keys; checkpoints.
     State(state::StateArgs),
+    /// Writes the seeded corpus shared by every engine of the side-by-side benchmarks.
+    Corpus(side_by_side::CorpusArgs),
+    /// Workload (a) of the side-by-side benchmarks: word count over a queue of batches read
+    /// from the corpus file, printing the lines the harness compares across engines.
+    QueueWordcount(side_by_side::QueueArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -77,6 +83,8 @@ fn main() -> ExitCode {
         Command::Wordcount(a) => wordcount(a),
         Command::Streaming(a) => streaming::run(a),
         Command::State(a) => state::run_all(a),
+        Command::Corpus(a) => side_by_side::corpus(a),
+        Command::QueueWordcount(a) => side_by_side::queue_wordcount(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

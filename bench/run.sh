@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks of Sluice and Apache Spark Streaming on this machine, in one run.
+#
+#   bench/run.sh quick   # a few minutes
+#   bench/run.sh full
+#
+# Installs what it needs in a cache outside the checkout (SLUICE_CACHE, default
+# ~/.cache/sluice): pyspark from PyPI in a virtual environment (its jars are Spark's JVM
+# engine). Builds the Sluice benchmark (release) and the Spark program (javac against those
+# jars), writes one seeded corpus that every engine reads, runs the engines alternately
+# (A B A B ...) so that ratios hold while the machine's speed drifts, checks that their
+# outputs agree batch by batch, and writes a Markdown report to bench/results/.
+#
+# Workloads so far: (a) word count over a queue of pre-made batches (capacity = words per
+# second of processing time), with peak RSS per engine.
+set -euo pipefail
+mode="${1:-quick}"
+case "$mode" in
+  quick) lines=100000; batches=10; per_batch=20000; rounds=2 ;;
+  full) lines=500000; batches=20; per_batch=50000; rounds=3 ;;
+  *) echo "usage: bench/run.sh quick|full" >&2; exit 2 ;;
+esac
+threads=2
+cd "$(dirname "$0")/.."
+root="$PWD"
+cache="${SLUICE_CACHE:-$HOME/.cache/sluice}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
+work="$cache/bench-work"
+mkdir -p "$work" "$root/bench/results"
+
+venv="$cache/pyspark-venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pyspark' 2>/dev/null; then
+  echo "installing pyspark into $venv ..." >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "pyspark==4.3.0"
+fi
+jars="$("$venv/bin/python" -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
+
+echo "building ..." >&2
+cargo build --quiet --release -p sluice-bench
+bench="$CARGO_TARGET_DIR/release/sluice-bench"
+mkdir -p "$work/classes"
+javac -nowarn -d "$work/classes" -cp "$jars/*" bench/spark/QueueWordCount.java 2>/dev/null
+
+corpus="$work/corpus-$lines.txt"
+[ -f "$corpus" ] || "$bench" corpus --out "$corpus" --lines "$lines"
+
+java_opts=(-Xmx4g
+  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED
+  --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED)
+
+# Runs a command; prints its stdout to $2 and the peak RSS (KiB) of the process tree.
+measure() {
+  local out="$1"; shift
+  python3 - "$out" "$@" <<'PY'
+import resource, subprocess, sys
+out = sys.argv[1]
+with open(out, "w") as f:
+    p = subprocess.run(sys.argv[2:], stdout=f, stderr=subprocess.DEVNULL)
+if p.returncode != 0:
+    sys.exit(p.returncode)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+}
+
+declare -a sl_cap sp_cap sl_rss sp_rss
+for r in $(seq 1 "$rounds"); do
+  echo "round $r: sluice ..." >&2
+  sl_rss+=("$(measure "$work/sluice-$r.out" "$bench" queue-wordcount --file "$corpus" \
+    --batches "$batches" --lines-per-batch "$per_batch" --threads "$threads")")
+  echo "round $r: spark ..." >&2
+  sp_rss+=("$(measure "$work/spark-$r.out" java "${java_opts[@]}" -cp "$work/classes:$jars/*" \
+    QueueWordCount "$corpus" "$batches" "$per_batch" "$threads" 1000)")
+done
+
+# Capacity of a run: words / processing seconds.
+cap() { awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+  printf "%.0f\n", v["words"] / (v["processing_ms"] / 1000) }' "$1"; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+for r in $(seq 1 "$rounds"); do
+  sl_cap+=("$(cap "$work/sluice-$r.out")"); sp_cap+=("$(cap "$work/spark-$r.out")")
+done
+slc=$(median "${sl_cap[@]}"); spc=$(median "${sp_cap[@]}")
+slr=$(median "${sl_rss[@]}"); spr=$(median "${sp_rss[@]}")
+
+# Cross-check: the same distinct words and totals, batch by batch.
+if diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
+        <(grep '^BATCH' "$work/spark-1.out" | head -n "$batches") >/dev/null; then
+  check="equal, batch by batch ($batches batches)"
+else
+  check="DIFFERENT (see $work/sluice-1.out and $work/spark-1.out)"
+fi
+
+stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
+report="$root/bench/results/$stamp-$mode.md"
+{
+  echo "# Sluice vs Apache Spark Streaming — $mode run, $stamp"
+  echo
+  echo "Machine: $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/Mem:/ {print $2}') GiB;"
+  echo "Spark $(basename "$jars"/spark-core_*.jar .jar | sed 's/spark-core_2\.13-//') (pyspark from PyPI, JVM $(java -version 2>&1 | head -1 | cut -d'"' -f2)); local[$threads] for both engines."
+  echo
+  echo "## (a) Word count over a queue of pre-made batches"
+  echo
+  echo "$batches batches of $per_batch lines (10 words each) from one seeded corpus; medians of $rounds alternating runs."
+  echo "Capacity = words counted per second of batch processing time."
+  echo
+  echo "| engine | capacity (words/s) | peak RSS |"
+  echo "|---|---:|---:|"
+  echo "| Sluice | $slc | $((slr / 1024)) MiB |"
+  echo "| Spark Streaming (JVM) | $spc | $((spr / 1024)) MiB |"
+  echo
+  echo "Sluice / Spark capacity: $(awk -v a="$slc" -v b="$spc" 'BEGIN { printf "%.1f", a / b }')×;"
+  echo "Spark / Sluice peak RSS: $(awk -v a="$spr" -v b="$slr" 'BEGIN { printf "%.1f", a / b }')×."
+  echo
+  echo "Cross-check of the outputs: $check."
+} > "$report"
+cat "$report"
+echo "report: $report" >&2

@@ -1,0 +1,124 @@
+//! Sluice's side of the side-by-side benchmarks (`bench/run.sh`): the shared seeded corpus,
+//! and workload (a), word count over a queue of pre-made batches, with the same output lines
+//! as the Spark program (`bench/spark/QueueWordCount.java`) so the harness can compare them.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use sluice::corpus::Corpus;
+use sluice::prelude::*;
+use sluice::BatchInfo;
+
+/// Options of `corpus`.
+#[derive(clap::Args)]
+pub struct CorpusArgs {
+    /// Output file.
+    #[arg(long)]
+    out: String,
+    /// Lines of 10 words.
+    #[arg(long, default_value_t = 200_000)]
+    lines: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+/// Writes the corpus file.
+pub fn corpus(a: CorpusArgs) -> Result<()> {
+    let c = Corpus::standard();
+    let file = std::fs::File::create(&a.out).map_err(|e| Error::io("creating", &a.out, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    let mut g = c.generator(a.seed, 10);
+    for _ in 0..a.lines {
+        writeln!(w, "{}", g.next_line()).map_err(|e| Error::io("writing", &a.out, e))?;
+    }
+    w.flush().map_err(|e| Error::io("writing", &a.out, e))
+}
+
+/// Options of `queue-wordcount` (the same as the Spark program's arguments).
+#[derive(clap::Args)]
+pub struct QueueArgs {
+    /// The corpus file.
+    #[arg(long)]
+    file: String,
+    /// Batches.
+    #[arg(long, default_value_t = 10)]
+    batches: usize,
+    /// Lines per batch.
+    #[arg(long, default_value_t = 50_000)]
+    lines_per_batch: usize,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+#[derive(Default)]
+struct Sum(Mutex<Duration>, AtomicU64);
+
+impl StreamingListener for Sum {
+    fn on_batch_completed(&self, b: &BatchInfo) {
+        *self.0.lock() += b.processing_delay.unwrap_or_default();
+        self.1.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs workload (a) back to back on a step clock.
+pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io("reading", &a.file, e))?;
+    let lines: Vec<String> = text.lines().map(String::from).collect();
+    let ctx = Context::new(
+        Conf::new()
+            .set_master(format!("local[{}]", a.threads))
+            .set("sluice.streaming.clock", "step"),
+    )?;
+    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let queue = RddQueue::new();
+    let n = a.lines_per_batch.min(lines.len()).max(1);
+    for b in 0..a.batches {
+        let start = (b * n) % (lines.len() - n + 1);
+        queue.push(ctx.parallelize(lines[start..start + n].to_vec(), a.threads));
+    }
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let words = Arc::new(AtomicU64::new(0));
+    let (r2, w2) = (Arc::clone(&results), Arc::clone(&words));
+    let index = Arc::new(AtomicU64::new(0));
+    let batches = a.batches;
+    ssc.queue_stream(&queue, true, None)
+        .flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .map(|w| (w, 1u64))
+        .reduce_by_key_into(a.threads, |x, y| x + y)
+        .foreach_rdd(move |rdd, _| {
+            let (distinct, total) = rdd
+                .map(|(_, c)| (1u64, c))
+                .fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1))?;
+            w2.fetch_add(total, Ordering::Relaxed);
+            // The step clock may run an empty batch after the last one before the stop.
+            let i = index.fetch_add(1, Ordering::Relaxed);
+            if (i as usize) < batches {
+                r2.lock().push(format!("BATCH {i} {distinct} {total}"));
+            }
+            Ok(())
+        })?;
+    let sum = Arc::new(Sum::default());
+    ssc.add_listener(sum.clone());
+    let t0 = Instant::now();
+    ssc.start()?;
+    let last = Time::from_millis(a.batches as i64 * 1000);
+    while !ssc.await_batch(last, Duration::from_secs(5))? {}
+    let wall = t0.elapsed();
+    ssc.stop(StopMode::Immediate)?;
+    for r in results.lock().iter() {
+        println!("{r}");
+    }
+    println!(
+        "RESULT engine=sluice batches={} words={} processing_ms={} wall_ms={}",
+        a.batches,
+        words.load(Ordering::Relaxed),
+        sum.0.lock().as_millis(),
+        wall.as_millis()
+    );
+    Ok(())
+}
