@@ -12,12 +12,14 @@
 # outputs agree batch by batch, and writes a Markdown report to bench/results/.
 #
 # Workloads so far: (a) word count over a queue of pre-made batches (capacity = words per
-# second of processing time), with peak RSS per engine.
+# second of processing time), with peak RSS per engine; (d) keyed state with 1 million keys
+# and 100 thousand updates per batch, with update_state_by_key and with map_with_state
+# (median processing time per batch).
 set -euo pipefail
 mode="${1:-quick}"
 case "$mode" in
-  quick) lines=100000; batches=10; per_batch=20000; rounds=2 ;;
-  full) lines=500000; batches=20; per_batch=50000; rounds=3 ;;
+  quick) lines=100000; batches=10; per_batch=20000; rounds=2; keys=1000000; state_batches=5 ;;
+  full) lines=500000; batches=20; per_batch=50000; rounds=3; keys=1000000; state_batches=10 ;;
   *) echo "usage: bench/run.sh quick|full" >&2; exit 2 ;;
 esac
 threads=2
@@ -40,7 +42,8 @@ echo "building ..." >&2
 cargo build --quiet --release -p sluice-bench
 bench="$CARGO_TARGET_DIR/release/sluice-bench"
 mkdir -p "$work/classes"
-javac -nowarn -d "$work/classes" -cp "$jars/*" bench/spark/QueueWordCount.java 2>/dev/null
+javac -nowarn -d "$work/classes" -cp "$jars/*" bench/spark/QueueWordCount.java \
+  bench/spark/StateBench.java 2>/dev/null
 
 corpus="$work/corpus-$lines.txt"
 [ -f "$corpus" ] || "$bench" corpus --out "$corpus" --lines "$lines"
@@ -92,6 +95,31 @@ else
   check="DIFFERENT (see $work/sluice-1.out and $work/spark-1.out)"
 fi
 
+# (d) Keyed state: each mode once per round, engines alternating.
+declare -A st_sl st_sp st_check
+for mode in map update; do
+  sl=(); sp=()
+  for r in $(seq 1 "$rounds"); do
+    echo "round $r: state ($mode): sluice ..." >&2
+    "$bench" state-side --mode "$mode" --keys "$keys" --updates 100000 \
+      --batches "$state_batches" --threads "$threads" > "$work/state-$mode-sluice-$r.out"
+    echo "round $r: state ($mode): spark ..." >&2
+    rm -rf "$work/spark-checkpoint"
+    java "${java_opts[@]}" -cp "$work/classes:$jars/*" StateBench "$mode" "$keys" 100000 \
+      "$state_batches" "$threads" "$work/spark-checkpoint" \
+      > "$work/state-$mode-spark-$r.out" 2>/dev/null
+    sl+=("$(sed -n 's/.*median_batch_ms=//p' "$work/state-$mode-sluice-$r.out")")
+    sp+=("$(sed -n 's/.*median_batch_ms=//p' "$work/state-$mode-spark-$r.out")")
+  done
+  st_sl[$mode]=$(median "${sl[@]}"); st_sp[$mode]=$(median "${sp[@]}")
+  if diff <(grep '^STATE' "$work/state-$mode-sluice-1.out" | head -n "$state_batches") \
+          <(grep '^STATE' "$work/state-$mode-spark-1.out" | head -n "$state_batches") >/dev/null; then
+    st_check[$mode]="equal after every batch"
+  else
+    st_check[$mode]="DIFFERENT"
+  fi
+done
+
 stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
 report="$root/bench/results/$stamp-$mode.md"
 {
@@ -114,6 +142,18 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "Spark / Sluice peak RSS: $(awk -v a="$spr" -v b="$slr" 'BEGIN { printf "%.1f", a / b }')×."
   echo
   echo "Cross-check of the outputs: $check."
+  echo
+  echo "## (d) Keyed state, $keys keys, 100,000 updates per batch"
+  echo
+  echo "Median processing time per batch (first batch excluded), $state_batches batches, medians of $rounds runs."
+  echo
+  echo "| operation | Sluice | Spark Streaming (JVM) | Spark / Sluice | outputs |"
+  echo "|---|---:|---:|---:|---|"
+  for mode in map update; do
+    name=$([ "$mode" = map ] && echo map_with_state || echo update_state_by_key)
+    ratio=$(awk -v a="${st_sp[$mode]}" -v b="${st_sl[$mode]}" 'BEGIN { if (b > 0) printf "%.0f×", a / b; else print "-" }')
+    echo "| $name | ${st_sl[$mode]} ms | ${st_sp[$mode]} ms | $ratio | ${st_check[$mode]} |"
+  done
 } > "$report"
 cat "$report"
 echo "report: $report" >&2

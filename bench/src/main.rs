@@ -45,6 +45,9 @@ enum Command {
     /// Workload (a) of the side-by-side benchmarks: word count over a queue of batches read
     /// from the corpus file, printing the lines the harness compares across engines.
     QueueWordcount(side_by_side::QueueArgs),
+    /// Workload (d) of the side-by-side benchmarks: keyed state with many keys, printing the
+    /// lines the harness compares across engines.
+    StateSide(side_by_side::StateSideArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::State(a) => state::run_all(a),
         Command::Corpus(a) => side_by_side::corpus(a),
         Command::QueueWordcount(a) => side_by_side::queue_wordcount(a),
+        Command::StateSide(a) => side_by_side::state_side(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -122,3 +122,114 @@ pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
     );
     Ok(())
 }
+
+/// Options of `state-side` (the same as the Spark program's arguments).
+#[derive(clap::Args)]
+pub struct StateSideArgs {
+    /// `update` (update_state_by_key) or `map` (map_with_state).
+    #[arg(long)]
+    mode: String,
+    /// Keys in the initial state.
+    #[arg(long, default_value_t = 1_000_000)]
+    keys: u64,
+    /// Updates per batch.
+    #[arg(long, default_value_t = 100_000)]
+    updates: u64,
+    /// Batches.
+    #[arg(long, default_value_t = 6)]
+    batches: usize,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+#[derive(Default)]
+struct Delays(Mutex<Vec<Duration>>);
+
+impl StreamingListener for Delays {
+    fn on_batch_completed(&self, b: &BatchInfo) {
+        self.0.lock().push(b.processing_delay.unwrap_or_default());
+    }
+}
+
+/// Runs workload (d): batch `b` holds records `i` in `[b·U, (b+1)·U)` with key
+/// `(i · 2654435761) mod K` and value 1, from an initial state of K keys at 0.
+pub fn state_side(a: StateSideArgs) -> Result<()> {
+    use sluice::streaming::state::{State, StateSpec};
+    let ctx = Context::new(
+        Conf::new()
+            .set_master(format!("local[{}]", a.threads))
+            .set("sluice.streaming.clock", "step"),
+    )?;
+    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let (keys, updates) = (a.keys, a.updates);
+    let queue = RddQueue::new();
+    for b in 0..a.batches as i64 {
+        let u = updates as i64;
+        queue.push(
+            ctx.range(b * u, (b + 1) * u, 1, a.threads)
+                .map(|i| i as u64),
+        );
+    }
+    let initial = ctx
+        .range(0, keys as i64, 1, a.threads)
+        .map(|k| (k as u64, 0u64));
+    let records = ssc
+        .queue_stream(&queue, true, None)
+        .map(move |i| (i.wrapping_mul(2_654_435_761) % keys, 1u64));
+    let state = if a.mode == "update" {
+        records.update_state_by_key_with(
+            |_t, _k, vs: &[u64], s: Option<&u64>| {
+                Some(s.copied().unwrap_or(0) + vs.iter().sum::<u64>())
+            },
+            Some(a.threads),
+            Some(initial),
+        )
+    } else {
+        let spec = StateSpec::function(|_t, _k: &u64, v: Option<u64>, s: &mut State<u64>| {
+            let n = s.get_option().copied().unwrap_or(0) + v.unwrap_or(0);
+            s.update(n).ok()?;
+            Some(n)
+        })
+        .initial_state(initial)
+        .num_partitions(a.threads);
+        records.map_with_state(spec).state_snapshots()
+    };
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let (r2, batches) = (Arc::clone(&results), a.batches);
+    let index = Arc::new(AtomicU64::new(0));
+    state.foreach_rdd(move |rdd, _| {
+        let (n, sum) = rdd
+            .map(|(_, c)| (1u64, c))
+            .fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1))?;
+        let i = index.fetch_add(1, Ordering::Relaxed);
+        if (i as usize) < batches {
+            r2.lock().push(format!("STATE {i} {n} {sum}"));
+        }
+        Ok(())
+    })?;
+    let delays = Arc::new(Delays::default());
+    ssc.add_listener(delays.clone());
+    ssc.start()?;
+    let last = Time::from_millis(a.batches as i64 * 1000);
+    while !ssc.await_batch(last, Duration::from_secs(5))? {}
+    ssc.stop(StopMode::Immediate)?;
+    for r in results.lock().iter() {
+        println!("{r}");
+    }
+    let mut d: Vec<Duration> = delays
+        .0
+        .lock()
+        .iter()
+        .skip(1)
+        .take(a.batches - 1)
+        .copied()
+        .collect();
+    d.sort();
+    println!(
+        "RESULT engine=sluice mode={} median_batch_ms={}",
+        a.mode,
+        d.get(d.len() / 2).map_or(0, |x| x.as_millis())
+    );
+    Ok(())
+}
