@@ -14,7 +14,7 @@
 # Workloads so far: (a) word count over a queue of pre-made batches (capacity = words per
 # second of processing time), with peak RSS per engine; (d) keyed state with 1 million keys
 # and 100 thousand updates per batch, with update_state_by_key and with map_with_state
-# (median processing time per batch).
+# (median processing time per batch); (c) reduce_by_key_and_window with an inverse function.
 set -euo pipefail
 mode="${1:-quick}"
 case "$mode" in
@@ -43,7 +43,7 @@ cargo build --quiet --release -p sluice-bench
 bench="$CARGO_TARGET_DIR/release/sluice-bench"
 mkdir -p "$work/classes"
 javac -nowarn -d "$work/classes" -cp "$jars/*" bench/spark/QueueWordCount.java \
-  bench/spark/StateBench.java 2>/dev/null
+  bench/spark/StateBench.java bench/spark/WindowBench.java 2>/dev/null
 
 corpus="$work/corpus-$lines.txt"
 [ -f "$corpus" ] || "$bench" corpus --out "$corpus" --lines "$lines"
@@ -120,6 +120,27 @@ for mode in map update; do
   fi
 done
 
+# (c) Incremental window: window 10 s, slide 2 s, 12 batches of 1 s.
+wsl=(); wsp=()
+for r in $(seq 1 "$rounds"); do
+  echo "round $r: window: sluice ..." >&2
+  "$bench" window-side --keys 10000 --per-batch 50000 --batches 12 --threads "$threads" \
+    > "$work/window-sluice-$r.out"
+  echo "round $r: window: spark ..." >&2
+  rm -rf "$work/spark-checkpoint"
+  java "${java_opts[@]}" -cp "$work/classes:$jars/*" WindowBench 10000 50000 12 "$threads" \
+    "$work/spark-checkpoint" > "$work/window-spark-$r.out" 2>/dev/null
+  wsl+=("$(sed -n 's/.*median_window_batch_ms=//p' "$work/window-sluice-$r.out")")
+  wsp+=("$(sed -n 's/.*median_window_batch_ms=//p' "$work/window-spark-$r.out")")
+done
+w_sl=$(median "${wsl[@]}"); w_sp=$(median "${wsp[@]}")
+if diff <(grep '^WINDOW' "$work/window-sluice-1.out" | head -n 6) \
+        <(grep '^WINDOW' "$work/window-spark-1.out" | head -n 6) >/dev/null; then
+  w_check="equal, window by window (6 windows)"
+else
+  w_check="DIFFERENT"
+fi
+
 stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
 report="$root/bench/results/$stamp-$mode.md"
 {
@@ -142,6 +163,17 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "Spark / Sluice peak RSS: $(awk -v a="$spr" -v b="$slr" 'BEGIN { printf "%.1f", a / b }')×."
   echo
   echo "Cross-check of the outputs: $check."
+  echo
+  echo "## (c) reduce_by_key_and_window with an inverse function"
+  echo
+  echo "Window 10 s, slide 2 s, 1 s batches of 50,000 records over 10,000 keys; median processing time of the batches that compute a window, medians of $rounds runs."
+  echo
+  echo "| engine | per window batch |"
+  echo "|---|---:|"
+  echo "| Sluice | $w_sl ms |"
+  echo "| Spark Streaming (JVM) | $w_sp ms |"
+  echo
+  echo "Spark / Sluice: $(awk -v a="$w_sp" -v b="$w_sl" 'BEGIN { if (b > 0) printf "%.0f", a / b; else print "-" }')×; outputs: $w_check."
   echo
   echo "## (d) Keyed state, $keys keys, 100,000 updates per batch"
   echo

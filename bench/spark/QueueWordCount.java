@@ -78,7 +78,8 @@ public class QueueWordCount {
 
     long t0 = System.nanoTime();
     ssc.start();
-    while (completed.get() < batches) {
+    long deadline = System.currentTimeMillis() + 300_000;
+    while (completed.get() < batches && System.currentTimeMillis() < deadline) {
       ssc.awaitTerminationOrTimeout(20);
     }
     long wallMs = (System.nanoTime() - t0) / 1_000_000;

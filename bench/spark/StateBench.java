@@ -92,7 +92,10 @@ public class StateBench {
       }
     });
     ssc.start();
-    while (completed.get() < batches) ssc.awaitTerminationOrTimeout(20);
+    long deadline = System.currentTimeMillis() + 300_000;
+    while (completed.get() < batches && System.currentTimeMillis() < deadline) {
+      ssc.awaitTerminationOrTimeout(20);
+    }
     ssc.stop(true, false);
     for (String r : results) System.out.println(r);
     List<Long> d = new ArrayList<>(delays.subList(1, delays.size()));

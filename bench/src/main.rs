@@ -48,6 +48,9 @@ enum Command {
     /// Workload (d) of the side-by-side benchmarks: keyed state with many keys, printing the
     /// lines the harness compares across engines.
     StateSide(side_by_side::StateSideArgs),
+    /// Workload (c) of the side-by-side benchmarks: an incremental window over batches of
+    /// generated keys.
+    WindowSide(side_by_side::WindowSideArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Corpus(a) => side_by_side::corpus(a),
         Command::QueueWordcount(a) => side_by_side::queue_wordcount(a),
         Command::StateSide(a) => side_by_side::state_side(a),
+        Command::WindowSide(a) => side_by_side::window_side(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

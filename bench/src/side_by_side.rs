@@ -233,3 +233,87 @@ pub fn state_side(a: StateSideArgs) -> Result<()> {
     );
     Ok(())
 }
+
+/// Options of `window-side` (the same as the Spark program's arguments).
+#[derive(clap::Args)]
+pub struct WindowSideArgs {
+    /// Distinct keys.
+    #[arg(long, default_value_t = 10_000)]
+    keys: u64,
+    /// Records per batch.
+    #[arg(long, default_value_t = 50_000)]
+    per_batch: u64,
+    /// Batches (1 s each; a window of 10 s slides every 2 s).
+    #[arg(long, default_value_t = 12)]
+    batches: usize,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+/// Runs workload (c): `reduce_by_key_and_window` with an inverse, window 10 s, slide 2 s.
+pub fn window_side(a: WindowSideArgs) -> Result<()> {
+    let ctx = Context::new(
+        Conf::new()
+            .set_master(format!("local[{}]", a.threads))
+            .set("sluice.streaming.clock", "step"),
+    )?;
+    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let (keys, u) = (a.keys, a.per_batch as i64);
+    let queue = RddQueue::new();
+    for b in 0..a.batches as i64 {
+        queue.push(
+            ctx.range(b * u, (b + 1) * u, 1, a.threads)
+                .map(|i| i as u64),
+        );
+    }
+    let windows = ssc
+        .queue_stream(&queue, true, None)
+        .map(move |i| (i.wrapping_mul(2_654_435_761) % keys, 1i64))
+        .reduce_by_key_and_window_inv_with(
+            |x, y| x + y,
+            |x, y| x - y,
+            seconds(10),
+            seconds(2),
+            Some(a.threads),
+            None,
+        )?;
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let r2 = Arc::clone(&results);
+    let (index, limit) = (Arc::new(AtomicU64::new(0)), a.batches as u64 / 2);
+    windows.foreach_rdd(move |rdd, _| {
+        let (n, sum) = rdd
+            .map(|(_, c)| (u64::from(c != 0), c))
+            .fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1))?;
+        let i = index.fetch_add(1, Ordering::Relaxed);
+        if i < limit {
+            r2.lock().push(format!("WINDOW {i} {n} {sum}"));
+        }
+        Ok(())
+    })?;
+    let delays = Arc::new(Delays::default());
+    ssc.add_listener(delays.clone());
+    ssc.start()?;
+    let last = Time::from_millis(a.batches as i64 * 1000);
+    while !ssc.await_batch(last, Duration::from_secs(5))? {}
+    ssc.stop(StopMode::Immediate)?;
+    for r in results.lock().iter() {
+        println!("{r}");
+    }
+    // Window batches are the even seconds: every other batch, starting with the second.
+    let mut d: Vec<Duration> = delays
+        .0
+        .lock()
+        .iter()
+        .take(a.batches)
+        .skip(1)
+        .step_by(2)
+        .copied()
+        .collect();
+    d.sort();
+    println!(
+        "RESULT engine=sluice median_window_batch_ms={}",
+        d.get(d.len() / 2).map_or(0, |x| x.as_millis())
+    );
+    Ok(())
+}

@@ -1,0 +1,84 @@
+// Workload (c) on Apache Spark Streaming: reduceByKeyAndWindow with an inverse function,
+// window 10 s, slide 2 s, over 1 s batches. Batch b holds records i in [b*U, (b+1)*U) with
+// key (i * 2654435761) mod K and value 1. Prints "WINDOW <n> <keys> <sum>" for every window
+// (the cross-check; keys counted with a non-zero value) and a RESULT line with the median
+// processing time of the batches that computed a window.
+//
+// Usage: WindowBench <keys> <records-per-batch> <batches> <threads> <checkpoint-dir>
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.streaming.Durations;
+import org.apache.spark.streaming.api.java.JavaPairDStream;
+import org.apache.spark.streaming.api.java.JavaStreamingContext;
+import org.apache.spark.streaming.scheduler.StreamingListener;
+import org.apache.spark.streaming.scheduler.StreamingListenerBatchCompleted;
+import scala.Tuple2;
+
+public class WindowBench {
+  public static void main(String[] args) throws Exception {
+    long keys = Long.parseLong(args[0]);
+    long perBatch = Long.parseLong(args[1]);
+    int batches = Integer.parseInt(args[2]);
+    int threads = Integer.parseInt(args[3]);
+    SparkConf conf = new SparkConf()
+        .setMaster("local[" + threads + "]")
+        .setAppName("WindowBench")
+        .set("spark.ui.enabled", "false")
+        .set("spark.driver.host", "127.0.0.1")
+        .set("spark.driver.bindAddress", "127.0.0.1")
+        .set("spark.default.parallelism", String.valueOf(threads));
+    JavaStreamingContext ssc = new JavaStreamingContext(conf, Durations.seconds(1));
+    ssc.sparkContext().setLogLevel("ERROR");
+    ssc.checkpoint(args[4]);
+    Queue<JavaRDD<Long>> queue = new LinkedList<>();
+    for (int b = 0; b < batches; b++) {
+      List<Long> idx = new ArrayList<>();
+      for (long i = b * perBatch; i < (b + 1) * perBatch; i++) idx.add(i);
+      queue.add(ssc.sparkContext().parallelize(idx, threads));
+    }
+    final long K = keys;
+    JavaPairDStream<Long, Long> windows = ssc.queueStream(queue, true)
+        .mapToPair(i -> new Tuple2<>((i * 2654435761L) % K, 1L))
+        .reduceByKeyAndWindow((a, b) -> a + b, (a, b) -> a - b,
+            Durations.seconds(10), Durations.seconds(2));
+    ConcurrentLinkedQueue<String> results = new ConcurrentLinkedQueue<>();
+    AtomicLong index = new AtomicLong();
+    ConcurrentLinkedQueue<Long> windowTimes = new ConcurrentLinkedQueue<>();
+    windows.foreachRDD((rdd, time) -> {
+      windowTimes.add(time.milliseconds());
+      long[] r = rdd.map(t -> new long[] {t._2() != 0 ? 1L : 0L, t._2()})
+          .fold(new long[] {0L, 0L}, (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
+      results.add("WINDOW " + index.getAndIncrement() + " " + r[0] + " " + r[1]);
+    });
+    java.util.Map<Long, Long> delays = new java.util.concurrent.ConcurrentHashMap<>();
+    AtomicLong completed = new AtomicLong();
+    ssc.addStreamingListener(new StreamingListener() {
+      @Override
+      public void onBatchCompleted(StreamingListenerBatchCompleted e) {
+        delays.put(e.batchInfo().batchTime().milliseconds(),
+            (Long) e.batchInfo().processingDelay().get());
+        completed.incrementAndGet();
+      }
+    });
+    ssc.start();
+    long deadline = System.currentTimeMillis() + 300_000;
+    while (completed.get() < batches && System.currentTimeMillis() < deadline) {
+      ssc.awaitTerminationOrTimeout(20);
+    }
+    ssc.stop(true, false);
+    for (String r : results) System.out.println(r);
+    List<Long> d = new ArrayList<>();
+    for (Long t : windowTimes) if (delays.containsKey(t)) d.add(delays.get(t));
+    Collections.sort(d);
+    System.out.println("RESULT engine=spark-jvm median_window_batch_ms=" + d.get(d.size() / 2));
+  }
+}
