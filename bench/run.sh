@@ -4,6 +4,9 @@
 #   bench/run.sh quick   # a few minutes
 #   bench/run.sh full
 #
+# Engines: Sluice, Spark Streaming on the JVM (Java programs in bench/spark/), and PySpark
+# Streaming (bench/pyspark/) for workload (a).
+#
 # Installs what it needs in a cache outside the checkout (SLUICE_CACHE, default
 # ~/.cache/sluice): pyspark from PyPI in a virtual environment (its jars are Spark's JVM
 # engine). Builds the Sluice benchmark (release) and the Spark program (javac against those
@@ -12,7 +15,8 @@
 # outputs agree batch by batch, and writes a Markdown report to bench/results/.
 #
 # Workloads so far: (a) word count over a queue of pre-made batches (capacity = words per
-# second of processing time), with peak RSS per engine; (d) keyed state with 1 million keys
+# second of processing time), with peak RSS and the time from start to the first completed
+# batch (e) per engine (Sluice from main(), Spark from JVM start; Spark's batches are 100 ms); (d) keyed state with 1 million keys
 # and 100 thousand updates per batch, with update_state_by_key and with map_with_state
 # (median processing time per batch); (c) reduce_by_key_and_window with an inverse function.
 set -euo pipefail
@@ -67,14 +71,17 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 PY
 }
 
-declare -a sl_cap sp_cap sl_rss sp_rss
+declare -a sl_cap sp_cap py_cap sl_rss sp_rss py_rss
 for r in $(seq 1 "$rounds"); do
   echo "round $r: sluice ..." >&2
   sl_rss+=("$(measure "$work/sluice-$r.out" "$bench" queue-wordcount --file "$corpus" \
     --batches "$batches" --lines-per-batch "$per_batch" --threads "$threads")")
   echo "round $r: spark ..." >&2
   sp_rss+=("$(measure "$work/spark-$r.out" java "${java_opts[@]}" -cp "$work/classes:$jars/*" \
-    QueueWordCount "$corpus" "$batches" "$per_batch" "$threads" 1000)")
+    QueueWordCount "$corpus" "$batches" "$per_batch" "$threads" 100)")
+  echo "round $r: pyspark ..." >&2
+  py_rss+=("$(measure "$work/pyspark-$r.out" "$venv/bin/python" bench/pyspark/queue_wordcount.py \
+    "$corpus" "$batches" "$per_batch" "$threads" 100)")
 done
 
 # Capacity of a run: words / processing seconds.
@@ -83,13 +90,24 @@ cap() { awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 for r in $(seq 1 "$rounds"); do
   sl_cap+=("$(cap "$work/sluice-$r.out")"); sp_cap+=("$(cap "$work/spark-$r.out")")
+  py_cap+=("$(cap "$work/pyspark-$r.out")")
 done
+pyc=$(median "${py_cap[@]}"); pyr=$(median "${py_rss[@]}")
 slc=$(median "${sl_cap[@]}"); spc=$(median "${sp_cap[@]}")
+first() { sed -n 's/.*first_batch_ms=\([0-9-]*\).*/\1/p' "$1"; }
+sl_first=(); sp_first=(); py_first=()
+for r in $(seq 1 "$rounds"); do
+  sl_first+=("$(first "$work/sluice-$r.out")"); sp_first+=("$(first "$work/spark-$r.out")")
+  py_first+=("$(first "$work/pyspark-$r.out")")
+done
+slf=$(median "${sl_first[@]}"); spf=$(median "${sp_first[@]}"); pyf=$(median "${py_first[@]}")
 slr=$(median "${sl_rss[@]}"); spr=$(median "${sp_rss[@]}")
 
 # Cross-check: the same distinct words and totals, batch by batch.
 if diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
-        <(grep '^BATCH' "$work/spark-1.out" | head -n "$batches") >/dev/null; then
+        <(grep '^BATCH' "$work/spark-1.out" | head -n "$batches") >/dev/null &&
+   diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
+        <(grep '^BATCH' "$work/pyspark-1.out" | head -n "$batches") >/dev/null; then
   check="equal, batch by batch ($batches batches)"
 else
   check="DIFFERENT (see $work/sluice-1.out and $work/spark-1.out)"
@@ -97,26 +115,26 @@ fi
 
 # (d) Keyed state: each mode once per round, engines alternating.
 declare -A st_sl st_sp st_check
-for mode in map update; do
+for smode in map update; do
   sl=(); sp=()
   for r in $(seq 1 "$rounds"); do
-    echo "round $r: state ($mode): sluice ..." >&2
-    "$bench" state-side --mode "$mode" --keys "$keys" --updates 100000 \
-      --batches "$state_batches" --threads "$threads" > "$work/state-$mode-sluice-$r.out"
-    echo "round $r: state ($mode): spark ..." >&2
+    echo "round $r: state ($smode): sluice ..." >&2
+    "$bench" state-side --mode "$smode" --keys "$keys" --updates 100000 \
+      --batches "$state_batches" --threads "$threads" > "$work/state-$smode-sluice-$r.out"
+    echo "round $r: state ($smode): spark ..." >&2
     rm -rf "$work/spark-checkpoint"
-    java "${java_opts[@]}" -cp "$work/classes:$jars/*" StateBench "$mode" "$keys" 100000 \
+    java "${java_opts[@]}" -cp "$work/classes:$jars/*" StateBench "$smode" "$keys" 100000 \
       "$state_batches" "$threads" "$work/spark-checkpoint" \
-      > "$work/state-$mode-spark-$r.out" 2>/dev/null
-    sl+=("$(sed -n 's/.*median_batch_ms=//p' "$work/state-$mode-sluice-$r.out")")
-    sp+=("$(sed -n 's/.*median_batch_ms=//p' "$work/state-$mode-spark-$r.out")")
+      > "$work/state-$smode-spark-$r.out" 2>/dev/null
+    sl+=("$(sed -n 's/.*median_batch_ms=//p' "$work/state-$smode-sluice-$r.out")")
+    sp+=("$(sed -n 's/.*median_batch_ms=//p' "$work/state-$smode-spark-$r.out")")
   done
-  st_sl[$mode]=$(median "${sl[@]}"); st_sp[$mode]=$(median "${sp[@]}")
-  if diff <(grep '^STATE' "$work/state-$mode-sluice-1.out" | head -n "$state_batches") \
-          <(grep '^STATE' "$work/state-$mode-spark-1.out" | head -n "$state_batches") >/dev/null; then
-    st_check[$mode]="equal after every batch"
+  st_sl[$smode]=$(median "${sl[@]}"); st_sp[$smode]=$(median "${sp[@]}")
+  if diff <(grep '^STATE' "$work/state-$smode-sluice-1.out" | head -n "$state_batches") \
+          <(grep '^STATE' "$work/state-$smode-spark-1.out" | head -n "$state_batches") >/dev/null; then
+    st_check[$smode]="equal after every batch"
   else
-    st_check[$mode]="DIFFERENT"
+    st_check[$smode]="DIFFERENT"
   fi
 done
 
@@ -152,12 +170,13 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "## (a) Word count over a queue of pre-made batches"
   echo
   echo "$batches batches of $per_batch lines (10 words each) from one seeded corpus; medians of $rounds alternating runs."
-  echo "Capacity = words counted per second of batch processing time."
+  echo "Capacity = words counted per second of batch processing time. Peak RSS is that of the engine's process (for PySpark, of the Python driver only: the JVM it starts is not counted)."
   echo
-  echo "| engine | capacity (words/s) | peak RSS |"
-  echo "|---|---:|---:|"
-  echo "| Sluice | $slc | $((slr / 1024)) MiB |"
-  echo "| Spark Streaming (JVM) | $spc | $((spr / 1024)) MiB |"
+  echo "| engine | capacity (words/s) | peak RSS | start to first completed batch |"
+  echo "|---|---:|---:|---:|"
+  echo "| Sluice | $slc | $((slr / 1024)) MiB | $slf ms |"
+  echo "| Spark Streaming (JVM) | $spc | $((spr / 1024)) MiB | $spf ms |"
+  echo "| PySpark Streaming | $pyc | $((pyr / 1024)) MiB | $pyf ms |"
   echo
   echo "Sluice / Spark capacity: $(awk -v a="$slc" -v b="$spc" 'BEGIN { printf "%.1f", a / b }')×;"
   echo "Spark / Sluice peak RSS: $(awk -v a="$spr" -v b="$slr" 'BEGIN { printf "%.1f", a / b }')×."
@@ -181,10 +200,10 @@ report="$root/bench/results/$stamp-$mode.md"
   echo
   echo "| operation | Sluice | Spark Streaming (JVM) | Spark / Sluice | outputs |"
   echo "|---|---:|---:|---:|---|"
-  for mode in map update; do
-    name=$([ "$mode" = map ] && echo map_with_state || echo update_state_by_key)
-    ratio=$(awk -v a="${st_sp[$mode]}" -v b="${st_sl[$mode]}" 'BEGIN { if (b > 0) printf "%.0f×", a / b; else print "-" }')
-    echo "| $name | ${st_sl[$mode]} ms | ${st_sp[$mode]} ms | $ratio | ${st_check[$mode]} |"
+  for smode in map update; do
+    name=$([ "$smode" = map ] && echo map_with_state || echo update_state_by_key)
+    ratio=$(awk -v a="${st_sp[$smode]}" -v b="${st_sl[$smode]}" 'BEGIN { if (b > 0) printf "%.0f×", a / b; else print "-" }')
+    echo "| $name | ${st_sl[$smode]} ms | ${st_sp[$smode]} ms | $ratio | ${st_check[$smode]} |"
   done
 } > "$report"
 cat "$report"

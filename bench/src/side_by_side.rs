@@ -55,18 +55,25 @@ pub struct QueueArgs {
     threads: usize,
 }
 
-#[derive(Default)]
-struct Sum(Mutex<Duration>, AtomicU64);
+/// Sums processing times and notes when the first batch completed.
+struct Sum {
+    total: Mutex<Duration>,
+    started: Instant,
+    first_batch: Mutex<Option<Duration>>,
+}
 
 impl StreamingListener for Sum {
     fn on_batch_completed(&self, b: &BatchInfo) {
-        *self.0.lock() += b.processing_delay.unwrap_or_default();
-        self.1.fetch_add(1, Ordering::Relaxed);
+        *self.total.lock() += b.processing_delay.unwrap_or_default();
+        self.first_batch
+            .lock()
+            .get_or_insert_with(|| self.started.elapsed());
     }
 }
 
 /// Runs workload (a) back to back on a step clock.
 pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
+    let started = Instant::now();
     let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io("reading", &a.file, e))?;
     let lines: Vec<String> = text.lines().map(String::from).collect();
     let ctx = Context::new(
@@ -102,7 +109,11 @@ pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
             }
             Ok(())
         })?;
-    let sum = Arc::new(Sum::default());
+    let sum = Arc::new(Sum {
+        total: Mutex::new(Duration::ZERO),
+        started,
+        first_batch: Mutex::new(None),
+    });
     ssc.add_listener(sum.clone());
     let t0 = Instant::now();
     ssc.start()?;
@@ -114,11 +125,12 @@ pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
         println!("{r}");
     }
     println!(
-        "RESULT engine=sluice batches={} words={} processing_ms={} wall_ms={}",
+        "RESULT engine=sluice batches={} words={} processing_ms={} wall_ms={} first_batch_ms={}",
         a.batches,
         words.load(Ordering::Relaxed),
-        sum.0.lock().as_millis(),
-        wall.as_millis()
+        sum.total.lock().as_millis(),
+        wall.as_millis(),
+        sum.first_batch.lock().map_or(-1, |d| d.as_millis() as i64)
     );
     Ok(())
 }
