@@ -46,8 +46,7 @@ echo "building ..." >&2
 cargo build --quiet --release -p sluice-bench
 bench="$CARGO_TARGET_DIR/release/sluice-bench"
 mkdir -p "$work/classes"
-javac -nowarn -d "$work/classes" -cp "$jars/*" bench/spark/QueueWordCount.java \
-  bench/spark/StateBench.java bench/spark/WindowBench.java 2>/dev/null
+javac -nowarn -d "$work/classes" -cp "$jars/*" bench/spark/*.java 2>/dev/null
 
 corpus="$work/corpus-$lines.txt"
 [ -f "$corpus" ] || "$bench" corpus --out "$corpus" --lines "$lines"

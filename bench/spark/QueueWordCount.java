@@ -15,7 +15,6 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.streaming.Durations;
 import org.apache.spark.streaming.api.java.JavaDStream;
@@ -34,15 +33,7 @@ public class QueueWordCount {
     long intervalMs = Long.parseLong(args[4]);
     List<String> lines = Files.readAllLines(Paths.get(file));
 
-    SparkConf conf = new SparkConf()
-        .setMaster("local[" + threads + "]")
-        .setAppName("QueueWordCount")
-        .set("spark.ui.enabled", "false")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-        .set("spark.default.parallelism", String.valueOf(threads));
-    JavaStreamingContext ssc = new JavaStreamingContext(conf, Durations.milliseconds(intervalMs));
-    ssc.sparkContext().setLogLevel("ERROR");
+    JavaStreamingContext ssc = SparkSetup.context("QueueWordCount", threads, Durations.milliseconds(intervalMs));
 
     Queue<JavaRDD<String>> queue = new LinkedList<>();
     for (int b = 0; b < batches; b++) {
@@ -81,10 +72,7 @@ public class QueueWordCount {
 
     long t0 = System.nanoTime();
     ssc.start();
-    long deadline = System.currentTimeMillis() + 300_000;
-    while (completed.get() < batches && System.currentTimeMillis() < deadline) {
-      ssc.awaitTerminationOrTimeout(20);
-    }
+    SparkSetup.awaitBatches(ssc, completed, batches);
     long wallMs = (System.nanoTime() - t0) / 1_000_000;
     ssc.stop(true, false);
     for (String r : results) System.out.println(r);

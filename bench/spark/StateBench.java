@@ -14,7 +14,6 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.Optional;
@@ -34,15 +33,7 @@ public class StateBench {
     long updates = Long.parseLong(args[2]);
     int batches = Integer.parseInt(args[3]);
     int threads = Integer.parseInt(args[4]);
-    SparkConf conf = new SparkConf()
-        .setMaster("local[" + threads + "]")
-        .setAppName("StateBench")
-        .set("spark.ui.enabled", "false")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-        .set("spark.default.parallelism", String.valueOf(threads));
-    JavaStreamingContext ssc = new JavaStreamingContext(conf, Durations.seconds(1));
-    ssc.sparkContext().setLogLevel("ERROR");
+    JavaStreamingContext ssc = SparkSetup.context("StateBench", threads, Durations.seconds(1));
     ssc.checkpoint(args[5]);
 
     Queue<JavaRDD<Long>> queue = new LinkedList<>();
@@ -92,10 +83,7 @@ public class StateBench {
       }
     });
     ssc.start();
-    long deadline = System.currentTimeMillis() + 300_000;
-    while (completed.get() < batches && System.currentTimeMillis() < deadline) {
-      ssc.awaitTerminationOrTimeout(20);
-    }
+    SparkSetup.awaitBatches(ssc, completed, batches);
     ssc.stop(true, false);
     for (String r : results) System.out.println(r);
     List<Long> d = new ArrayList<>(delays.subList(1, delays.size()));

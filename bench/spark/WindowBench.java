@@ -14,7 +14,6 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.streaming.Durations;
 import org.apache.spark.streaming.api.java.JavaPairDStream;
@@ -29,15 +28,7 @@ public class WindowBench {
     long perBatch = Long.parseLong(args[1]);
     int batches = Integer.parseInt(args[2]);
     int threads = Integer.parseInt(args[3]);
-    SparkConf conf = new SparkConf()
-        .setMaster("local[" + threads + "]")
-        .setAppName("WindowBench")
-        .set("spark.ui.enabled", "false")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.driver.bindAddress", "127.0.0.1")
-        .set("spark.default.parallelism", String.valueOf(threads));
-    JavaStreamingContext ssc = new JavaStreamingContext(conf, Durations.seconds(1));
-    ssc.sparkContext().setLogLevel("ERROR");
+    JavaStreamingContext ssc = SparkSetup.context("WindowBench", threads, Durations.seconds(1));
     ssc.checkpoint(args[4]);
     Queue<JavaRDD<Long>> queue = new LinkedList<>();
     for (int b = 0; b < batches; b++) {
@@ -70,10 +61,7 @@ public class WindowBench {
       }
     });
     ssc.start();
-    long deadline = System.currentTimeMillis() + 300_000;
-    while (completed.get() < batches && System.currentTimeMillis() < deadline) {
-      ssc.awaitTerminationOrTimeout(20);
-    }
+    SparkSetup.awaitBatches(ssc, completed, batches);
     ssc.stop(true, false);
     for (String r : results) System.out.println(r);
     List<Long> d = new ArrayList<>();

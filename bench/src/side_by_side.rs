@@ -12,6 +12,29 @@ use sluice::corpus::Corpus;
 use sluice::prelude::*;
 use sluice::BatchInfo;
 
+/// A context on a step clock (batches back to back) with 1 s batches.
+fn step_context(threads: usize) -> Result<(Context, StreamingContext)> {
+    let ctx = Context::new(
+        Conf::new()
+            .set_master(format!("local[{threads}]"))
+            .set("sluice.streaming.clock", "step"),
+    )?;
+    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    Ok((ctx, ssc))
+}
+
+/// Starts the job, waits for `batches` batches, stops it and prints the recorded lines.
+fn run_batches(ssc: &StreamingContext, batches: usize, lines: &Mutex<Vec<String>>) -> Result<()> {
+    ssc.start()?;
+    let last = Time::from_millis(batches as i64 * 1000);
+    while !ssc.await_batch(last, Duration::from_secs(5))? {}
+    ssc.stop(StopMode::Immediate)?;
+    for r in lines.lock().iter() {
+        println!("{r}");
+    }
+    Ok(())
+}
+
 /// Options of `corpus`.
 #[derive(clap::Args)]
 pub struct CorpusArgs {
@@ -76,12 +99,7 @@ pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
     let started = Instant::now();
     let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io("reading", &a.file, e))?;
     let lines: Vec<String> = text.lines().map(String::from).collect();
-    let ctx = Context::new(
-        Conf::new()
-            .set_master(format!("local[{}]", a.threads))
-            .set("sluice.streaming.clock", "step"),
-    )?;
-    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let (ctx, ssc) = step_context(a.threads)?;
     let queue = RddQueue::new();
     let n = a.lines_per_batch.min(lines.len()).max(1);
     for b in 0..a.batches {
@@ -116,14 +134,8 @@ pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
     });
     ssc.add_listener(sum.clone());
     let t0 = Instant::now();
-    ssc.start()?;
-    let last = Time::from_millis(a.batches as i64 * 1000);
-    while !ssc.await_batch(last, Duration::from_secs(5))? {}
+    run_batches(&ssc, a.batches, &results)?;
     let wall = t0.elapsed();
-    ssc.stop(StopMode::Immediate)?;
-    for r in results.lock().iter() {
-        println!("{r}");
-    }
     println!(
         "RESULT engine=sluice batches={} words={} processing_ms={} wall_ms={} first_batch_ms={}",
         a.batches,
@@ -168,12 +180,7 @@ impl StreamingListener for Delays {
 /// `(i · 2654435761) mod K` and value 1, from an initial state of K keys at 0.
 pub fn state_side(a: StateSideArgs) -> Result<()> {
     use sluice::streaming::state::{State, StateSpec};
-    let ctx = Context::new(
-        Conf::new()
-            .set_master(format!("local[{}]", a.threads))
-            .set("sluice.streaming.clock", "step"),
-    )?;
-    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let (ctx, ssc) = step_context(a.threads)?;
     let (keys, updates) = (a.keys, a.updates);
     let queue = RddQueue::new();
     for b in 0..a.batches as i64 {
@@ -222,13 +229,7 @@ pub fn state_side(a: StateSideArgs) -> Result<()> {
     })?;
     let delays = Arc::new(Delays::default());
     ssc.add_listener(delays.clone());
-    ssc.start()?;
-    let last = Time::from_millis(a.batches as i64 * 1000);
-    while !ssc.await_batch(last, Duration::from_secs(5))? {}
-    ssc.stop(StopMode::Immediate)?;
-    for r in results.lock().iter() {
-        println!("{r}");
-    }
+    run_batches(&ssc, a.batches, &results)?;
     let mut d: Vec<Duration> = delays
         .0
         .lock()
@@ -265,12 +266,7 @@ pub struct WindowSideArgs {
 
 /// Runs workload (c): `reduce_by_key_and_window` with an inverse, window 10 s, slide 2 s.
 pub fn window_side(a: WindowSideArgs) -> Result<()> {
-    let ctx = Context::new(
-        Conf::new()
-            .set_master(format!("local[{}]", a.threads))
-            .set("sluice.streaming.clock", "step"),
-    )?;
-    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let (ctx, ssc) = step_context(a.threads)?;
     let (keys, u) = (a.keys, a.per_batch as i64);
     let queue = RddQueue::new();
     for b in 0..a.batches as i64 {
@@ -305,13 +301,7 @@ pub fn window_side(a: WindowSideArgs) -> Result<()> {
     })?;
     let delays = Arc::new(Delays::default());
     ssc.add_listener(delays.clone());
-    ssc.start()?;
-    let last = Time::from_millis(a.batches as i64 * 1000);
-    while !ssc.await_batch(last, Duration::from_secs(5))? {}
-    ssc.stop(StopMode::Immediate)?;
-    for r in results.lock().iter() {
-        println!("{r}");
-    }
+    run_batches(&ssc, a.batches, &results)?;
     // Window batches are the even seconds: every other batch, starting with the second.
     let mut d: Vec<Duration> = delays
         .0

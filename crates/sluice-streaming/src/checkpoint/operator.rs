@@ -11,12 +11,20 @@ use crate::state::StateStore;
 
 /// A stateful operator whose state is checkpointed, type-erased.
 pub trait CheckpointedOperator: Send + Sync {
+    /// The operator's stream.
+    fn stream(&self) -> &Arc<dyn DStreamBase>;
     /// The operator's name (its stream's name).
-    fn name(&self) -> String;
+    fn name(&self) -> String {
+        self.stream().name()
+    }
     /// Whether the program named it (required when checkpointing).
-    fn is_named(&self) -> bool;
+    fn is_named(&self) -> bool {
+        self.stream().is_named()
+    }
     /// The stream's id.
-    fn stream_id(&self) -> usize;
+    fn stream_id(&self) -> usize {
+        self.stream().id()
+    }
     /// The kind of operator.
     fn kind(&self) -> &'static str;
     /// The key type's name.
@@ -53,14 +61,8 @@ where
     K: Key + Serialize + DeserializeOwned,
     S: Data + Serialize + DeserializeOwned,
 {
-    fn name(&self) -> String {
-        self.stream.name()
-    }
-    fn is_named(&self) -> bool {
-        self.stream.is_named()
-    }
-    fn stream_id(&self) -> usize {
-        self.stream.id()
+    fn stream(&self) -> &Arc<dyn DStreamBase> {
+        &self.stream
     }
     fn kind(&self) -> &'static str {
         self.kind

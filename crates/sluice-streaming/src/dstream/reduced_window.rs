@@ -310,14 +310,8 @@ where
     K: Key + Serialize + DeserializeOwned,
     V: Data + Serialize + DeserializeOwned,
 {
-    fn name(&self) -> String {
-        self.stream.name()
-    }
-    fn is_named(&self) -> bool {
-        self.stream.is_named()
-    }
-    fn stream_id(&self) -> usize {
-        self.stream.id()
+    fn stream(&self) -> &Arc<dyn DStreamBase> {
+        &self.stream
     }
     fn kind(&self) -> &'static str {
         "reduce_by_key_and_window"

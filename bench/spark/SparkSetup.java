@@ -1,0 +1,32 @@
+// Shared set-up of the Spark benchmark programs: a local streaming context bound to the
+// loopback address, without the web UI, with quiet logs.
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.streaming.Duration;
+import org.apache.spark.streaming.api.java.JavaStreamingContext;
+
+final class SparkSetup {
+  private SparkSetup() {}
+
+  static JavaStreamingContext context(String app, int threads, Duration batch) {
+    SparkConf conf = new SparkConf()
+        .setMaster("local[" + threads + "]")
+        .setAppName(app)
+        .set("spark.ui.enabled", "false")
+        .set("spark.driver.host", "127.0.0.1")
+        .set("spark.driver.bindAddress", "127.0.0.1")
+        .set("spark.default.parallelism", String.valueOf(threads));
+    JavaStreamingContext ssc = new JavaStreamingContext(conf, batch);
+    ssc.sparkContext().setLogLevel("ERROR");
+    return ssc;
+  }
+
+  /** Waits until `done` batches completed, at most five minutes. */
+  static void awaitBatches(JavaStreamingContext ssc, java.util.concurrent.atomic.AtomicLong done,
+      long batches) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + 300_000;
+    while (done.get() < batches && System.currentTimeMillis() < deadline) {
+      ssc.awaitTerminationOrTimeout(20);
+    }
+  }
+}
