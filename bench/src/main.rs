@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
 
+mod latency;
 mod side_by_side;
 mod state;
 mod streaming;
@@ -40,6 +41,8 @@ enum Command {
     Streaming(streaming::StreamingArgs),
     /// Keyed state: map_with_state and update_state_by_key with many keys; checkpoints.
     State(state::StateArgs),
+    /// End-to-end latency over a socket at several batch intervals.
+    Latency(latency::LatencyArgs),
     /// Writes the seeded corpus shared by every engine of the side-by-side benchmarks.
     Corpus(side_by_side::CorpusArgs),
     /// Workload (a) of the side-by-side benchmarks: word count over a queue of batches read
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Wordcount(a) => wordcount(a),
         Command::Streaming(a) => streaming::run(a),
         Command::State(a) => state::run_all(a),
+        Command::Latency(a) => latency::run(a),
         Command::Corpus(a) => side_by_side::corpus(a),
         Command::QueueWordcount(a) => side_by_side::queue_wordcount(a),
         Command::StateSide(a) => side_by_side::state_side(a),
