@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting, lints, unit, integration and doc tests, a short
-# run of the main job, and the web UI's end-to-end test in headless Chromium. Installs what
-# the tests need when it is missing (Debian's chromium, playwright-core from npm), in a cache
+# Runs every test of the project: formatting, lints, unit, integration and doc tests (the
+# Kafka connector's against a real broker), a short run of the main job, and the web UI's
+# end-to-end test in headless Chromium. Installs what the tests need when it is missing (the
+# tansu broker from crates.io, Debian's chromium, playwright-core from npm), in a cache
 # outside the checkout.
 #
 # Build products go to a cache outside the checkout (SLUICE_CACHE, default ~/.cache/sluice),
@@ -17,11 +18,18 @@ step() { printf '\n== %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy (all targets, warnings are errors)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+step "cargo clippy (all targets and features, warnings are errors)"
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-step "cargo test"
-cargo test --workspace --locked
+step "Kafka test broker"
+tansu="$(bash scripts/install-broker.sh)"
+read -r broker_pid broker_addr < <(bash scripts/start-broker.sh "$tansu" "${SLUICE_BROKER_PORT:-19092}")
+trap 'kill "$broker_pid" 2>/dev/null || true' EXIT
+export SLUICE_KAFKA_BROKERS="$broker_addr"
+echo "broker at $SLUICE_KAFKA_BROKERS (pid $broker_pid)"
+
+step "cargo test (all features)"
+cargo test --workspace --all-features --locked
 
 step "main job smoke run"
 cargo run --quiet --locked -p sluice-cli -- demo --batches 3 --interval-ms 200 --rate 5000 --top 3 --no-ui

@@ -108,6 +108,15 @@ pub enum Error {
     #[error("{0}")]
     User(String),
 
+    /// An external system (a message broker, ...) failed or refused a request.
+    #[error("{system}: {message}")]
+    External {
+        /// The system, e.g. `kafka`.
+        system: &'static str,
+        /// What failed, with the system's own reason.
+        message: String,
+    },
+
     /// An internal invariant was violated; this is a bug in Sluice.
     #[error("internal error: {0}")]
     Internal(String),

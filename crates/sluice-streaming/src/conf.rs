@@ -7,6 +7,9 @@
 //! | `sluice.streaming.receiver.maxBufferedRecords` | `1000000` | records a receiver may hold that are not yet processed; `store` blocks beyond it |
 //! | `sluice.streaming.fileStream.minRememberDuration` | `60s` | how far back a directory stream looks for new files |
 //! | `sluice.streaming.receiver.restartDelay` | `2s` | delay before a receiver restarts after an error (Spark's default) |
+//! | `sluice.streaming.backpressure.enabled` | `false` | sources that support it adapt their rate to processing ([`backpressure`](crate::backpressure)) |
+//! | `sluice.streaming.backpressure.initialRate` | `10000` | records/s of the first batch while backpressure has no measurement |
+//! | `sluice.streaming.backpressure.pid.{proportional,integral,derived,minRate}` | `1.0`, `0.2`, `0.0`, `100` | the PID estimator's gains and floor (Spark's) |
 //!
 //! Durations accept `ms`, `s`, `m` and `h` suffixes.
 
@@ -40,6 +43,8 @@ pub struct StreamingSettings {
     pub file_min_remember: Duration,
     /// Delay before a receiver restarts.
     pub receiver_restart_delay: Duration,
+    /// Backpressure (`sluice.streaming.backpressure.*`).
+    pub backpressure: crate::backpressure::BackpressureSettings,
 }
 
 impl StreamingSettings {
@@ -53,7 +58,10 @@ impl StreamingSettings {
             RECEIVER_RESTART_DELAY,
         ];
         for (k, v) in conf.iter() {
-            if k.starts_with("sluice.streaming.") && !known.contains(&k) {
+            if k.starts_with("sluice.streaming.")
+                && !known.contains(&k)
+                && !crate::backpressure::KEYS.contains(&k)
+            {
                 return Err(Error::config(k, v, "unknown configuration key"));
             }
         }
@@ -97,6 +105,7 @@ impl StreamingSettings {
             max_buffered_records,
             file_min_remember: dur(FILE_MIN_REMEMBER, Duration::from_secs(60))?,
             receiver_restart_delay: dur(RECEIVER_RESTART_DELAY, Duration::from_secs(2))?,
+            backpressure: crate::backpressure::BackpressureSettings::from_conf(conf)?,
         })
     }
 }

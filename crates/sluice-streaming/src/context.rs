@@ -293,6 +293,11 @@ impl StreamingContext {
         })
     }
 
+    /// The validated `sluice.streaming.*` settings.
+    pub fn settings(&self) -> &crate::conf::StreamingSettings {
+        &self.shared().settings
+    }
+
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.owner.shared
     }

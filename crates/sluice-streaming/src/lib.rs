@@ -18,6 +18,7 @@
 //!
 //! Tests use the [`testing`] harness or a [`clock::ManualClock`]: nothing sleeps.
 
+pub mod backpressure;
 pub mod checkpoint;
 pub mod clock;
 pub mod conf;

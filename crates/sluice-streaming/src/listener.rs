@@ -21,6 +21,9 @@ pub struct StreamInputInfo {
     pub num_records: u64,
     /// A description of what was read (files, offsets, ...).
     pub description: String,
+    /// The rate limit in effect for this batch, records/s, for sources that limit their
+    /// rate (a fixed maximum or backpressure).
+    pub rate_limit: Option<u64>,
 }
 
 /// One output operation of one batch.

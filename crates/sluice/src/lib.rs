@@ -56,6 +56,9 @@
 //! - Your own record text form for output files: implement [`ToText`].
 //! - Your own shared aggregates: [`Context::accumulator`] with any merge function.
 
+/// Kafka: the direct stream and the sink (feature `kafka`).
+#[cfg(feature = "kafka")]
+pub use sluice_connectors::kafka;
 pub use sluice_core as core;
 pub use sluice_core::{
     corpus, Accumulator, Broadcast, ChunkIter, Conf, Context, Data, Error, HashPartitioner, Key,

@@ -91,6 +91,7 @@ fn run_batch(shared: &Arc<Shared>, js: JobSet) {
     info.processing_delay = Some(started.elapsed());
     for i in &inputs {
         i.batch_completed(time);
+        i.on_batch_completed(&info, failed);
     }
     for s in &streams {
         s.clear_metadata(time);

@@ -151,6 +151,7 @@ impl InputStream for FileSource {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            rate_limit: None,
         })
     }
     fn batch_completed(&self, time: Time) {

@@ -13,7 +13,13 @@ pub mod rate;
 pub mod receiver;
 pub mod socket;
 
-use crate::listener::{ReceiverInfo, StreamInputInfo};
+use std::sync::Arc;
+
+use sluice_core::{Data, Rdd};
+
+use crate::context::StreamingContext;
+use crate::dstream::{DStream, StreamCompute};
+use crate::listener::{BatchInfo, ReceiverInfo, StreamInputInfo};
 use crate::time::Time;
 
 /// An input stream as the scheduler sees it.
@@ -38,6 +44,10 @@ pub trait InputStream: Send + Sync {
     }
     /// Batch `time` completed: release what it held.
     fn batch_completed(&self, _time: Time) {}
+    /// Batch `info.batch_time` completed, with its delays and whether its outputs succeeded
+    /// (`failed`); called on the runner thread before the next batch runs (rate control,
+    /// committing offsets).
+    fn on_batch_completed(&self, _info: &BatchInfo, _failed: bool) {}
     /// The receiver's state, for receiver-based streams.
     fn receiver_info(&self) -> Option<ReceiverInfo> {
         None
@@ -63,5 +73,49 @@ pub trait InputStream: Send + Sync {
     /// Restores what `checkpoint_state` returned.
     fn restore_state(&self, _state: &serde_json::Value) -> sluice_core::Result<()> {
         Ok(())
+    }
+}
+
+/// A source defined outside this crate (connectors): the input bookkeeping of
+/// [`InputStream`] plus the computation of each batch's RDD.
+///
+/// Register one with [`StreamingContext::input_stream`]; the engine then calls
+/// [`InputSource::bind`] once with the stream's id, [`InputStream::allocate`] when a batch is
+/// generated and [`InputSource::compute`] for the batch's RDD.
+pub trait InputSource<T: Data>: InputStream {
+    /// Tells the source its stream id (returned by [`InputStream::id`] from then on).
+    fn bind(&self, id: usize);
+    /// The RDD of batch `time` (`None`: the stream has no RDD for that time).
+    fn compute(&self, time: Time) -> sluice_core::Result<Option<Rdd<T>>>;
+}
+
+struct SourceCompute<S>(Arc<S>);
+
+impl<T: Data, S: InputSource<T> + 'static> StreamCompute<T> for SourceCompute<S> {
+    fn compute(&self, time: Time) -> sluice_core::Result<Option<Rdd<T>>> {
+        self.0.compute(time)
+    }
+}
+
+impl StreamingContext {
+    /// A stream whose batches come from `source` (see [`InputSource`]); `name` is the
+    /// operation's name shown in the UI.
+    pub fn input_stream<T: Data, S: InputSource<T> + 'static>(
+        &self,
+        name: &str,
+        source: Arc<S>,
+    ) -> sluice_core::Result<DStream<T>> {
+        self.shared().check_can_add()?;
+        let stream = DStream::new_node(
+            self.shared(),
+            name,
+            self.batch_interval(),
+            vec![],
+            std::time::Duration::ZERO,
+            SourceCompute(Arc::clone(&source)),
+        );
+        source.bind(stream.id());
+        self.shared().register_input(source);
+        Ok(stream)
     }
 }

@@ -76,6 +76,7 @@ impl<T: Send + Sync> InputStream for RateSource<T> {
             input_stream_id: self.id(),
             num_records: hi - lo,
             description: format!("records {lo}..{hi}"),
+            rate_limit: None,
         })
     }
 }

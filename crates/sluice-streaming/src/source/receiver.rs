@@ -281,6 +281,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             input_stream_id: self.id(),
             num_records: blocks.iter().map(|x| x.len() as u64).sum(),
             description: format!("{} block(s)", blocks.len()),
+            rate_limit: None,
         })
     }
 

@@ -1,0 +1,8 @@
+//! Sluice's connectors to external systems.
+//!
+//! - `kafka` (cargo feature `kafka`): a direct stream with per-batch offset ranges and
+//!   exactly-once recovery, rate control and backpressure, and a sink. It builds librdkafka
+//!   from source, so it is kept behind a feature to keep a cold build of the engine quick.
+
+#[cfg(feature = "kafka")]
+pub mod kafka;
