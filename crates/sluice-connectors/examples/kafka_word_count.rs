@@ -7,10 +7,11 @@
 //! ```text
 //! cargo run -p sluice-connectors --features kafka --example kafka_word_count -- \
 //!     --brokers 127.0.0.1:9092 --topic words --checkpoint /tmp/ckpt --output /tmp/out/counts \
-//!     [--expect N] [--batch-ms 100] [--max-rate 1000] [--group word-count]
+//!     [--expect N] [--batch-ms 100] [--max-rate 1000] [--group word-count] [--slow-ms 0]
 //! ```
 //!
-//! With `--expect N` the job stops gracefully once its totals add up to `N`.
+//! With `--expect N` the job stops gracefully once its totals add up to `N`. `--slow-ms`
+//! makes each batch take at least that long, so that batches queue up behind a slow job.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -50,6 +51,7 @@ fn main() -> Result<()> {
         .map_err(|_| Error::InvalidArgument("--expect: not a number".into()))?;
     let batch_ms = num(&args, "--batch-ms", 100)?;
     let max_rate = num(&args, "--max-rate", 0)?;
+    let slow = Duration::from_millis(num(&args, "--slow-ms", 0)?);
 
     let mut conf = Conf::new()
         .set_master("local[2]")
@@ -82,6 +84,7 @@ fn main() -> Result<()> {
         counts.foreach_rdd(move |rdd, _| {
             let sum = rdd.map(|(_, n)| n).fold(0, |a, b| a + b)?;
             seen.store(sum, Ordering::Release);
+            std::thread::sleep(slow);
             Ok(())
         })?;
         Ok(ssc)
