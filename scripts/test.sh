@@ -26,6 +26,8 @@ tansu="$(bash scripts/install-broker.sh)"
 read -r broker_pid broker_addr < <(bash scripts/start-broker.sh "$tansu" "${SLUICE_BROKER_PORT:-19092}")
 trap 'kill "$broker_pid" 2>/dev/null || true' EXIT
 export SLUICE_KAFKA_BROKERS="$broker_addr"
+# The broker-loss test starts (and kills) a broker of its own.
+export SLUICE_TANSU_BIN="$tansu"
 echo "broker at $SLUICE_KAFKA_BROKERS (pid $broker_pid)"
 
 step "cargo test (all features)"

@@ -1,0 +1,147 @@
+//! A broker lost while the job runs: the batch waits (the driver retries with backoff and
+//! reports why), nothing fails, and once the broker is back every record is read exactly
+//! once. The test runs its own broker (`SLUICE_TANSU_BIN`) so that it can kill and restart it.
+#![cfg(feature = "kafka")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{unique, Job};
+use parking_lot::Mutex;
+use sluice_connectors::kafka::admin::{create_topic, produce, Produce};
+use sluice_connectors::kafka::{direct_stream, StartingOffsets};
+use sluice_streaming::Time;
+
+fn start_broker(bin: &str, data: &Path, port: u16) -> Child {
+    let url = format!("tcp://127.0.0.1:{port}");
+    let child = Command::new(bin)
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+            "--storage-engine",
+            "sqlite://tansu.db",
+        ])
+        .current_dir(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the broker did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+fn records(from: usize, to: usize) -> Vec<Produce> {
+    (from..to)
+        .map(|i| Produce {
+            partition: Some((i % 2) as i32),
+            key: None,
+            value: Some(i.to_string().into_bytes()),
+        })
+        .collect()
+}
+
+#[test]
+fn a_lost_broker_makes_batches_wait_and_loses_nothing() {
+    let Ok(bin) = std::env::var("SLUICE_TANSU_BIN") else {
+        eprintln!(
+            "\n!!!!! SKIPPED a_lost_broker_makes_batches_wait: SLUICE_TANSU_BIN is not set \
+             (scripts/test.sh sets it) !!!!!\n"
+        );
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let servers = format!("127.0.0.1:{port}");
+    let mut broker = start_broker(&bin, data.path(), port);
+    let topic = unique("loss");
+    create_topic(&servers, &topic, 2).unwrap();
+    produce(&servers, &topic, &records(0, 100)).unwrap();
+
+    let job = Job::new(
+        Duration::from_secs(1),
+        &[
+            ("sluice.kafka.metadataTimeout", "1s"),
+            ("sluice.kafka.pollTimeout", "30s"),
+        ],
+    )
+    .unwrap();
+    let kafka = direct_stream(&job.ssc)
+        .bootstrap_servers(servers.as_str())
+        .subscribe([topic.as_str()])
+        .starting_offsets(StartingOffsets::Earliest)
+        .option("reconnect.backoff.max.ms", "500")
+        .build_strings()
+        .unwrap();
+    let seen: Arc<Mutex<BTreeMap<Time, Vec<String>>>> = Arc::default();
+    let s = Arc::clone(&seen);
+    kafka
+        .stream()
+        .foreach_rdd(move |rdd, t| {
+            s.lock()
+                .insert(t, rdd.map(|r| r.value.unwrap_or_default()).collect()?);
+            Ok(())
+        })
+        .unwrap();
+    job.ssc.start().unwrap();
+    job.run_batch(1).unwrap();
+
+    // The broker dies; batch 2 comes due and waits.
+    broker.kill().unwrap();
+    broker.wait().unwrap();
+    job.clock.set_time(job.time(2).millis());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while kafka.planning_error().is_none() {
+        assert!(Instant::now() < deadline, "no planning error reported");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!job
+        .ssc
+        .await_batch(job.time(2), Duration::from_millis(500))
+        .unwrap());
+    assert_eq!(job.ssc.last_completed_batch(), Some(job.time(1)));
+
+    // Back on the same data: the job goes on where it was.
+    let mut broker = start_broker(&bin, data.path(), port);
+    produce(&servers, &topic, &records(100, 150)).unwrap();
+    assert!(job
+        .ssc
+        .await_batch(job.time(2), Duration::from_secs(60))
+        .unwrap());
+    job.run_batch(3).unwrap();
+    assert!(kafka.planning_error().is_none());
+    job.stop().unwrap();
+    broker.kill().unwrap();
+    let _ = broker.wait();
+
+    let seen = seen.lock();
+    assert_eq!(seen[&job.time(1)].len(), 100);
+    let mut all: Vec<usize> = seen
+        .values()
+        .flatten()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (0..150).collect::<Vec<_>>(),
+        "every record exactly once"
+    );
+}
