@@ -18,6 +18,8 @@ use rustc_hash::FxHashMap;
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
 
+#[cfg(feature = "kafka")]
+mod kafka;
 mod latency;
 mod side_by_side;
 mod state;
@@ -54,6 +56,9 @@ enum Command {
     /// Workload (c) of the side-by-side benchmarks: an incremental window over batches of
     /// generated keys.
     WindowSide(side_by_side::WindowSideArgs),
+    /// Kafka: consume → count → produce through a broker, beside the raw consume rate.
+    #[cfg(feature = "kafka")]
+    Kafka(kafka::KafkaArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -97,6 +102,8 @@ fn main() -> ExitCode {
         Command::QueueWordcount(a) => side_by_side::queue_wordcount(a),
         Command::StateSide(a) => side_by_side::state_side(a),
         Command::WindowSide(a) => side_by_side::window_side(a),
+        #[cfg(feature = "kafka")]
+        Command::Kafka(a) => kafka::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,7 @@
 //! ```text
 //! cargo run -p sluice-connectors --features kafka --example kafka_word_count -- \
 //!     --brokers 127.0.0.1:9092 --topic words --checkpoint /tmp/ckpt --output /tmp/out/counts \
-//!     [--expect N] [--batch-ms 100] [--max-rate 1000] [--group word-count] [--slow-ms 0]
+//!     [--expect N] [--batch-ms 100] [--max-rate 1000] [--group word-count] [--slow-ms 0] [--no-commit]
 //! ```
 //!
 //! With `--expect N` the job stops gracefully once its totals add up to `N`. `--slow-ms`
@@ -51,6 +51,7 @@ fn main() -> Result<()> {
         .map_err(|_| Error::InvalidArgument("--expect: not a number".into()))?;
     let batch_ms = num(&args, "--batch-ms", 100)?;
     let max_rate = num(&args, "--max-rate", 0)?;
+    let no_commit = args.iter().any(|a| a == "--no-commit");
     let slow = Duration::from_millis(num(&args, "--slow-ms", 0)?);
 
     let mut conf = Conf::new()
@@ -69,7 +70,7 @@ fn main() -> Result<()> {
             .group_id(group.as_str())
             .subscribe([topic.as_str()])
             .starting_offsets(StartingOffsets::Earliest)
-            .commit_offsets_after_batch(true)
+            .commit_offsets_after_batch(!no_commit)
             .build_strings()?;
         let counts = kafka
             .stream()

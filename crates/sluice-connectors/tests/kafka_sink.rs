@@ -14,7 +14,7 @@ use common::{brokers, unique, Job};
 use parking_lot::Mutex;
 use sluice_connectors::kafka::admin::{create_topic, produce, read_topic, Produce};
 use sluice_connectors::kafka::{
-    direct_stream, origin_of, KafkaPairSinkExt, KafkaSink, ReplayFilter, StartingOffsets,
+    direct_stream, origin_of, EncodeFn, KafkaPairSinkExt, KafkaSink, ReplayFilter, StartingOffsets,
     StringSerializer,
 };
 use sluice_streaming::Time;
@@ -76,7 +76,7 @@ fn sink_output_without_replays_equals_the_input_transformed() {
     let t1 = job.time(1);
     let again = written.lock()[&t1].clone();
     let rdd = job.ssc.context().parallelize_partitions(again);
-    let encode: Arc<dyn Fn(&(String, String)) -> (Option<Vec<u8>>, Vec<u8>) + Send + Sync> =
+    let encode: Arc<EncodeFn<(String, String)>> =
         Arc::new(|(k, v)| (Some(k.as_bytes().to_vec()), v.as_bytes().to_vec()));
     assert_eq!(sink.write_rdd(&rdd, t1, &output, encode).unwrap(), 40);
 

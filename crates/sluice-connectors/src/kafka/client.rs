@@ -4,7 +4,9 @@
 //!   earliest and latest offsets, the group's committed offsets, and commits.
 //! - [`PartitionReader`]: reads one offset range in a task, with a cache of consumers, one
 //!   per partition, that stay positioned where the last range ended so that consecutive
-//!   batches continue the same fetch.
+//!   batches continue the same fetch. Between ranges a consumer's partition is paused: an
+//!   idle consumer then sends no fetch requests at all (some brokers spend a core answering
+//!   long-polling fetches at the end of a partition).
 //!
 //! Every broker failure becomes an [`Error::External`] that says what was being done.
 

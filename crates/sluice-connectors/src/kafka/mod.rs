@@ -48,4 +48,4 @@ pub use record::{
     StringSerializer,
 };
 pub use settings::KafkaSettings;
-pub use sink::{origin_of, KafkaPairSinkExt, KafkaSink, KafkaSinkExt, ReplayFilter};
+pub use sink::{origin_of, EncodeFn, KafkaPairSinkExt, KafkaSink, KafkaSinkExt, ReplayFilter};

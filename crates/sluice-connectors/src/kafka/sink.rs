@@ -37,6 +37,9 @@ pub const HEADER_PARTITION: &str = "sluice.batch.partition";
 /// Header: the record's index within its partition (decimal text).
 pub const HEADER_SEQ: &str = "sluice.batch.seq";
 
+/// How the sink turns a record into a Kafka key (optional) and value.
+pub type EncodeFn<T> = dyn Fn(&T) -> (Option<Vec<u8>>, Vec<u8>) + Send + Sync;
+
 /// What one task sent and what failed.
 #[derive(Default)]
 struct TaskDelivery {
@@ -184,7 +187,7 @@ impl KafkaSink {
         rdd: &Rdd<T>,
         time: Time,
         topic: &str,
-        encode: Arc<dyn Fn(&T) -> (Option<Vec<u8>>, Vec<u8>) + Send + Sync>,
+        encode: Arc<EncodeFn<T>>,
     ) -> Result<u64> {
         let counts = rdd.run_job(|chunks, task| {
             let mut records = Vec::new();
@@ -219,7 +222,7 @@ impl<T: Data> KafkaSinkExt<T> for DStream<T> {
     ) -> Result<()> {
         let sink = sink.clone();
         let topic = topic.to_string();
-        let encode: Arc<dyn Fn(&T) -> (Option<Vec<u8>>, Vec<u8>) + Send + Sync> = Arc::new(encode);
+        let encode: Arc<EncodeFn<T>> = Arc::new(encode);
         self.foreach_rdd(move |rdd, time| {
             sink.write_rdd(&rdd, time, &topic, Arc::clone(&encode))
                 .map(|_| ())
