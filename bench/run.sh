@@ -14,7 +14,8 @@
 # (A B A B ...) so that ratios hold while the machine's speed drifts, checks that their
 # outputs agree batch by batch, and writes a Markdown report to bench/results/.
 #
-# Workloads so far: (a) word count over a queue of pre-made batches (capacity = words per
+# Workloads so far: (b) word count over a socket: end-to-end latency and the smallest batch
+# interval each engine sustains; (a) word count over a queue of pre-made batches (capacity = words per
 # second of processing time), with peak RSS and the time from start to the first completed
 # batch (e) per engine (Sluice from main(), Spark from JVM start; Spark's batches are 100 ms); (d) keyed state with 1 million keys
 # and 100 thousand updates per batch, with update_state_by_key and with map_with_state
@@ -22,8 +23,10 @@
 set -euo pipefail
 mode="${1:-quick}"
 case "$mode" in
-  quick) lines=100000; batches=10; per_batch=20000; rounds=2; keys=1000000; state_batches=5 ;;
-  full) lines=500000; batches=20; per_batch=50000; rounds=3; keys=1000000; state_batches=10 ;;
+  quick) lines=100000; batches=10; per_batch=20000; rounds=2; keys=1000000; state_batches=5
+    lat_seconds=4; sl_intervals="100 20 10"; sp_intervals="1000 500 200 100" ;;
+  full) lines=500000; batches=20; per_batch=50000; rounds=3; keys=1000000; state_batches=10
+    lat_seconds=10; sl_intervals="100 50 20 10 5"; sp_intervals="1000 500 200 100 50" ;;
   *) echo "usage: bench/run.sh quick|full" >&2; exit 2 ;;
 esac
 threads=2
@@ -137,6 +140,31 @@ for smode in map update; do
   fi
 done
 
+# (b) End-to-end latency over a socket at 20,000 lines/s, engines alternating by interval.
+lat_rate=20000
+lat_rows=()
+sl_smallest="-"; sp_smallest="-"
+sl_list=($sl_intervals); sp_list=($sp_intervals)
+for i in $(seq 0 $(( ${#sp_list[@]} > ${#sl_list[@]} ? ${#sp_list[@]} - 1 : ${#sl_list[@]} - 1 ))); do
+  if [ "$i" -lt "${#sp_list[@]}" ]; then
+    iv="${sp_list[$i]}"
+    echo "latency: spark at $iv ms ..." >&2
+    line="$(java "${java_opts[@]}" -cp "$work/classes:$jars/*" SocketLatency "$iv" "$lat_rate" \
+      "$lat_seconds" "$threads" 2>/dev/null | grep '^LATENCY' || echo "LATENCY interval_ms=$iv lines=0 p50_ms=- p99_ms=- sched_p99_ms=- keeps_up=failed")"
+    row="$(echo "$line" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      printf "| Spark Streaming (JVM) | %s ms | %s | %s ms | %s ms | %s ms | %s |", v["interval_ms"], v["lines"], v["p50_ms"], v["p99_ms"], v["sched_p99_ms"], v["keeps_up"] }')"
+    lat_rows+=("$row")
+    if echo "$line" | grep -q 'keeps_up=yes'; then sp_smallest="$iv ms"; fi
+  fi
+  if [ "$i" -lt "${#sl_list[@]}" ]; then
+    iv="${sl_list[$i]}"
+    echo "latency: sluice at $iv ms ..." >&2
+    row="$("$bench" latency --rate "$lat_rate" --seconds "$lat_seconds" --intervals "$iv" | grep '^| [0-9]')"
+    lat_rows+=("| Sluice $row")
+    if echo "$row" | grep -q '| yes |$'; then sl_smallest="$iv ms"; fi
+  fi
+done
+
 # (c) Incremental window: window 10 s, slide 2 s, 12 batches of 1 s.
 wsl=(); wsp=()
 for r in $(seq 1 "$rounds"); do
@@ -181,6 +209,16 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "Spark / Sluice peak RSS: $(awk -v a="$spr" -v b="$slr" 'BEGIN { printf "%.1f", a / b }')×."
   echo
   echo "Cross-check of the outputs: $check."
+  echo
+  echo "## (b) End-to-end latency over a socket"
+  echo
+  echo "$lat_rate lines/s (10 words each) from a feeder thread in the engine's process, word count per batch; latency = from sending a line to the end of its batch's output; $lat_seconds s measured after 1 s of warm-up. Keeps up = the scheduling delay does not grow."
+  echo
+  echo "| engine | batch | lines | latency p50 | latency p99 | scheduling delay p99 | keeps up |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
+  for row in "${lat_rows[@]}"; do echo "$row"; done
+  echo
+  echo "Smallest batch interval tried that keeps up: Sluice $sl_smallest, Spark $sp_smallest (intervals tried: Sluice $sl_intervals ms; Spark $sp_intervals ms)."
   echo
   echo "## (c) reduce_by_key_and_window with an inverse function"
   echo

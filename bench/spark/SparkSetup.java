@@ -8,7 +8,8 @@ import org.apache.spark.streaming.api.java.JavaStreamingContext;
 final class SparkSetup {
   private SparkSetup() {}
 
-  static JavaStreamingContext context(String app, int threads, Duration batch) {
+  /** A context; `extra` holds further settings as key, value, key, value, ... */
+  static JavaStreamingContext context(String app, int threads, Duration batch, String... extra) {
     SparkConf conf = new SparkConf()
         .setMaster("local[" + threads + "]")
         .setAppName(app)
@@ -16,6 +17,7 @@ final class SparkSetup {
         .set("spark.driver.host", "127.0.0.1")
         .set("spark.driver.bindAddress", "127.0.0.1")
         .set("spark.default.parallelism", String.valueOf(threads));
+    for (int i = 0; i + 1 < extra.length; i += 2) conf.set(extra[i], extra[i + 1]);
     JavaStreamingContext ssc = new JavaStreamingContext(conf, batch);
     ssc.sparkContext().setLogLevel("ERROR");
     return ssc;
