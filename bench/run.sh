@@ -160,8 +160,8 @@ for i in $(seq 0 $(( ${#sp_list[@]} > ${#sl_list[@]} ? ${#sp_list[@]} - 1 : ${#s
     iv="${sl_list[$i]}"
     echo "latency: sluice at $iv ms ..." >&2
     row="$("$bench" latency --rate "$lat_rate" --seconds "$lat_seconds" --intervals "$iv" | grep '^| [0-9]')"
-    lat_rows+=("| Sluice $row")
     if echo "$row" | grep -q '| yes |$'; then sl_smallest="$iv ms"; fi
+    lat_rows+=("| Sluice ${row//NO/no}")
   fi
 done
 
@@ -212,7 +212,7 @@ report="$root/bench/results/$stamp-$mode.md"
   echo
   echo "## (b) End-to-end latency over a socket"
   echo
-  echo "$lat_rate lines/s (10 words each) from a feeder thread in the engine's process, word count per batch; latency = from sending a line to the end of its batch's output; $lat_seconds s measured after 1 s of warm-up. Keeps up = the scheduling delay does not grow."
+  echo "$lat_rate lines/s (10 words each) from a feeder thread in the engine's process, word count per batch; latency = from sending a line to the end of its batch's output; $lat_seconds s measured after 1 s of warm-up. Keeps up = the scheduling delay does not grow and its p99 is at most one batch interval."
   echo
   echo "| engine | batch | lines | latency p50 | latency p99 | scheduling delay p99 | keeps up |"
   echo "|---|---:|---:|---:|---:|---:|---|"

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use common::{unique, Job};
 use parking_lot::Mutex;
 use sluice_connectors::kafka::admin::{create_topic, produce, Produce};
-use sluice_connectors::kafka::{direct_stream, StartingOffsets};
 use sluice_streaming::Time;
 
 fn start_broker(bin: &str, data: &Path, port: u16) -> Child {
@@ -83,10 +82,8 @@ fn a_lost_broker_makes_batches_wait_and_loses_nothing() {
         ],
     )
     .unwrap();
-    let kafka = direct_stream(&job.ssc)
-        .bootstrap_servers(servers.as_str())
-        .subscribe([topic.as_str()])
-        .starting_offsets(StartingOffsets::Earliest)
+    let kafka = job
+        .stream_from_earliest(servers.as_str(), topic.as_str())
         .option("reconnect.backoff.max.ms", "500")
         .build_strings()
         .unwrap();

@@ -63,10 +63,8 @@ fn reads_each_record_once_with_one_rdd_partition_per_kafka_partition() {
     produce(&b, &topic, &first).unwrap();
 
     let job = Job::new(Duration::from_secs(1), &[]).unwrap();
-    let kafka = direct_stream(&job.ssc)
-        .bootstrap_servers(b.as_str())
-        .subscribe([topic.as_str()])
-        .starting_offsets(StartingOffsets::Earliest)
+    let kafka = job
+        .stream_from_earliest(b.as_str(), topic.as_str())
         .build_strings()
         .unwrap();
     let seen = collect(&kafka.stream());
@@ -237,10 +235,8 @@ fn max_rate_per_partition_holds() {
         &[("sluice.kafka.maxRatePerPartition", "100")],
     )
     .unwrap();
-    let kafka = direct_stream(&job.ssc)
-        .bootstrap_servers(b.as_str())
-        .subscribe([topic.as_str()])
-        .starting_offsets(StartingOffsets::Earliest)
+    let kafka = job
+        .stream_from_earliest(b.as_str(), topic.as_str())
         .build_strings()
         .unwrap();
     let seen = collect(&kafka.stream());
@@ -294,10 +290,8 @@ fn backpressure_lowers_the_rate_when_processing_slows() {
     .unwrap();
     let rates = Arc::new(Rates::default());
     job.ssc.add_listener(rates.clone());
-    let kafka = direct_stream(&job.ssc)
-        .bootstrap_servers(b.as_str())
-        .subscribe([topic.as_str()])
-        .starting_offsets(StartingOffsets::Earliest)
+    let kafka = job
+        .stream_from_earliest(b.as_str(), topic.as_str())
         .build_strings()
         .unwrap();
     let counts: Arc<Mutex<BTreeMap<Time, u64>>> = Arc::default();
@@ -361,10 +355,8 @@ fn undecodable_records_are_counted_not_passed_on() {
     });
     produce(&b, &topic, &recs).unwrap();
     let job = Job::new(Duration::from_secs(1), &[]).unwrap();
-    let kafka = direct_stream(&job.ssc)
-        .bootstrap_servers(b.as_str())
-        .subscribe([topic.as_str()])
-        .starting_offsets(StartingOffsets::Earliest)
+    let kafka = job
+        .stream_from_earliest(b.as_str(), topic.as_str())
         .build_strings()
         .unwrap();
     let seen = collect(&kafka.stream());
@@ -395,10 +387,8 @@ fn partitions_added_while_running_are_read() {
     create_topic(&b, &topic, 1).unwrap();
     produce(&b, &topic, &[rec(0, "k", "a")]).unwrap();
     let job = Job::new(Duration::from_secs(1), &[]).unwrap();
-    let kafka = direct_stream(&job.ssc)
-        .bootstrap_servers(b.as_str())
-        .subscribe([topic.as_str()])
-        .starting_offsets(StartingOffsets::Earliest)
+    let kafka = job
+        .stream_from_earliest(b.as_str(), topic.as_str())
         .build_strings()
         .unwrap();
     let seen = collect(&kafka.stream());

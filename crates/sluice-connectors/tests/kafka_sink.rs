@@ -14,8 +14,7 @@ use common::{brokers, unique, Job};
 use parking_lot::Mutex;
 use sluice_connectors::kafka::admin::{create_topic, produce, read_topic, Produce};
 use sluice_connectors::kafka::{
-    direct_stream, origin_of, EncodeFn, KafkaPairSinkExt, KafkaSink, ReplayFilter, StartingOffsets,
-    StringSerializer,
+    origin_of, EncodeFn, KafkaPairSinkExt, KafkaSink, ReplayFilter, StringSerializer,
 };
 use sluice_streaming::Time;
 
@@ -42,10 +41,8 @@ fn sink_output_without_replays_equals_the_input_transformed() {
     produce(&b, &input, &batch(0, 40)).unwrap();
 
     let job = Job::new(Duration::from_secs(1), &[]).unwrap();
-    let kafka = direct_stream(&job.ssc)
-        .bootstrap_servers(b.as_str())
-        .subscribe([input.as_str()])
-        .starting_offsets(StartingOffsets::Earliest)
+    let kafka = job
+        .stream_from_earliest(b.as_str(), input.as_str())
         .build_strings()
         .unwrap();
     let upper = kafka.stream().map(|r| {

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use sluice_connectors::kafka::{direct_stream, DirectStreamBuilder, StartingOffsets};
 use sluice_core::{Conf, Context, Error, Result};
 use sluice_streaming::clock::ManualClock;
 use sluice_streaming::{StopMode, StreamingContext, Time};
@@ -75,6 +76,14 @@ impl Job {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// A direct stream over `topic` at `brokers`, from the earliest offsets.
+    pub fn stream_from_earliest(&self, brokers: &str, topic: &str) -> DirectStreamBuilder {
+        direct_stream(&self.ssc)
+            .bootstrap_servers(brokers)
+            .subscribe([topic])
+            .starting_offsets(StartingOffsets::Earliest)
     }
 
     /// Stops the job at once.
