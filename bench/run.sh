@@ -4,8 +4,9 @@
 #   bench/run.sh quick   # a few minutes
 #   bench/run.sh full
 #
-# Engines: Sluice, Spark Streaming on the JVM (Java programs in bench/spark/), and PySpark
-# Streaming (bench/pyspark/) for workload (a).
+# Engines: Sluice, Spark Streaming on the JVM (Java programs in bench/spark/), PySpark
+# Streaming (bench/pyspark/) for workload (a), and a hand-written Rust loop for (a) (the
+# physical limit at the same number of threads).
 #
 # Installs what it needs in a cache outside the checkout (SLUICE_CACHE, default
 # ~/.cache/sluice): pyspark from PyPI in a virtual environment (its jars are Spark's JVM
@@ -73,8 +74,11 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 PY
 }
 
-declare -a sl_cap sp_cap py_cap sl_rss sp_rss py_rss
+declare -a sl_cap sp_cap py_cap hd_cap sl_rss sp_rss py_rss hd_rss
 for r in $(seq 1 "$rounds"); do
+  echo "round $r: hand-written ..." >&2
+  hd_rss+=("$(measure "$work/hand-$r.out" "$bench" hand-wordcount --file "$corpus" \
+    --batches "$batches" --lines-per-batch "$per_batch" --threads "$threads")")
   echo "round $r: sluice ..." >&2
   sl_rss+=("$(measure "$work/sluice-$r.out" "$bench" queue-wordcount --file "$corpus" \
     --batches "$batches" --lines-per-batch "$per_batch" --threads "$threads")")
@@ -92,8 +96,9 @@ cap() { awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 for r in $(seq 1 "$rounds"); do
   sl_cap+=("$(cap "$work/sluice-$r.out")"); sp_cap+=("$(cap "$work/spark-$r.out")")
-  py_cap+=("$(cap "$work/pyspark-$r.out")")
+  py_cap+=("$(cap "$work/pyspark-$r.out")"); hd_cap+=("$(cap "$work/hand-$r.out")")
 done
+hdc=$(median "${hd_cap[@]}"); hdr=$(median "${hd_rss[@]}")
 pyc=$(median "${py_cap[@]}"); pyr=$(median "${py_rss[@]}")
 slc=$(median "${sl_cap[@]}"); spc=$(median "${sp_cap[@]}")
 first() { sed -n 's/.*first_batch_ms=\([0-9-]*\).*/\1/p' "$1"; }
@@ -109,29 +114,32 @@ slr=$(median "${sl_rss[@]}"); spr=$(median "${sp_rss[@]}")
 if diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
         <(grep '^BATCH' "$work/spark-1.out" | head -n "$batches") >/dev/null &&
    diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
-        <(grep '^BATCH' "$work/pyspark-1.out" | head -n "$batches") >/dev/null; then
+        <(grep '^BATCH' "$work/pyspark-1.out" | head -n "$batches") >/dev/null &&
+   diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
+        <(grep '^BATCH' "$work/hand-1.out" | head -n "$batches") >/dev/null; then
   check="equal, batch by batch ($batches batches)"
 else
   check="DIFFERENT (see $work/sluice-1.out and $work/spark-1.out)"
 fi
 
 # (d) Keyed state: each mode once per round, engines alternating.
-declare -A st_sl st_sp st_check
+declare -A st_sl st_sp st_check st_slr st_spr
 for smode in map update; do
-  sl=(); sp=()
+  sl=(); sp=(); slr_st=(); spr_st=()
   for r in $(seq 1 "$rounds"); do
     echo "round $r: state ($smode): sluice ..." >&2
-    "$bench" state-side --mode "$smode" --keys "$keys" --updates 100000 \
-      --batches "$state_batches" --threads "$threads" > "$work/state-$smode-sluice-$r.out"
+    slr_st+=("$(measure "$work/state-$smode-sluice-$r.out" "$bench" state-side --mode "$smode" \
+      --keys "$keys" --updates 100000 --batches "$state_batches" --threads "$threads")")
     echo "round $r: state ($smode): spark ..." >&2
     rm -rf "$work/spark-checkpoint"
-    java "${java_opts[@]}" -cp "$work/classes:$jars/*" StateBench "$smode" "$keys" 100000 \
-      "$state_batches" "$threads" "$work/spark-checkpoint" \
-      > "$work/state-$smode-spark-$r.out" 2>/dev/null
+    spr_st+=("$(measure "$work/state-$smode-spark-$r.out" java "${java_opts[@]}" \
+      -cp "$work/classes:$jars/*" StateBench "$smode" "$keys" 100000 \
+      "$state_batches" "$threads" "$work/spark-checkpoint")")
     sl+=("$(sed -n 's/.*median_batch_ms=//p' "$work/state-$smode-sluice-$r.out")")
     sp+=("$(sed -n 's/.*median_batch_ms=//p' "$work/state-$smode-spark-$r.out")")
   done
   st_sl[$smode]=$(median "${sl[@]}"); st_sp[$smode]=$(median "${sp[@]}")
+  st_slr[$smode]=$(( $(median "${slr_st[@]}") / 1024 )); st_spr[$smode]=$(( $(median "${spr_st[@]}") / 1024 ))
   if diff <(grep '^STATE' "$work/state-$smode-sluice-1.out" | head -n "$state_batches") \
           <(grep '^STATE' "$work/state-$smode-spark-1.out" | head -n "$state_batches") >/dev/null; then
     st_check[$smode]="equal after every batch"
@@ -166,19 +174,20 @@ for i in $(seq 0 $(( ${#sp_list[@]} > ${#sl_list[@]} ? ${#sp_list[@]} - 1 : ${#s
 done
 
 # (c) Incremental window: window 10 s, slide 2 s, 12 batches of 1 s.
-wsl=(); wsp=()
+wsl=(); wsp=(); wslr=(); wspr=()
 for r in $(seq 1 "$rounds"); do
   echo "round $r: window: sluice ..." >&2
-  "$bench" window-side --keys 10000 --per-batch 50000 --batches 12 --threads "$threads" \
-    > "$work/window-sluice-$r.out"
+  wslr+=("$(measure "$work/window-sluice-$r.out" "$bench" window-side --keys 10000 \
+    --per-batch 50000 --batches 12 --threads "$threads")")
   echo "round $r: window: spark ..." >&2
   rm -rf "$work/spark-checkpoint"
-  java "${java_opts[@]}" -cp "$work/classes:$jars/*" WindowBench 10000 50000 12 "$threads" \
-    "$work/spark-checkpoint" > "$work/window-spark-$r.out" 2>/dev/null
+  wspr+=("$(measure "$work/window-spark-$r.out" java "${java_opts[@]}" \
+    -cp "$work/classes:$jars/*" WindowBench 10000 50000 12 "$threads" "$work/spark-checkpoint")")
   wsl+=("$(sed -n 's/.*median_window_batch_ms=//p' "$work/window-sluice-$r.out")")
   wsp+=("$(sed -n 's/.*median_window_batch_ms=//p' "$work/window-spark-$r.out")")
 done
 w_sl=$(median "${wsl[@]}"); w_sp=$(median "${wsp[@]}")
+w_slr=$(( $(median "${wslr[@]}") / 1024 )); w_spr=$(( $(median "${wspr[@]}") / 1024 ))
 if diff <(grep '^WINDOW' "$work/window-sluice-1.out" | head -n 6) \
         <(grep '^WINDOW' "$work/window-spark-1.out" | head -n 6) >/dev/null; then
   w_check="equal, window by window (6 windows)"
@@ -204,8 +213,10 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "| Sluice | $slc | $((slr / 1024)) MiB | $slf ms |"
   echo "| Spark Streaming (JVM) | $spc | $((spr / 1024)) MiB | $spf ms |"
   echo "| PySpark Streaming | $pyc | $((pyr / 1024)) MiB | $pyf ms |"
+  echo "| hand-written Rust, $threads threads (the limit) | $hdc | $((hdr / 1024)) MiB | — |"
   echo
   echo "Sluice / Spark capacity: $(awk -v a="$slc" -v b="$spc" 'BEGIN { printf "%.1f", a / b }')×;"
+  echo "Sluice / hand-written capacity: $(awk -v a="$slc" -v b="$hdc" 'BEGIN { printf "%.2f", a / b }');"
   echo "Spark / Sluice peak RSS: $(awk -v a="$spr" -v b="$slr" 'BEGIN { printf "%.1f", a / b }')×."
   echo
   echo "Cross-check of the outputs: $check."
@@ -224,10 +235,10 @@ report="$root/bench/results/$stamp-$mode.md"
   echo
   echo "Window 10 s, slide 2 s, 1 s batches of 50,000 records over 10,000 keys; median processing time of the batches that compute a window, medians of $rounds runs."
   echo
-  echo "| engine | per window batch |"
-  echo "|---|---:|"
-  echo "| Sluice | $w_sl ms |"
-  echo "| Spark Streaming (JVM) | $w_sp ms |"
+  echo "| engine | per window batch | peak RSS |"
+  echo "|---|---:|---:|"
+  echo "| Sluice | $w_sl ms | $w_slr MiB |"
+  echo "| Spark Streaming (JVM) | $w_sp ms | $w_spr MiB |"
   echo
   echo "Spark / Sluice: $(awk -v a="$w_sp" -v b="$w_sl" 'BEGIN { if (b > 0) printf "%.0f", a / b; else print "-" }')×; outputs: $w_check."
   echo
@@ -235,12 +246,12 @@ report="$root/bench/results/$stamp-$mode.md"
   echo
   echo "Median processing time per batch (first batch excluded), $state_batches batches, medians of $rounds runs."
   echo
-  echo "| operation | Sluice | Spark Streaming (JVM) | Spark / Sluice | outputs |"
-  echo "|---|---:|---:|---:|---|"
+  echo "| operation | Sluice | Spark Streaming (JVM) | Spark / Sluice | peak RSS Sluice / Spark | outputs |"
+  echo "|---|---:|---:|---:|---:|---|"
   for smode in map update; do
     name=$([ "$smode" = map ] && echo map_with_state || echo update_state_by_key)
     ratio=$(awk -v a="${st_sp[$smode]}" -v b="${st_sl[$smode]}" 'BEGIN { if (b > 0) printf "%.0f×", a / b; else print "-" }')
-    echo "| $name | ${st_sl[$smode]} ms | ${st_sp[$smode]} ms | $ratio | ${st_check[$smode]} |"
+    echo "| $name | ${st_sl[$smode]} ms | ${st_sp[$smode]} ms | $ratio | ${st_slr[$smode]} / ${st_spr[$smode]} MiB | ${st_check[$smode]} |"
   done
 } > "$report"
 cat "$report"

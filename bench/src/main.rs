@@ -50,6 +50,9 @@ enum Command {
     /// Workload (a) of the side-by-side benchmarks: word count over a queue of batches read
     /// from the corpus file, printing the lines the harness compares across engines.
     QueueWordcount(side_by_side::QueueArgs),
+    /// Workload (a) by a hand-written multi-threaded loop (the physical limit), with the same
+    /// output lines.
+    HandWordcount(side_by_side::QueueArgs),
     /// Workload (d) of the side-by-side benchmarks: keyed state with many keys, printing the
     /// lines the harness compares across engines.
     StateSide(side_by_side::StateSideArgs),
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Latency(a) => latency::run(a),
         Command::Corpus(a) => side_by_side::corpus(a),
         Command::QueueWordcount(a) => side_by_side::queue_wordcount(a),
+        Command::HandWordcount(a) => side_by_side::hand_wordcount(a),
         Command::StateSide(a) => side_by_side::state_side(a),
         Command::WindowSide(a) => side_by_side::window_side(a),
         #[cfg(feature = "kafka")]

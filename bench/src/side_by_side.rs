@@ -147,6 +147,64 @@ pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
     Ok(())
 }
 
+/// Workload (a) by a hand-written program, the physical limit at the same number of threads:
+/// each batch's lines are split among `threads` scoped threads that count words into hash
+/// maps keyed by borrowed `&str` (no allocation per word), merged at the end of the batch.
+/// Prints the same lines as the engines; its processing time is the sum of the batches' times.
+pub fn hand_wordcount(a: QueueArgs) -> Result<()> {
+    let started = Instant::now();
+    let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io("reading", &a.file, e))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let n = a.lines_per_batch.min(lines.len()).max(1);
+    let threads = a.threads.max(1);
+    let mut processing = Duration::ZERO;
+    let mut words = 0u64;
+    let mut first_batch = None;
+    for b in 0..a.batches {
+        let start = (b * n) % (lines.len() - n + 1);
+        let batch = &lines[start..start + n];
+        let t0 = Instant::now();
+        let chunk = batch.len().div_ceil(threads);
+        let maps: Vec<rustc_hash::FxHashMap<&str, u64>> = std::thread::scope(|s| {
+            let handles: Vec<_> = batch
+                .chunks(chunk.max(1))
+                .map(|part| {
+                    s.spawn(move || {
+                        let mut m = rustc_hash::FxHashMap::default();
+                        for l in part {
+                            for w in l.split(' ') {
+                                *m.entry(w).or_insert(0u64) += 1;
+                            }
+                        }
+                        m
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let mut maps = maps.into_iter();
+        let mut total = maps.next().unwrap_or_default();
+        for m in maps {
+            for (w, c) in m {
+                *total.entry(w).or_insert(0) += c;
+            }
+        }
+        let (distinct, count) = (total.len() as u64, total.values().sum::<u64>());
+        processing += t0.elapsed();
+        first_batch.get_or_insert_with(|| started.elapsed());
+        words += count;
+        println!("BATCH {b} {distinct} {count}");
+    }
+    println!(
+        "RESULT engine=hand batches={} words={words} processing_ms={} wall_ms={} first_batch_ms={}",
+        a.batches,
+        processing.as_millis(),
+        started.elapsed().as_millis(),
+        first_batch.map_or(-1, |d| d.as_millis() as i64)
+    );
+    Ok(())
+}
+
 /// Options of `state-side` (the same as the Spark program's arguments).
 #[derive(clap::Args)]
 pub struct StateSideArgs {
