@@ -5,8 +5,9 @@
 #   bench/run.sh full
 #
 # Engines: Sluice, Spark Streaming on the JVM (Java programs in bench/spark/), PySpark
-# Streaming (bench/pyspark/) for workload (a), and a hand-written Rust loop for (a) (the
-# physical limit at the same number of threads).
+# Streaming (bench/pyspark/) for workload (a), Apache Flink's DataStream API (bench/flink/,
+# against the jars of the apache-flink-libraries package from PyPI) for workload (a), and a
+# hand-written Rust loop for (a) (the physical limit at the same number of threads).
 #
 # Installs what it needs in a cache outside the checkout (SLUICE_CACHE, default
 # ~/.cache/sluice): pyspark from PyPI in a virtual environment (its jars are Spark's JVM
@@ -46,11 +47,23 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pyspark' 2>/de
 fi
 jars="$("$venv/bin/python" -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
 
+# Apache Flink: the jars of the apache-flink-libraries package from PyPI (no Python needed).
+flink_version=2.3.0
+flink="$cache/flink-$flink_version/pyflink/lib"
+if [ ! -f "$flink/flink-dist-$flink_version.jar" ]; then
+  echo "downloading Apache Flink $flink_version (apache-flink-libraries from PyPI) ..." >&2
+  mkdir -p "$cache/flink-dl" "$cache/flink-$flink_version"
+  python3 -m pip download -q --no-deps "apache-flink-libraries==$flink_version" -d "$cache/flink-dl"
+  (cd "$cache/flink-$flink_version" && python3 -m zipfile -e "$cache"/flink-dl/apache_flink_libraries-$flink_version-*.whl . )
+fi
+
 echo "building ..." >&2
 cargo build --quiet --release -p sluice-bench
 bench="$CARGO_TARGET_DIR/release/sluice-bench"
 mkdir -p "$work/classes"
 javac -nowarn -d "$work/classes" -cp "$jars/*" bench/spark/*.java 2>/dev/null
+mkdir -p "$work/flink-classes"
+javac -nowarn -d "$work/flink-classes" -cp "$flink/*" bench/flink/*.java 2>/dev/null
 
 corpus="$work/corpus-$lines.txt"
 [ -f "$corpus" ] || "$bench" corpus --out "$corpus" --lines "$lines"
@@ -74,8 +87,11 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 PY
 }
 
-declare -a sl_cap sp_cap py_cap hd_cap sl_rss sp_rss py_rss hd_rss
+declare -a sl_cap sp_cap py_cap hd_cap fl_cap sl_rss sp_rss py_rss hd_rss fl_rss
 for r in $(seq 1 "$rounds"); do
+  echo "round $r: flink ..." >&2
+  fl_rss+=("$(measure "$work/flink-$r.out" java "${java_opts[@]}" -cp "$work/flink-classes:$flink/*" \
+    FlinkQueueWordCount "$corpus" "$batches" "$per_batch" "$threads")")
   echo "round $r: hand-written ..." >&2
   hd_rss+=("$(measure "$work/hand-$r.out" "$bench" hand-wordcount --file "$corpus" \
     --batches "$batches" --lines-per-batch "$per_batch" --threads "$threads")")
@@ -97,8 +113,12 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int(
 for r in $(seq 1 "$rounds"); do
   sl_cap+=("$(cap "$work/sluice-$r.out")"); sp_cap+=("$(cap "$work/spark-$r.out")")
   py_cap+=("$(cap "$work/pyspark-$r.out")"); hd_cap+=("$(cap "$work/hand-$r.out")")
+  fl_cap+=("$(cap "$work/flink-$r.out")")
 done
 hdc=$(median "${hd_cap[@]}"); hdr=$(median "${hd_rss[@]}")
+flc=$(median "${fl_cap[@]}"); flr=$(median "${fl_rss[@]}")
+fl_first=(); for r in $(seq 1 "$rounds"); do fl_first+=("$(sed -n 's/.*first_batch_ms=\([0-9-]*\).*/\1/p' "$work/flink-$r.out")"); done
+flf=$(median "${fl_first[@]}")
 pyc=$(median "${py_cap[@]}"); pyr=$(median "${py_rss[@]}")
 slc=$(median "${sl_cap[@]}"); spc=$(median "${sp_cap[@]}")
 first() { sed -n 's/.*first_batch_ms=\([0-9-]*\).*/\1/p' "$1"; }
@@ -116,7 +136,9 @@ if diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
    diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
         <(grep '^BATCH' "$work/pyspark-1.out" | head -n "$batches") >/dev/null &&
    diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
-        <(grep '^BATCH' "$work/hand-1.out" | head -n "$batches") >/dev/null; then
+        <(grep '^BATCH' "$work/hand-1.out" | head -n "$batches") >/dev/null &&
+   diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
+        <(grep '^BATCH' "$work/flink-1.out" | sort -k2,2n) >/dev/null; then
   check="equal, batch by batch ($batches batches)"
 else
   check="DIFFERENT (see $work/sluice-1.out and $work/spark-1.out)"
@@ -207,15 +229,18 @@ report="$root/bench/results/$stamp-$mode.md"
   echo
   echo "$batches batches of $per_batch lines (10 words each) from one seeded corpus; medians of $rounds alternating runs."
   echo "Capacity = words counted per second of batch processing time. Peak RSS is that of the engine's process (for PySpark, of the Python driver only: the JVM it starts is not counted)."
+  echo "Flink has no micro-batches: it counts per (batch, word) over all the batches in one bounded job in BATCH mode; its processing time is the job's net runtime, and its first result comes at the end of the job."
   echo
   echo "| engine | capacity (words/s) | peak RSS | start to first completed batch |"
   echo "|---|---:|---:|---:|"
   echo "| Sluice | $slc | $((slr / 1024)) MiB | $slf ms |"
   echo "| Spark Streaming (JVM) | $spc | $((spr / 1024)) MiB | $spf ms |"
   echo "| PySpark Streaming | $pyc | $((pyr / 1024)) MiB | $pyf ms |"
+  echo "| Apache Flink $flink_version (DataStream, BATCH mode) | $flc | $((flr / 1024)) MiB | $flf ms (whole job) |"
   echo "| hand-written Rust, $threads threads (the limit) | $hdc | $((hdr / 1024)) MiB | — |"
   echo
   echo "Sluice / Spark capacity: $(awk -v a="$slc" -v b="$spc" 'BEGIN { printf "%.1f", a / b }')×;"
+  echo "Sluice / Flink capacity: $(awk -v a="$slc" -v b="$flc" 'BEGIN { printf "%.1f", a / b }')×;"
   echo "Sluice / hand-written capacity: $(awk -v a="$slc" -v b="$hdc" 'BEGIN { printf "%.2f", a / b }');"
   echo "Spark / Sluice peak RSS: $(awk -v a="$spr" -v b="$slr" 'BEGIN { printf "%.1f", a / b }')×."
   echo
