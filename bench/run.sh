@@ -5,7 +5,7 @@
 #   bench/run.sh full
 #
 # Engines: Sluice, Spark Streaming on the JVM (Java programs in bench/spark/), PySpark
-# Streaming (bench/pyspark/) for workload (a), Apache Flink's DataStream API (bench/flink/,
+# Streaming (bench/pyspark/) for workloads (a), (c) and (d), Apache Flink's DataStream API (bench/flink/,
 # against the jars of the apache-flink-libraries package from PyPI) for workload (a), and a
 # hand-written Rust loop for (a) (the physical limit at the same number of threads).
 #
@@ -195,6 +195,24 @@ for i in $(seq 0 $(( ${#sp_list[@]} > ${#sl_list[@]} ? ${#sp_list[@]} - 1 : ${#s
   fi
 done
 
+# PySpark for (c) and (d), once (it is slow; PySpark has no mapWithState).
+echo "pyspark: state (update) ..." >&2
+rm -rf "$work/spark-checkpoint"
+py_st_rss=$(( $(measure "$work/state-update-pyspark.out" "$venv/bin/python" bench/pyspark/state_bench.py \
+  "$keys" 100000 "$state_batches" "$threads" "$work/spark-checkpoint") / 1024 ))
+py_st=$(sed -n 's/.*median_batch_ms=//p' "$work/state-update-pyspark.out")
+if diff <(grep '^STATE' "$work/state-update-sluice-1.out" | head -n "$state_batches") \
+        <(grep '^STATE' "$work/state-update-pyspark.out" | head -n "$state_batches") >/dev/null; then
+  py_st_check="equal after every batch"
+else
+  py_st_check="DIFFERENT"
+fi
+echo "pyspark: window ..." >&2
+rm -rf "$work/spark-checkpoint"
+py_w_rss=$(( $(measure "$work/window-pyspark.out" "$venv/bin/python" bench/pyspark/window_bench.py \
+  10000 50000 12 "$threads" "$work/spark-checkpoint") / 1024 ))
+py_w=$(sed -n 's/.*median_window_batch_ms=//p' "$work/window-pyspark.out")
+
 # (c) Incremental window: window 10 s, slide 2 s, 12 batches of 1 s.
 wsl=(); wsp=(); wslr=(); wspr=()
 for r in $(seq 1 "$rounds"); do
@@ -211,7 +229,9 @@ done
 w_sl=$(median "${wsl[@]}"); w_sp=$(median "${wsp[@]}")
 w_slr=$(( $(median "${wslr[@]}") / 1024 )); w_spr=$(( $(median "${wspr[@]}") / 1024 ))
 if diff <(grep '^WINDOW' "$work/window-sluice-1.out" | head -n 6) \
-        <(grep '^WINDOW' "$work/window-spark-1.out" | head -n 6) >/dev/null; then
+        <(grep '^WINDOW' "$work/window-spark-1.out" | head -n 6) >/dev/null &&
+   diff <(grep '^WINDOW' "$work/window-sluice-1.out" | head -n 6) \
+        <(grep '^WINDOW' "$work/window-pyspark.out" | head -n 6) >/dev/null; then
   w_check="equal, window by window (6 windows)"
 else
   w_check="DIFFERENT"
@@ -264,6 +284,7 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "|---|---:|---:|"
   echo "| Sluice | $w_sl ms | $w_slr MiB |"
   echo "| Spark Streaming (JVM) | $w_sp ms | $w_spr MiB |"
+  echo "| PySpark Streaming (one run) | $py_w ms | $py_w_rss MiB (driver) |"
   echo
   echo "Spark / Sluice: $(awk -v a="$w_sp" -v b="$w_sl" 'BEGIN { if (b > 0) printf "%.0f", a / b; else print "-" }')×; outputs: $w_check."
   echo
@@ -278,6 +299,8 @@ report="$root/bench/results/$stamp-$mode.md"
     ratio=$(awk -v a="${st_sp[$smode]}" -v b="${st_sl[$smode]}" 'BEGIN { if (b > 0) printf "%.0f×", a / b; else print "-" }')
     echo "| $name | ${st_sl[$smode]} ms | ${st_sp[$smode]} ms | $ratio | ${st_slr[$smode]} / ${st_spr[$smode]} MiB | ${st_check[$smode]} |"
   done
+  echo
+  echo "PySpark (update_state_by_key only — PySpark has no mapWithState; one run): $py_st ms per batch, driver RSS $py_st_rss MiB; outputs: $py_st_check."
 } > "$report"
 cat "$report"
 echo "report: $report" >&2
