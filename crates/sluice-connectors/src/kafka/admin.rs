@@ -11,7 +11,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 use sluice_core::{Error, Result};
 
-use super::client::{kafka_error, ClientOptions, MetadataClient, PartitionReader};
+use super::client::{kafka_error, send_with_retry, ClientOptions, MetadataClient, PartitionReader};
 use super::offsets::{OffsetRange, TopicPartition};
 use super::record::ConsumerRecord;
 
@@ -89,22 +89,8 @@ pub fn produce(servers: &str, topic: &str, records: &[Produce]) -> Result<()> {
         if let Some(v) = r.value.as_deref() {
             rec = rec.payload(v);
         }
-        let mut attempt = rec;
-        loop {
-            match producer.send(attempt) {
-                Ok(()) => break,
-                Err((
-                    rdkafka::error::KafkaError::MessageProduction(
-                        rdkafka::types::RDKafkaErrorCode::QueueFull,
-                    ),
-                    back,
-                )) => {
-                    producer.poll(Duration::from_millis(10));
-                    attempt = back;
-                }
-                Err((e, _)) => return Err(kafka_error(format!("producing to {topic:?}"), e)),
-            }
-        }
+        send_with_retry(&producer, rec)
+            .map_err(|e| kafka_error(format!("producing to {topic:?}"), e))?;
     }
     producer
         .flush(Duration::from_secs(60))
@@ -116,10 +102,7 @@ pub fn read_topic(
     servers: &str,
     topic: &str,
 ) -> Result<BTreeMap<i32, Vec<ConsumerRecord<Option<Vec<u8>>, Option<Vec<u8>>>>>> {
-    let mut options = ClientOptions::default();
-    options
-        .properties
-        .insert("bootstrap.servers".into(), servers.into());
+    let options = ClientOptions::for_servers(servers);
     let client = MetadataClient::connect(&options, Duration::from_secs(10))?;
     let reader = PartitionReader::new(options, Duration::from_secs(30), 64);
     let topic_arc: std::sync::Arc<str> = std::sync::Arc::from(topic);
@@ -130,14 +113,9 @@ pub fn read_topic(
         out.insert(
             p,
             raw.into_iter()
-                .map(|r| ConsumerRecord {
-                    topic: std::sync::Arc::clone(&topic_arc),
-                    partition: p,
-                    offset: r.offset,
-                    timestamp: r.timestamp,
-                    key: r.key,
-                    value: r.value,
-                    headers: r.headers,
+                .map(|mut r| {
+                    let (key, value) = (r.key.take(), r.value.take());
+                    r.into_record(&topic_arc, p, key, value)
                 })
                 .collect(),
         );
@@ -152,10 +130,7 @@ pub fn committed_offsets(
     group: &str,
     topic: &str,
 ) -> Result<BTreeMap<i32, Option<i64>>> {
-    let mut options = ClientOptions::default();
-    options
-        .properties
-        .insert("bootstrap.servers".into(), servers.into());
+    let mut options = ClientOptions::for_servers(servers);
     options.properties.insert("group.id".into(), group.into());
     let client = MetadataClient::connect(&options, Duration::from_secs(10))?;
     let tps: Vec<TopicPartition> = client

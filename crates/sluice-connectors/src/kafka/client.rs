@@ -32,6 +32,34 @@ pub(crate) fn kafka_error(what: impl std::fmt::Display, e: impl std::fmt::Displa
     }
 }
 
+/// Queues `record` on `producer`, serving delivery reports and retrying while the local
+/// queue is full; other errors are returned as they are.
+pub(crate) fn send_with_retry<'a, C, K, P, D>(
+    producer: &rdkafka::producer::BaseProducer<C>,
+    record: rdkafka::producer::BaseRecord<'a, K, P, D>,
+) -> std::result::Result<(), KafkaError>
+where
+    C: rdkafka::producer::ProducerContext<DeliveryOpaque = D>,
+    K: rdkafka::message::ToBytes + ?Sized,
+    P: rdkafka::message::ToBytes + ?Sized,
+    D: rdkafka::util::IntoOpaque,
+{
+    let mut attempt = record;
+    loop {
+        match producer.send(attempt) {
+            Ok(()) => return Ok(()),
+            Err((
+                KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
+                back,
+            )) => {
+                producer.poll(Duration::from_millis(10));
+                attempt = back;
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
 /// The client options given by the program (librdkafka's property names).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ClientOptions {
@@ -39,6 +67,14 @@ pub(crate) struct ClientOptions {
 }
 
 impl ClientOptions {
+    /// Options naming only the brokers.
+    pub fn for_servers(servers: &str) -> Self {
+        let mut o = ClientOptions::default();
+        o.properties
+            .insert("bootstrap.servers".into(), servers.into());
+        o
+    }
+
     pub fn servers(&self) -> &str {
         self.properties
             .get("bootstrap.servers")
@@ -219,6 +255,27 @@ pub(crate) struct RawRecord {
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl RawRecord {
+    /// The record of `topic`'s `partition` with its key and value decoded as given.
+    pub fn into_record<K, V>(
+        self,
+        topic: &Arc<str>,
+        partition: i32,
+        key: K,
+        value: V,
+    ) -> super::record::ConsumerRecord<K, V> {
+        super::record::ConsumerRecord {
+            topic: Arc::clone(topic),
+            partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key,
+            value,
+            headers: self.headers,
+        }
+    }
 }
 
 struct Positioned {

@@ -120,8 +120,9 @@ struct State {
     last_commit: Option<BTreeMap<TopicPartition, i64>>,
 }
 
-type DecodeFn<T> =
-    dyn Fn(&str, i32, super::client::RawRecord) -> std::result::Result<T, String> + Send + Sync;
+type DecodeFn<T> = dyn Fn(&Arc<str>, i32, super::client::RawRecord) -> std::result::Result<T, String>
+    + Send
+    + Sync;
 
 /// The source behind a [`DirectKafkaStream`].
 struct DirectSource<K, V> {
@@ -442,13 +443,14 @@ where
             None,
             move |i| {
                 let range = &ranges[i];
+                let topic: Arc<str> = Arc::from(range.topic.as_str());
                 let raw = reader.read(range)?;
                 let mut out = Vec::with_capacity(raw.len());
                 let mut bad_count = 0u64;
                 let mut sample = String::new();
                 for r in raw {
                     let offset = r.offset;
-                    match decode(&range.topic, range.partition, r) {
+                    match decode(&topic, range.partition, r) {
                         Ok(rec) => out.push(rec),
                         Err(why) => {
                             bad_count += 1;
@@ -720,22 +722,14 @@ impl DirectStreamBuilder {
             settings.poll_timeout,
             settings.consumer_cache_capacity,
         ));
-        let decode = move |topic: &str, partition: i32, r: super::client::RawRecord| {
+        let decode = move |topic: &Arc<str>, partition: i32, r: super::client::RawRecord| {
             let key = keys
                 .deserialize(r.key.as_deref())
                 .map_err(|e| format!("key: {e}"))?;
             let value = values
                 .deserialize(r.value.as_deref())
                 .map_err(|e| format!("value: {e}"))?;
-            Ok(ConsumerRecord {
-                topic: Arc::from(topic),
-                partition,
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key,
-                value,
-                headers: r.headers,
-            })
+            Ok(r.into_record(topic, partition, key, value))
         };
         let pid = backpressure
             .enabled

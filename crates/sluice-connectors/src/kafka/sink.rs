@@ -19,15 +19,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, ClientContext};
 use sluice_core::{Data, Error, Rdd, Result};
 use sluice_streaming::{DStream, Time};
 
-use super::client::kafka_error;
+use super::client::{kafka_error, send_with_retry};
 use super::record::{ConsumerRecord, Serializer};
 
 /// Header: the batch time (ms, decimal text).
@@ -139,23 +137,9 @@ impl KafkaSink {
             if let Some(k) = key.as_deref() {
                 record = record.key(k);
             }
-            let mut attempt = record;
-            loop {
-                match self.producer.send(attempt) {
-                    Ok(()) => break,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        // The local queue is full: serve delivery reports, then try again.
-                        self.producer.poll(Duration::from_millis(10));
-                        attempt = back;
-                    }
-                    Err((e, _)) => {
-                        return Err(kafka_error(
-                            format!("writing to topic {topic:?} at {}", self.servers),
-                            e,
-                        ))
-                    }
-                }
-            }
+            send_with_retry(&self.producer, record).map_err(|e| {
+                kafka_error(format!("writing to topic {topic:?} at {}", self.servers), e)
+            })?;
             sent += 1;
         }
         self.producer.flush(self.flush_timeout).map_err(|e| {
