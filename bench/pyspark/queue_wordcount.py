@@ -11,7 +11,7 @@ from pyspark import SparkConf, SparkContext
 from pyspark.streaming import StreamingContext
 from pyspark.streaming.listener import StreamingListener
 
-START = time.time()
+from common import START
 
 
 def main():

@@ -2,7 +2,8 @@
 // i in [b*U, (b+1)*U) with key (i * 2654435761) mod K and value 1, starting from an initial
 // state of K keys at 0. Mode "update" uses updateStateByKey, "map" uses mapWithState. Prints
 // "STATE <batch> <keys> <sum>" after each batch (the cross-check) and a RESULT line with the
-// median processing time per batch (first batch excluded).
+// median processing time per batch (first batch excluded) and the time from JVM start to the
+// first completed batch.
 //
 // Usage: StateBench <update|map> <keys> <updates-per-batch> <batches> <threads> <checkpoint-dir>
 
@@ -75,10 +76,13 @@ public class StateBench {
     });
     List<Long> delays = Collections.synchronizedList(new ArrayList<>());
     AtomicLong completed = new AtomicLong();
+    long jvmStart = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+    AtomicLong firstBatchMs = new AtomicLong(-1);
     ssc.addStreamingListener(new StreamingListener() {
       @Override
       public void onBatchCompleted(StreamingListenerBatchCompleted e) {
         delays.add((Long) e.batchInfo().processingDelay().get());
+        firstBatchMs.compareAndSet(-1, System.currentTimeMillis() - jvmStart);
         completed.incrementAndGet();
       }
     });
@@ -88,6 +92,7 @@ public class StateBench {
     for (String r : results) System.out.println(r);
     List<Long> d = new ArrayList<>(delays.subList(1, delays.size()));
     Collections.sort(d);
-    System.out.println("RESULT engine=spark-jvm mode=" + mode + " median_batch_ms=" + d.get(d.size() / 2));
+    System.out.println("RESULT engine=spark-jvm mode=" + mode + " median_batch_ms=" + d.get(d.size() / 2)
+        + " first_batch_ms=" + firstBatchMs.get());
   }
 }
