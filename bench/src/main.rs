@@ -95,6 +95,10 @@ struct WordcountArgs {
 }
 
 fn main() -> ExitCode {
+    // Huge pages inflate the resident size of mimalloc's per-thread pages (see the module).
+    if let Err(e) = sluice::memory::disable_transparent_huge_pages() {
+        eprintln!("note: transparent huge pages stay on: {e}");
+    }
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Wordcount(a) => wordcount(a),
@@ -138,7 +142,7 @@ fn hand_loop<'a>(lines: impl Iterator<Item = &'a str>) -> FxHashMap<String, u64>
 /// count (nor of the hand-written loop's).
 fn rdd_wordcount(lines: &Rdd<String>) -> Result<Vec<(String, u64)>> {
     lines
-        .flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|l: String| sluice::text::split_owned(l, ' '))
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
         .collect()

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
+use sluice::text::split_owned;
 use sluice::BatchInfo;
 
 /// A context on a step clock (batches back to back) with 1 s batches.
@@ -98,21 +99,28 @@ impl StreamingListener for Sum {
 pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
     let started = Instant::now();
     let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io("reading", &a.file, e))?;
-    let lines: Vec<String> = text.lines().map(String::from).collect();
+    let lines: Vec<&str> = text.lines().collect();
     let (ctx, ssc) = step_context(a.threads)?;
     let queue = RddQueue::new();
     let n = a.lines_per_batch.min(lines.len()).max(1);
     for b in 0..a.batches {
         let start = (b * n) % (lines.len() - n + 1);
-        queue.push(ctx.parallelize(lines[start..start + n].to_vec(), a.threads));
+        let batch: Vec<String> = lines[start..start + n]
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        queue.push(ctx.parallelize(batch, a.threads));
     }
+    // Only the queued batches stay in memory, as in the other engines' programs.
+    drop(lines);
+    drop(text);
     let results = Arc::new(Mutex::new(Vec::new()));
     let words = Arc::new(AtomicU64::new(0));
     let (r2, w2) = (Arc::clone(&results), Arc::clone(&words));
     let index = Arc::new(AtomicU64::new(0));
     let batches = a.batches;
     ssc.queue_stream(&queue, true, None)
-        .flat_map(|l: String| l.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|l: String| split_owned(l, ' '))
         .map(|w| (w, 1u64))
         .reduce_by_key_into(a.threads, |x, y| x + y)
         .foreach_rdd(move |rdd, _| {

@@ -104,6 +104,10 @@ struct WordcountArgs {
 }
 
 fn main() -> ExitCode {
+    // Huge pages inflate the resident size of mimalloc's per-thread pages (see the module).
+    if let Err(e) = sluice::memory::disable_transparent_huge_pages() {
+        eprintln!("note: transparent huge pages stay on: {e}");
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo(args),

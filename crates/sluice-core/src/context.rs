@@ -14,6 +14,7 @@ use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::scheduler::executor::Executor;
 use crate::shared::accumulator::Accumulator;
 use crate::shared::broadcast::Broadcast;
+use crate::shuffle::size_hints::SizeHints;
 use crate::shuffle::store::ShuffleStore;
 use crate::storage::block_store::BlockStore;
 
@@ -24,6 +25,7 @@ pub(crate) struct ContextInner {
     pub settings: Settings,
     pub executor: Executor,
     pub shuffles: ShuffleStore,
+    pub size_hints: SizeHints,
     pub blocks: BlockStore,
     pub metrics: Metrics,
     next_rdd: AtomicUsize,
@@ -81,6 +83,7 @@ impl Context {
                 settings,
                 executor,
                 shuffles: ShuffleStore::default(),
+                size_hints: SizeHints::default(),
                 metrics: Metrics::default(),
                 next_rdd: AtomicUsize::new(0),
                 next_shuffle: AtomicUsize::new(0),

@@ -45,6 +45,7 @@ pub mod scheduler;
 pub mod shared;
 pub mod shuffle;
 pub mod storage;
+pub mod text;
 
 pub use conf::Conf;
 pub use context::Context;

@@ -60,10 +60,11 @@
 #[cfg(feature = "kafka")]
 pub use sluice_connectors::kafka;
 pub use sluice_core as core;
+pub mod memory;
 pub use sluice_core::{
-    corpus, Accumulator, Broadcast, ChunkIter, Conf, Context, Data, Error, HashPartitioner, Key,
-    MetricsSnapshot, Partitioner, RangePartitioner, Rdd, Result, SharedPartitioner, StorageLevel,
-    TaskContext, ToText,
+    corpus, text, Accumulator, Broadcast, ChunkIter, Conf, Context, Data, Error, HashPartitioner,
+    Key, MetricsSnapshot, Partitioner, RangePartitioner, Rdd, Result, SharedPartitioner,
+    StorageLevel, TaskContext, ToText,
 };
 pub use sluice_streaming as streaming;
 pub use sluice_streaming::testing;

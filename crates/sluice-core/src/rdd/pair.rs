@@ -87,6 +87,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// key's first value, `merge_value` adds a value to a combiner (used on the map side),
     /// `merge_combiners` merges two combiners (used on the reduce side). Hash-partitioned into
     /// the default number of partitions.
+    #[track_caller]
     pub fn combine_by_key<C: Data>(
         &self,
         create: impl Fn(V) -> C + Send + Sync + 'static,
@@ -103,6 +104,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     }
 
     /// [`combine_by_key`](Rdd::combine_by_key) into `n` hash partitions.
+    #[track_caller]
     pub fn combine_by_key_into<C: Data>(
         &self,
         n: usize,
@@ -134,6 +136,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// The general form: combine by key with any partitioner, choosing whether to combine on
     /// the map side. If this RDD is already laid out by an equal partitioner, the combine runs
     /// within partitions, without a shuffle.
+    #[track_caller]
     pub fn combine_by_key_with<C: Data>(
         &self,
         partitioner: SharedPartitioner<K>,
@@ -205,11 +208,13 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// counts.sort();
     /// assert_eq!(counts, vec![("a", 2), ("b", 1)]);
     /// ```
+    #[track_caller]
     pub fn reduce_by_key(&self, f: impl Fn(V, V) -> V + Send + Sync + 'static) -> Rdd<(K, V)> {
         self.reduce_by_key_with(self.existing_or_default(), f)
     }
 
     /// [`reduce_by_key`](Rdd::reduce_by_key) into `n` hash partitions.
+    #[track_caller]
     pub fn reduce_by_key_into(
         &self,
         n: usize,
@@ -219,6 +224,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     }
 
     /// [`reduce_by_key`](Rdd::reduce_by_key) with a partitioner.
+    #[track_caller]
     pub fn reduce_by_key_with(
         &self,
         partitioner: SharedPartitioner<K>,
@@ -239,16 +245,19 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
 
     /// Groups the values of each key (no map-side combine, as in Spark), into the default
     /// number of partitions. Values keep their arrival order: map partition, then position.
+    #[track_caller]
     pub fn group_by_key(&self) -> Rdd<(K, Vec<V>)> {
         self.group_by_key_with(self.existing_or_default())
     }
 
     /// [`group_by_key`](Rdd::group_by_key) into `n` hash partitions.
+    #[track_caller]
     pub fn group_by_key_into(&self, n: usize) -> Rdd<(K, Vec<V>)> {
         self.group_by_key_with(Arc::new(HashPartitioner::new(n)))
     }
 
     /// [`group_by_key`](Rdd::group_by_key) with a partitioner.
+    #[track_caller]
     pub fn group_by_key_with(&self, partitioner: SharedPartitioner<K>) -> Rdd<(K, Vec<V>)> {
         let r = self.combine_by_key_with(
             partitioner,
@@ -269,6 +278,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
 
     /// Aggregates the values of each key starting from `zero`: `seq` folds a value into an
     /// accumulator within a partition, `comb` merges accumulators.
+    #[track_caller]
     pub fn aggregate_by_key<U: Data>(
         &self,
         zero: U,
@@ -289,6 +299,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     }
 
     /// Folds the values of each key with `f`, starting from `zero` in each partition.
+    #[track_caller]
     pub fn fold_by_key(
         &self,
         zero: V,

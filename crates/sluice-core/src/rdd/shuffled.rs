@@ -6,7 +6,9 @@
 //! the buckets of every map output for its partition.
 
 use std::any::Any;
+use std::collections::hash_map::Entry;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -17,6 +19,7 @@ use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::partitioner::SharedPartitioner;
 use crate::scheduler::task::TaskContext;
+use crate::shuffle::size_hints::Site;
 use crate::shuffle::store::MapOutput;
 
 /// The type-erased view of a shuffle dependency that the scheduler works with.
@@ -48,9 +51,9 @@ pub(crate) struct ShuffleDependency<K: Data, V: Data, C> {
     pub partitioner: SharedPartitioner<K>,
     pub aggregator: Option<Arc<Aggregator<V, C>>>,
     pub map_side_combine: bool,
-    /// Distinct keys seen by the last map task, to size the next task's combine table and
-    /// spare it the rehashing as it grows.
-    pub size_hint: std::sync::atomic::AtomicUsize,
+    /// Distinct keys seen by the last map task of a shuffle made at the same site, to size the
+    /// next task's combine table and spare it the rehashing as it grows.
+    pub size_hint: Arc<AtomicUsize>,
 }
 
 impl<K: Data, V: Data, C> Drop for ShuffleDependency<K, V, C> {
@@ -60,26 +63,25 @@ impl<K: Data, V: Data, C> Drop for ShuffleDependency<K, V, C> {
 }
 
 /// Inserts `v` into a combiner map.
+///
+/// One hash and one probe per record whether the key is new or not: `entry` takes the
+/// record's own key, which a new key keeps and a known one drops.
 #[inline]
-fn combine_into<K: Hash + Eq + Clone, X, C>(
+fn combine_into<K: Hash + Eq, X, C>(
     map: &mut FxHashMap<K, Option<C>>,
     k: K,
     x: X,
     create: impl Fn(X) -> C,
     merge: impl Fn(C, X) -> C,
 ) {
-    // Look up first and insert only new keys: most records hit an existing key, and a lookup
-    // is cheaper than `entry`, which must take ownership of the key.
-    if let Some(slot) = map.get_mut(&k) {
-        *slot = slot.take().map(|c| merge(c, x));
-    } else {
-        // Store a fresh copy of a new key: the record's own key was allocated among
-        // short-lived records, and keys scattered over memory make every later lookup's key
-        // comparison a cache miss. Copies made one after another sit together.
-        #[allow(clippy::redundant_clone)]
-        let key = k.clone();
-        drop(k);
-        map.insert(key, Some(create(x)));
+    match map.entry(k) {
+        Entry::Occupied(mut slot) => {
+            let slot = slot.get_mut();
+            *slot = slot.take().map(|c| merge(c, x));
+        }
+        Entry::Vacant(slot) => {
+            slot.insert(Some(create(x)));
+        }
     }
 }
 
@@ -108,7 +110,7 @@ where
         let buckets: Vec<Box<dyn Any + Send + Sync>> =
             match (&self.aggregator, self.map_side_combine) {
                 (Some(agg), true) => {
-                    let hint = self.size_hint.load(std::sync::atomic::Ordering::Relaxed);
+                    let hint = self.size_hint.load(Ordering::Relaxed);
                     let mut map: FxHashMap<K, Option<C>> =
                         FxHashMap::with_capacity_and_hasher(hint, Default::default());
                     for chunk in input {
@@ -116,8 +118,7 @@ where
                             combine_into(&mut map, k, v, &agg.create, &agg.merge_value);
                         }
                     }
-                    self.size_hint
-                        .store(map.len(), std::sync::atomic::Ordering::Relaxed);
+                    self.size_hint.store(map.len(), Ordering::Relaxed);
                     let mut buckets: Vec<Vec<(K, C)>> = (0..n).map(|_| Vec::new()).collect();
                     for (k, c) in map {
                         if let Some(c) = c {
@@ -175,7 +176,15 @@ impl<K: Data + Hash + Eq, V: Data, C: Data> Compute<(K, C)> for ShuffledAggregat
             .ok_or_else(|| Error::Internal("aggregate shuffle without aggregator".into()))?;
         let mut map: FxHashMap<K, Option<C>> = FxHashMap::default();
         if dep.map_side_combine {
-            for o in dep.fetch::<(K, C)>(split)? {
+            let outputs = dep.fetch::<(K, C)>(split)?;
+            // Map-side combined buckets hold each key once: their total bounds the keys here.
+            let bound = outputs
+                .iter()
+                .filter_map(|o| o[split].downcast_ref::<Vec<(K, C)>>())
+                .map(Vec::len)
+                .sum();
+            map.reserve(bound);
+            for o in outputs {
                 if let Some(b) = o[split].downcast_ref::<Vec<(K, C)>>() {
                     for (k, c) in b {
                         combine_into(&mut map, k.clone(), c.clone(), |c| c, &agg.merge_combiners);
@@ -229,7 +238,9 @@ impl<K: Data + Hash + Eq, V: Data> Compute<(K, V)> for ShuffledPlain<K, V> {
 }
 
 impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
-    /// A new shuffle dependency on this RDD.
+    /// A new shuffle dependency on this RDD; its combine tables are sized from what the last
+    /// shuffle made at the caller's site saw (see [`size_hints`](crate::shuffle::size_hints)).
+    #[track_caller]
     pub(crate) fn shuffle_dep<C: Data>(
         &self,
         partitioner: SharedPartitioner<K>,
@@ -237,6 +248,7 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
         map_side_combine: bool,
     ) -> Arc<ShuffleDependency<K, V, C>> {
         let ctx = self.context().clone();
+        let size_hint = ctx.inner.size_hints.slot(Site::here());
         Arc::new(ShuffleDependency {
             id: ctx.inner.next_shuffle_id(),
             ctx,
@@ -244,7 +256,7 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
             partitioner,
             aggregator: aggregator.map(Arc::new),
             map_side_combine,
-            size_hint: std::sync::atomic::AtomicUsize::new(0),
+            size_hint,
         })
     }
 
@@ -267,5 +279,50 @@ impl<K: Data + Hash + Eq, V: Data> Rdd<(K, V)> {
             fingerprint,
             ShuffledPlain { dep, ordering },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::partitioner::HashPartitioner;
+    use crate::shuffle::size_hints::in_scope;
+
+    #[track_caller]
+    fn dep_here(rdd: &Rdd<(i64, i64)>) -> Arc<ShuffleDependency<i64, i64, i64>> {
+        rdd.shuffle_dep::<i64>(Arc::new(HashPartitioner::new(2)), None, true)
+    }
+
+    #[test]
+    fn shuffles_made_at_one_site_share_their_size_hint() -> Result<()> {
+        let ctx = Context::local(1)?;
+        let rdd = ctx.parallelize(vec![(1i64, 1i64), (2, 1)], 1);
+        let again: Vec<_> = (0..2).map(|_| dep_here(&rdd)).collect();
+        assert!(Arc::ptr_eq(&again[0].size_hint, &again[1].size_hint));
+        let elsewhere = dep_here(&rdd);
+        assert!(!Arc::ptr_eq(&again[0].size_hint, &elsewhere.size_hint));
+        let other_scope: Vec<_> = (0..2).map(|s| in_scope(s + 1, || dep_here(&rdd))).collect();
+        assert!(!Arc::ptr_eq(
+            &other_scope[0].size_hint,
+            &other_scope[1].size_hint
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn a_map_task_reports_its_distinct_keys_to_the_next_shuffle_at_its_site() -> Result<()> {
+        let ctx = Context::local(1)?;
+        let mut sizes = Vec::new();
+        for n in [10i64, 20] {
+            let counts = ctx
+                .parallelize((0..n).map(|k| (k, 1i64)).collect::<Vec<_>>(), 1)
+                .reduce_by_key_into(2, |a, b| a + b);
+            sizes.push(counts.count()?);
+        }
+        assert_eq!(sizes, [10, 20]);
+        // The second shuffle at the line above found the first one's size, and left its own.
+        let slots = ctx.inner.size_hints.sites_for_tests();
+        assert!(slots.contains(&20), "{slots:?}");
+        Ok(())
     }
 }

@@ -284,7 +284,9 @@ impl<T: Data> DStream<T> {
         if !node.is_valid_time(time) {
             return Ok(None);
         }
-        let rdd = node.compute.compute(time)?;
+        // Shuffles made for this stream remember their table sizes per stream, batch to batch.
+        let scope = node.meta.id as u64 + 1;
+        let rdd = sluice_core::shuffle::size_hints::in_scope(scope, || node.compute.compute(time))?;
         generated.insert(time, rdd.clone());
         Ok(rdd)
     }
