@@ -406,10 +406,14 @@ pub fn window_side(a: WindowSideArgs) -> Result<()> {
         .copied()
         .collect();
     d.sort();
+    // The summed processing time of the workload's batches (empty ones may follow).
+    let processing: Duration = delays.delays.lock().iter().take(a.batches).sum();
     println!(
-        "RESULT engine=sluice first_batch_ms={} median_window_batch_ms={}",
+        "RESULT engine=sluice first_batch_ms={} median_window_batch_ms={} batches={} processing_ms={:.1}",
         delays.first_batch_ms(),
-        d.get(d.len() / 2).map_or(0, |x| x.as_millis())
+        d.get(d.len() / 2).map_or(0, |x| x.as_millis()),
+        a.batches,
+        processing.as_secs_f64() * 1000.0
     );
     Ok(())
 }
