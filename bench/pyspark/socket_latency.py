@@ -124,8 +124,11 @@ def main():
     last = sum(sch[-q:]) / q if sch else 0.0
     sched_p99 = pct(sch, 0.99)
     keeps_up = bool(sch) and last <= first + interval_ms and sched_p99 <= interval_ms
-    print(f"LATENCY interval_ms={interval_ms} lines={len(lat)} p50_ms={pct(lat, 0.5):.1f} "
-          f"p99_ms={pct(lat, 0.99):.1f} sched_p99_ms={sched_p99:.1f} "
+    def ms(v):
+        return "-" if v != v else f"{v:.1f}"
+
+    print(f"LATENCY interval_ms={interval_ms} lines={len(lat)} p50_ms={ms(pct(lat, 0.5))} "
+          f"p99_ms={ms(pct(lat, 0.99))} sched_p99_ms={ms(sched_p99)} "
           f"keeps_up={'yes' if keeps_up else 'no'}")
 
 
