@@ -1,34 +1,42 @@
 #!/usr/bin/env bash
-# Side-by-side benchmarks of Sluice and Apache Spark Streaming on this machine, in one run.
+# Side-by-side benchmarks of Sluice, Apache Spark Streaming, PySpark and Apache Flink on this
+# machine, in one run.
 #
-#   bench/run.sh quick   # a few minutes
+#   bench/run.sh quick   # under 10 minutes here
 #   bench/run.sh full
 #
 # Engines: Sluice, Spark Streaming on the JVM (Java programs in bench/spark/), PySpark
-# Streaming (bench/pyspark/) for workloads (a), (c) and (d), Apache Flink's DataStream API (bench/flink/,
-# against the jars of the apache-flink-libraries package from PyPI) for workload (a), and a
-# hand-written Rust loop for (a) (the physical limit at the same number of threads).
+# Streaming (bench/pyspark/), Apache Flink's DataStream API (bench/flink/, against the jars of
+# the apache-flink-libraries package from PyPI), and for (a) a hand-written Rust loop (the
+# physical limit at the same number of threads).
 #
 # Installs what it needs in a cache outside the checkout (SLUICE_CACHE, default
 # ~/.cache/sluice): pyspark from PyPI in a virtual environment (its jars are Spark's JVM
-# engine). Builds the Sluice benchmark (release) and the Spark program (javac against those
-# jars), writes one seeded corpus that every engine reads, runs the engines alternately
-# (A B A B ...) so that ratios hold while the machine's speed drifts, checks that their
-# outputs agree batch by batch, and writes a Markdown report to bench/results/.
+# engine) and Flink's jars. Builds the Sluice benchmark (release) and the Java programs (javac
+# against those jars), writes one seeded corpus that every engine reads, runs the engines
+# alternately (A B A B ...) so that ratios hold while the machine's speed drifts, checks that
+# their outputs agree batch by batch, and writes a Markdown report to bench/results/.
 #
-# Workloads so far: (b) word count over a socket: end-to-end latency and the smallest batch
-# interval each engine sustains; (a) word count over a queue of pre-made batches (capacity = words per
-# second of processing time), with peak RSS and the time from start to the first completed
-# batch (e) per engine (Sluice from main(), Spark from JVM start; Spark's batches are 100 ms); (d) keyed state with 1 million keys
-# and 100 thousand updates per batch, with update_state_by_key and with map_with_state
-# (median processing time per batch); (c) reduce_by_key_and_window with an inverse function.
+# Workloads: (a) word count over a queue of pre-made batches (capacity = words per second of
+# processing time); (b) word count over a socket: end-to-end latency and the smallest batch
+# interval (Flink: window) each engine sustains; (c) reduce_by_key_and_window with an inverse
+# function (Flink: a sliding event-time window); (d) keyed state with 1 million keys and 100
+# thousand updates per batch, with map_with_state (Flink: keyed ValueState) and
+# update_state_by_key. (e): the peak RSS of each engine's whole process tree and the time from
+# start to the first completed batch (Sluice from main(), the JVM engines from JVM start,
+# PySpark from the Python process's start) for (a), (c) and (d).
+#
+# PySpark and Flink are slow to start: in quick mode they run once per workload (c), (d)
+# (marked "one run" in the report); in full mode Flink runs in every round.
 set -euo pipefail
 mode="${1:-quick}"
 case "$mode" in
   quick) lines=100000; batches=10; per_batch=20000; rounds=2; keys=1000000; state_batches=5
-    lat_seconds=4; sl_intervals="100 20 10"; sp_intervals="1000 500 200 100" ;;
+    peer_rounds=1; lat_seconds=4; sl_intervals="100 20 10"; sp_intervals="500 200 100"
+    fl_intervals="100 20 10"; py_intervals="2000 1000" ;;
   full) lines=500000; batches=20; per_batch=50000; rounds=3; keys=1000000; state_batches=10
-    lat_seconds=10; sl_intervals="100 50 20 10 5"; sp_intervals="1000 500 200 100 50" ;;
+    peer_rounds=3; lat_seconds=10; sl_intervals="100 50 20 10 5"; sp_intervals="1000 500 200 100 50"
+    fl_intervals="100 50 20 10 5"; py_intervals="2000 1000 500" ;;
   *) echo "usage: bench/run.sh quick|full" >&2; exit 2 ;;
 esac
 threads=2
@@ -73,17 +81,57 @@ java_opts=(-Xmx4g
   --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
   --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED)
 
-# Runs a command; prints its stdout to $2 and the peak RSS (KiB) of the process tree.
+# Runs a command with its stdout to $1; prints the peak RSS (KiB) of its whole process tree
+# (for PySpark: the Python driver, the JVM it starts and the Python workers): the sum of the
+# RSS of every process in the tree, sampled every 25 ms (the tree itself found every 250 ms
+# from /proc), or the largest single process's ru_maxrss if that is higher.
 measure() {
   local out="$1"; shift
   python3 - "$out" "$@" <<'PY'
-import resource, subprocess, sys
+import os, resource, subprocess, sys, time
 out = sys.argv[1]
+page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
+
+def tree(root):
+    """The pids of root and all its descendants."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    pids, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        pids.append(pid)
+        stack.extend(children.get(pid, ()))
+    return pids
+
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * page_kib
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
 with open(out, "w") as f:
-    p = subprocess.run(sys.argv[2:], stdout=f, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(sys.argv[2:], stdout=f, stderr=subprocess.DEVNULL)
+    peak, pids, found = 0, [p.pid], 0.0
+    while p.poll() is None:
+        now = time.monotonic()
+        if now - found >= 0.25:
+            pids, found = tree(p.pid), now
+        peak = max(peak, rss_kib(pids))
+        time.sleep(0.025)
 if p.returncode != 0:
     sys.exit(p.returncode)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
 PY
 }
 
@@ -144,10 +192,29 @@ else
   check="DIFFERENT (see $work/sluice-1.out and $work/spark-1.out)"
 fi
 
-# (d) Keyed state: each mode once per round, engines alternating.
-declare -A st_sl st_sp st_check st_slr st_spr
+# A field of a program's RESULT line ("" if it has none).
+field() {
+  awk -v k="$1" '/^RESULT/ { for (i = 2; i <= NF; i++) { n = index($i, "=")
+    if (substr($i, 1, n - 1) == k) { print substr($i, n + 1); exit } } }' "$2"
+}
+# A value with its unit, or "—" if there is none.
+unit() { if [ -n "${1:-}" ] && [ "$1" != "-1" ]; then echo "$1 $2"; else echo "—"; fi; }
+# a / b with format $3 (a printf format), or "—".
+ratio() { awk -v a="${1:-}" -v b="${2:-}" -v f="$3" 'BEGIN {
+  if (a != "" && b + 0 > 0) printf f, a / b; else printf "—" }'; }
+# Whether the first $2 lines starting with $1 of file $3 are in file $4, in the same order.
+same() {
+  [ "$(grep -c "^$1" "$3" 2>/dev/null)" -ge "$2" ] &&
+    diff <(grep "^$1" "$3" | head -n "$2") <(grep "^$1" "$4" | head -n "$2") >/dev/null
+}
+agree() { if same "$@"; then echo "$5"; else echo "DIFFERENT (see $4)"; fi; }
+
+# (d) Keyed state: each mode once per round, engines alternating; Flink (keyed ValueState,
+# the counterpart of map_with_state) in the first peer_rounds rounds.
+declare -A st_sl st_sp st_slr st_spr st_slf st_spf st_check
+fl_st=(); fl_st_rss=(); fl_st_first=()
 for smode in map update; do
-  sl=(); sp=(); slr_st=(); spr_st=()
+  sl=(); sp=(); slr_st=(); spr_st=(); slf_st=(); spf_st=()
   for r in $(seq 1 "$rounds"); do
     echo "round $r: state ($smode): sluice ..." >&2
     slr_st+=("$(measure "$work/state-$smode-sluice-$r.out" "$bench" state-side --mode "$smode" \
@@ -157,41 +224,80 @@ for smode in map update; do
     spr_st+=("$(measure "$work/state-$smode-spark-$r.out" java "${java_opts[@]}" \
       -cp "$work/classes:$jars/*" StateBench "$smode" "$keys" 100000 \
       "$state_batches" "$threads" "$work/spark-checkpoint")")
-    sl+=("$(sed -n 's/.*median_batch_ms=//p' "$work/state-$smode-sluice-$r.out")")
-    sp+=("$(sed -n 's/.*median_batch_ms=//p' "$work/state-$smode-spark-$r.out")")
+    sl+=("$(field median_batch_ms "$work/state-$smode-sluice-$r.out")")
+    sp+=("$(field median_batch_ms "$work/state-$smode-spark-$r.out")")
+    slf_st+=("$(field first_batch_ms "$work/state-$smode-sluice-$r.out")")
+    spf_st+=("$(field first_batch_ms "$work/state-$smode-spark-$r.out")")
+    if [ "$smode" = map ] && [ "$r" -le "$peer_rounds" ]; then
+      echo "round $r: state (map): flink ..." >&2
+      fl_st_rss+=("$(measure "$work/state-flink-$r.out" java "${java_opts[@]}" \
+        -cp "$work/flink-classes:$flink/*" FlinkStateBench "$keys" 100000 "$state_batches" "$threads")")
+      fl_st+=("$(field median_batch_ms "$work/state-flink-$r.out")")
+      fl_st_first+=("$(field first_batch_ms "$work/state-flink-$r.out")")
+    fi
   done
   st_sl[$smode]=$(median "${sl[@]}"); st_sp[$smode]=$(median "${sp[@]}")
+  st_slf[$smode]=$(median "${slf_st[@]}"); st_spf[$smode]=$(median "${spf_st[@]}")
   st_slr[$smode]=$(( $(median "${slr_st[@]}") / 1024 )); st_spr[$smode]=$(( $(median "${spr_st[@]}") / 1024 ))
-  if diff <(grep '^STATE' "$work/state-$smode-sluice-1.out" | head -n "$state_batches") \
-          <(grep '^STATE' "$work/state-$smode-spark-1.out" | head -n "$state_batches") >/dev/null; then
-    st_check[$smode]="equal after every batch"
-  else
-    st_check[$smode]="DIFFERENT"
-  fi
+  st_check[$smode]=$(agree STATE "$state_batches" "$work/state-$smode-sluice-1.out" \
+    "$work/state-$smode-spark-1.out" "equal after every batch")
 done
+fl_st_med=$(median "${fl_st[@]}"); fl_st_f=$(median "${fl_st_first[@]}")
+fl_st_r=$(( $(median "${fl_st_rss[@]}") / 1024 ))
+fl_st_check=$(agree STATE "$state_batches" "$work/state-map-sluice-1.out" "$work/state-flink-1.out" \
+  "equal after every batch")
 
-# (b) End-to-end latency over a socket at 20,000 lines/s, engines alternating by interval.
+# (b) End-to-end latency over a socket at 20,000 lines/s, engines alternating by interval:
+# Spark, Sluice, Flink, PySpark at their i-th interval, then the (i+1)-th.
 lat_rate=20000
 lat_rows=()
-sl_smallest="-"; sp_smallest="-"
-sl_list=($sl_intervals); sp_list=($sp_intervals)
-for i in $(seq 0 $(( ${#sp_list[@]} > ${#sl_list[@]} ? ${#sp_list[@]} - 1 : ${#sl_list[@]} - 1 ))); do
+sl_smallest="none"; sp_smallest="none"; fl_smallest="none"; py_smallest="none"
+read -r -a sl_list <<< "$sl_intervals"; read -r -a sp_list <<< "$sp_intervals"
+read -r -a fl_list <<< "$fl_intervals"; read -r -a py_list <<< "$py_intervals"
+longest=0
+for n in ${#sl_list[@]} ${#sp_list[@]} ${#fl_list[@]} ${#py_list[@]}; do
+  if [ "$n" -gt "$longest" ]; then longest=$n; fi
+done
+# A row of the (b) table from a LATENCY line: engine, line, the field of the delay column.
+lat_row() {
+  echo "$2" | awk -v e="$1" -v d="$3" '{ for (i = 2; i <= NF; i++) { n = index($i, "=")
+      v[substr($i, 1, n - 1)] = substr($i, n + 1) }
+    printf "| %s | %s ms | %s | %s ms | %s ms | %s ms | %s |", e, v["interval_ms"], v["lines"],
+      v["p50_ms"], v["p99_ms"], v[d], v["keeps_up"] }'
+}
+failed() { echo "LATENCY interval_ms=$1 lines=0 p50_ms=- p99_ms=- sched_p99_ms=- lag_p99_ms=- keeps_up=failed"; }
+for i in $(seq 0 $(( longest - 1 ))); do
   if [ "$i" -lt "${#sp_list[@]}" ]; then
     iv="${sp_list[$i]}"
     echo "latency: spark at $iv ms ..." >&2
     line="$(java "${java_opts[@]}" -cp "$work/classes:$jars/*" SocketLatency "$iv" "$lat_rate" \
-      "$lat_seconds" "$threads" 2>/dev/null | grep '^LATENCY' || echo "LATENCY interval_ms=$iv lines=0 p50_ms=- p99_ms=- sched_p99_ms=- keeps_up=failed")"
-    row="$(echo "$line" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-      printf "| Spark Streaming (JVM) | %s ms | %s | %s ms | %s ms | %s ms | %s |", v["interval_ms"], v["lines"], v["p50_ms"], v["p99_ms"], v["sched_p99_ms"], v["keeps_up"] }')"
-    lat_rows+=("$row")
+      "$lat_seconds" "$threads" 2>/dev/null | grep '^LATENCY' || failed "$iv")"
+    lat_rows+=("$(lat_row "Spark Streaming (JVM)" "$line" sched_p99_ms)")
     if echo "$line" | grep -q 'keeps_up=yes'; then sp_smallest="$iv ms"; fi
   fi
   if [ "$i" -lt "${#sl_list[@]}" ]; then
     iv="${sl_list[$i]}"
     echo "latency: sluice at $iv ms ..." >&2
-    row="$("$bench" latency --rate "$lat_rate" --seconds "$lat_seconds" --intervals "$iv" | grep '^| [0-9]')"
+    row="$("$bench" latency --rate "$lat_rate" --seconds "$lat_seconds" --intervals "$iv" | grep '^| [0-9]' ||
+      echo "| $iv ms | 0 | - ms | - ms | - ms | failed |")"
     if echo "$row" | grep -q '| yes |$'; then sl_smallest="$iv ms"; fi
     lat_rows+=("| Sluice ${row//NO/no}")
+  fi
+  if [ "$i" -lt "${#fl_list[@]}" ]; then
+    iv="${fl_list[$i]}"
+    echo "latency: flink at $iv ms ..." >&2
+    line="$(java "${java_opts[@]}" -cp "$work/flink-classes:$flink/*" FlinkSocketLatency "$iv" \
+      "$lat_rate" "$lat_seconds" "$threads" 2>/dev/null | grep '^LATENCY' || failed "$iv")"
+    lat_rows+=("$(lat_row "Apache Flink $flink_version (DataStream)" "$line" lag_p99_ms)")
+    if echo "$line" | grep -q 'keeps_up=yes'; then fl_smallest="$iv ms"; fi
+  fi
+  if [ "$i" -lt "${#py_list[@]}" ]; then
+    iv="${py_list[$i]}"
+    echo "latency: pyspark at $iv ms ..." >&2
+    line="$("$venv/bin/python" bench/pyspark/socket_latency.py "$iv" "$lat_rate" "$lat_seconds" \
+      "$threads" 2>/dev/null | grep '^LATENCY' || failed "$iv")"
+    lat_rows+=("$(lat_row "PySpark Streaming" "$line" sched_p99_ms)")
+    if echo "$line" | grep -q 'keeps_up=yes'; then py_smallest="$iv ms"; fi
   fi
 done
 
@@ -200,55 +306,75 @@ echo "pyspark: state (update) ..." >&2
 rm -rf "$work/spark-checkpoint"
 py_st_rss=$(( $(measure "$work/state-update-pyspark.out" "$venv/bin/python" bench/pyspark/state_bench.py \
   "$keys" 100000 "$state_batches" "$threads" "$work/spark-checkpoint") / 1024 ))
-py_st=$(sed -n 's/.*median_batch_ms=//p' "$work/state-update-pyspark.out")
-if diff <(grep '^STATE' "$work/state-update-sluice-1.out" | head -n "$state_batches") \
-        <(grep '^STATE' "$work/state-update-pyspark.out" | head -n "$state_batches") >/dev/null; then
-  py_st_check="equal after every batch"
-else
-  py_st_check="DIFFERENT"
-fi
+py_st=$(field median_batch_ms "$work/state-update-pyspark.out")
+py_st_f=$(field first_batch_ms "$work/state-update-pyspark.out")
+py_st_check=$(agree STATE "$state_batches" "$work/state-update-sluice-1.out" \
+  "$work/state-update-pyspark.out" "equal after every batch")
+w_keys=10000; w_per=50000; w_batches=12
 echo "pyspark: window ..." >&2
 rm -rf "$work/spark-checkpoint"
 py_w_rss=$(( $(measure "$work/window-pyspark.out" "$venv/bin/python" bench/pyspark/window_bench.py \
-  10000 50000 12 "$threads" "$work/spark-checkpoint") / 1024 ))
-py_w=$(sed -n 's/.*median_window_batch_ms=//p' "$work/window-pyspark.out")
+  "$w_keys" "$w_per" "$w_batches" "$threads" "$work/spark-checkpoint") / 1024 ))
+py_w=$(field median_window_batch_ms "$work/window-pyspark.out")
+py_w_in=$(field processing_ms "$work/window-pyspark.out")
+py_w_f=$(field first_batch_ms "$work/window-pyspark.out")
 
-# (c) Incremental window: window 10 s, slide 2 s, 12 batches of 1 s.
-wsl=(); wsp=(); wslr=(); wspr=()
+# (c) Incremental window: window 10 s, slide 2 s, 12 batches of 1 s; Flink (sliding event-time
+# window over the same records) in the first peer_rounds rounds.
+wsl=(); wsp=(); wslr=(); wspr=(); wsl_in=(); wsp_in=(); wsl_f=(); wsp_f=()
+wfl_in=(); wfl_r=(); wfl_f=()
 for r in $(seq 1 "$rounds"); do
   echo "round $r: window: sluice ..." >&2
-  wslr+=("$(measure "$work/window-sluice-$r.out" "$bench" window-side --keys 10000 \
-    --per-batch 50000 --batches 12 --threads "$threads")")
+  wslr+=("$(measure "$work/window-sluice-$r.out" "$bench" window-side --keys "$w_keys" \
+    --per-batch "$w_per" --batches "$w_batches" --threads "$threads")")
   echo "round $r: window: spark ..." >&2
   rm -rf "$work/spark-checkpoint"
   wspr+=("$(measure "$work/window-spark-$r.out" java "${java_opts[@]}" \
-    -cp "$work/classes:$jars/*" WindowBench 10000 50000 12 "$threads" "$work/spark-checkpoint")")
-  wsl+=("$(sed -n 's/.*median_window_batch_ms=//p' "$work/window-sluice-$r.out")")
-  wsp+=("$(sed -n 's/.*median_window_batch_ms=//p' "$work/window-spark-$r.out")")
+    -cp "$work/classes:$jars/*" WindowBench "$w_keys" "$w_per" "$w_batches" "$threads" \
+    "$work/spark-checkpoint")")
+  if [ "$r" -le "$peer_rounds" ]; then
+    echo "round $r: window: flink ..." >&2
+    wfl_r+=("$(measure "$work/window-flink-$r.out" java "${java_opts[@]}" \
+      -cp "$work/flink-classes:$flink/*" FlinkWindowBench "$w_keys" "$w_per" "$w_batches" "$threads")")
+    wfl_in+=("$(field processing_ms "$work/window-flink-$r.out")")
+    wfl_f+=("$(field first_batch_ms "$work/window-flink-$r.out")")
+  fi
+  wsl+=("$(field median_window_batch_ms "$work/window-sluice-$r.out")")
+  wsp+=("$(field median_window_batch_ms "$work/window-spark-$r.out")")
+  wsl_in+=("$(field processing_ms "$work/window-sluice-$r.out")")
+  wsp_in+=("$(field processing_ms "$work/window-spark-$r.out")")
+  wsl_f+=("$(field first_batch_ms "$work/window-sluice-$r.out")")
+  wsp_f+=("$(field first_batch_ms "$work/window-spark-$r.out")")
 done
 w_sl=$(median "${wsl[@]}"); w_sp=$(median "${wsp[@]}")
 w_slr=$(( $(median "${wslr[@]}") / 1024 )); w_spr=$(( $(median "${wspr[@]}") / 1024 ))
-if diff <(grep '^WINDOW' "$work/window-sluice-1.out" | head -n 6) \
-        <(grep '^WINDOW' "$work/window-spark-1.out" | head -n 6) >/dev/null &&
-   diff <(grep '^WINDOW' "$work/window-sluice-1.out" | head -n 6) \
-        <(grep '^WINDOW' "$work/window-pyspark.out" | head -n 6) >/dev/null; then
-  w_check="equal, window by window (6 windows)"
-else
-  w_check="DIFFERENT"
-fi
+w_slf=$(median "${wsl_f[@]}"); w_spf=$(median "${wsp_f[@]}")
+w_flr=$(( $(median "${wfl_r[@]}") / 1024 )); w_flf=$(median "${wfl_f[@]}")
+# Per 1 s of input: the summed processing time of the batches (Flink: the job's net runtime)
+# divided by the number of 1 s batches of input.
+per_input() { if [ -n "${1:-}" ]; then awk -v t="$1" -v n="$w_batches" 'BEGIN { printf "%.1f", t / n }'; fi; }
+w_sl_in=$(per_input "$(median "${wsl_in[@]}")"); w_sp_in=$(per_input "$(median "${wsp_in[@]}")")
+w_py_in=$(per_input "$py_w_in"); w_fl_in=$(per_input "$(median "${wfl_in[@]}")")
+w_sp_check=$(agree WINDOW 6 "$work/window-sluice-1.out" "$work/window-spark-1.out" "equal (6 windows)")
+w_py_check=$(agree WINDOW 6 "$work/window-sluice-1.out" "$work/window-pyspark.out" "equal (6 windows)")
+w_fl_check=$(agree WINDOW 6 "$work/window-sluice-1.out" "$work/window-flink-1.out" "equal (6 windows)")
 
+one() { if [ "$peer_rounds" -eq 1 ]; then echo ", one run"; else echo ", median of $peer_rounds runs"; fi; }
 stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
 report="$root/bench/results/$stamp-$mode.md"
 {
-  echo "# Sluice vs Apache Spark Streaming — $mode run, $stamp"
+  echo "# Sluice vs Apache Spark Streaming, PySpark and Apache Flink — $mode run, $stamp"
   echo
   echo "Machine: $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/Mem:/ {print $2}') GiB;"
-  echo "Spark $(basename "$jars"/spark-core_*.jar .jar | sed 's/spark-core_2\.13-//') (pyspark from PyPI, JVM $(java -version 2>&1 | head -1 | cut -d'"' -f2)); local[$threads] for both engines."
+  echo "Spark $(basename "$jars"/spark-core_*.jar .jar | sed 's/spark-core_2\.13-//') (pyspark from PyPI), Apache Flink $flink_version (apache-flink-libraries from PyPI), JVM $(java -version 2>&1 | head -1 | cut -d'"' -f2); local[$threads] (Flink: parallelism $threads) for every engine."
+  echo
+  echo "Peak RSS is that of the engine's whole process tree (for PySpark: the Python driver, the JVM it starts and its Python workers), the largest sum of the processes' RSS, sampled every 25 ms."
+  echo "Start to first completed batch: from the start of the program (the JVM's start for Spark and Flink, the Python process's start for PySpark, main() for Sluice) to the end of its first batch."
   echo
   echo "## (a) Word count over a queue of pre-made batches"
   echo
   echo "$batches batches of $per_batch lines (10 words each) from one seeded corpus; medians of $rounds alternating runs."
-  echo "Capacity = words counted per second of batch processing time. Peak RSS is that of the engine's process (for PySpark, of the Python driver only: the JVM it starts is not counted)."
+  echo "Capacity = words counted per second of batch processing time."
   echo "Flink has no micro-batches: it counts per (batch, word) over all the batches in one bounded job in BATCH mode; its processing time is the job's net runtime, and its first result comes at the end of the job."
   echo
   echo "| engine | capacity (words/s) | peak RSS | start to first completed batch |"
@@ -259,48 +385,54 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "| Apache Flink $flink_version (DataStream, BATCH mode) | $flc | $((flr / 1024)) MiB | $flf ms (whole job) |"
   echo "| hand-written Rust, $threads threads (the limit) | $hdc | $((hdr / 1024)) MiB | — |"
   echo
-  echo "Sluice / Spark capacity: $(awk -v a="$slc" -v b="$spc" 'BEGIN { printf "%.1f", a / b }')×;"
-  echo "Sluice / Flink capacity: $(awk -v a="$slc" -v b="$flc" 'BEGIN { printf "%.1f", a / b }')×;"
-  echo "Sluice / hand-written capacity: $(awk -v a="$slc" -v b="$hdc" 'BEGIN { printf "%.2f", a / b }');"
-  echo "Spark / Sluice peak RSS: $(awk -v a="$spr" -v b="$slr" 'BEGIN { printf "%.1f", a / b }')×."
+  echo "Sluice / Spark capacity: $(ratio "$slc" "$spc" "%.1f×");"
+  echo "Sluice / Flink capacity: $(ratio "$slc" "$flc" "%.1f×");"
+  echo "Sluice / hand-written capacity: $(ratio "$slc" "$hdc" "%.2f");"
+  echo "Spark / Sluice peak RSS: $(ratio "$spr" "$slr" "%.1f×")."
   echo
   echo "Cross-check of the outputs: $check."
   echo
   echo "## (b) End-to-end latency over a socket"
   echo
-  echo "$lat_rate lines/s (10 words each) from a feeder thread in the engine's process, word count per batch; latency = from sending a line to the end of its batch's output; $lat_seconds s measured after 1 s of warm-up. Keeps up = the scheduling delay does not grow and its p99 is at most one batch interval."
+  echo "$lat_rate lines/s (10 words each) from a feeder thread in the engine's process, word count per batch (Flink: per tumbling processing-time window of the interval); latency = from sending a line to the end of its batch's output (Flink: to the emission of its window's result); $lat_seconds s measured after 1 s of warm-up. Block interval (Flink: network buffer timeout) = half the interval (Flink: at most its default 100 ms)."
+  echo "Keeps up (micro-batch engines) = the scheduling delay does not grow (the mean of the last quarter of the batches is at most one interval above that of the first quarter) and its p99 is at most one batch interval. Flink has no batches, hence no scheduling delay: its rows give the output lag instead — how long after a window's end its results are emitted — and it keeps up when that lag passes the same test and no write of the feeder to the socket blocked for more than one interval (Flink's source, unlike the micro-batch engines' receivers, stops reading the socket when the job falls behind)."
   echo
-  echo "| engine | batch | lines | latency p50 | latency p99 | scheduling delay p99 | keeps up |"
+  echo "| engine | batch (Flink: window) | lines | latency p50 | latency p99 | scheduling delay p99 (Flink: output lag p99) | keeps up |"
   echo "|---|---:|---:|---:|---:|---:|---|"
   for row in "${lat_rows[@]}"; do echo "$row"; done
   echo
-  echo "Smallest batch interval tried that keeps up: Sluice $sl_smallest, Spark $sp_smallest (intervals tried: Sluice $sl_intervals ms; Spark $sp_intervals ms)."
+  echo "Smallest interval tried that keeps up: Sluice $sl_smallest, Spark $sp_smallest, Flink $fl_smallest, PySpark $py_smallest (intervals tried: Sluice $sl_intervals ms; Spark $sp_intervals ms; Flink $fl_intervals ms; PySpark $py_intervals ms). Every row is a single run."
   echo
   echo "## (c) reduce_by_key_and_window with an inverse function"
   echo
-  echo "Window 10 s, slide 2 s, 1 s batches of 50,000 records over 10,000 keys; median processing time of the batches that compute a window, medians of $rounds runs."
+  echo "Window 10 s, slide 2 s, $w_batches batches of 1 s with $w_per records over $w_keys keys (Spark and PySpark on the system clock, so their runs last $w_batches s; Sluice on a step clock, batches back to back); Sluice and Spark: medians of $rounds runs."
+  echo "Per window batch = median processing time of the batches that compute a window. Per 1 s of input = the summed processing time of all $w_batches batches / $w_batches."
+  echo "Flink (DataStream, streaming mode) has no micro-batches: each record of batch b gets the event time b s, and a sliding event-time window of 10 s every 2 s sums per key (the window ending at T s holds the batches of the micro-batch engines' window at T s); the source emits as fast as it can, and its cost per 1 s of input is the job's net runtime / $w_batches. Its start to first completed batch is from JVM start to the emission of the first window's result."
   echo
-  echo "| engine | per window batch | peak RSS |"
-  echo "|---|---:|---:|"
-  echo "| Sluice | $w_sl ms | $w_slr MiB |"
-  echo "| Spark Streaming (JVM) | $w_sp ms | $w_spr MiB |"
-  echo "| PySpark Streaming (one run) | $py_w ms | $py_w_rss MiB (driver) |"
+  echo "| engine | per window batch | per 1 s of input | peak RSS | start to first completed batch | outputs |"
+  echo "|---|---:|---:|---:|---:|---|"
+  echo "| Sluice | $w_sl ms | $(unit "$w_sl_in" ms) | $w_slr MiB | $w_slf ms | (reference) |"
+  echo "| Spark Streaming (JVM) | $w_sp ms | $(unit "$w_sp_in" ms) | $w_spr MiB | $w_spf ms | $w_sp_check |"
+  echo "| PySpark Streaming (one run) | $py_w ms | $(unit "$w_py_in" ms) | $py_w_rss MiB | $py_w_f ms | $w_py_check |"
+  echo "| Apache Flink $flink_version (DataStream, event time$(one)) | — | $(unit "$w_fl_in" ms) | $w_flr MiB | $w_flf ms (first window) | $w_fl_check |"
   echo
-  echo "Spark / Sluice: $(awk -v a="$w_sp" -v b="$w_sl" 'BEGIN { if (b > 0) printf "%.0f", a / b; else print "-" }')×; outputs: $w_check."
+  echo "Spark / Sluice per window batch: $(ratio "$w_sp" "$w_sl" "%.0f×"); per 1 s of input: Spark / Sluice $(ratio "$w_sp_in" "$w_sl_in" "%.0f×"), Flink / Sluice $(ratio "$w_fl_in" "$w_sl_in" "%.0f×")."
   echo
   echo "## (d) Keyed state, $keys keys, 100,000 updates per batch"
   echo
-  echo "Median processing time per batch (first batch excluded), $state_batches batches, medians of $rounds runs."
+  echo "Median processing time per batch (first batch excluded), $state_batches batches, from an initial state of $keys keys at 0; Sluice and Spark: medians of $rounds runs."
+  echo "Flink (DataStream, streaming mode, heap state backend) is the counterpart of map_with_state: a keyed ValueState updated record by record, each record emitting its key's change; one source task emits the initial keys first, then the batches, as fast as it can; a sink task that knows each batch's size notes when each batch's last change arrives, and its time per batch is the interval between the completions of consecutive batches (median, the initial load and the first batch left out). Flink is left out of update_state_by_key: that operation calls its function for every key in every batch, and a stream without batches has no such step (it would take a timer per key per second, a different workload). PySpark has no mapWithState."
   echo
-  echo "| operation | Sluice | Spark Streaming (JVM) | Spark / Sluice | peak RSS Sluice / Spark | outputs |"
-  echo "|---|---:|---:|---:|---:|---|"
-  for smode in map update; do
-    name=$([ "$smode" = map ] && echo map_with_state || echo update_state_by_key)
-    ratio=$(awk -v a="${st_sp[$smode]}" -v b="${st_sl[$smode]}" 'BEGIN { if (b > 0) printf "%.0f×", a / b; else print "-" }')
-    echo "| $name | ${st_sl[$smode]} ms | ${st_sp[$smode]} ms | $ratio | ${st_slr[$smode]} / ${st_spr[$smode]} MiB | ${st_check[$smode]} |"
-  done
+  echo "| operation | engine | per batch | peak RSS | start to first completed batch | outputs |"
+  echo "|---|---|---:|---:|---:|---|"
+  echo "| map_with_state | Sluice | ${st_sl[map]} ms | ${st_slr[map]} MiB | ${st_slf[map]} ms | (reference) |"
+  echo "| map_with_state | Spark Streaming (JVM) | ${st_sp[map]} ms | ${st_spr[map]} MiB | ${st_spf[map]} ms | ${st_check[map]} |"
+  echo "| map_with_state | Apache Flink $flink_version (keyed ValueState$(one)) | $fl_st_med ms | $fl_st_r MiB | $fl_st_f ms | $fl_st_check |"
+  echo "| update_state_by_key | Sluice | ${st_sl[update]} ms | ${st_slr[update]} MiB | ${st_slf[update]} ms | (reference) |"
+  echo "| update_state_by_key | Spark Streaming (JVM) | ${st_sp[update]} ms | ${st_spr[update]} MiB | ${st_spf[update]} ms | ${st_check[update]} |"
+  echo "| update_state_by_key | PySpark Streaming (one run) | $py_st ms | $py_st_rss MiB | $py_st_f ms | $py_st_check |"
   echo
-  echo "PySpark (update_state_by_key only — PySpark has no mapWithState; one run): $py_st ms per batch, driver RSS $py_st_rss MiB; outputs: $py_st_check."
+  echo "Per batch, Spark / Sluice: map_with_state $(ratio "${st_sp[map]}" "${st_sl[map]}" "%.0f×"), update_state_by_key $(ratio "${st_sp[update]}" "${st_sl[update]}" "%.0f×"); Flink / Sluice (map_with_state): $(ratio "$fl_st_med" "${st_sl[map]}" "%.0f×"); PySpark / Sluice (update_state_by_key): $(ratio "$py_st" "${st_sl[update]}" "%.0f×")."
 } > "$report"
 cat "$report"
 echo "report: $report" >&2
