@@ -236,3 +236,25 @@ fn run_job_returns_one_result_per_partition_in_order() {
         .unwrap();
     assert_eq!(res, vec![(0, 2), (1, 3), (2, 2), (3, 3)]);
 }
+
+#[test]
+fn run_job_on_runs_the_given_partitions_in_the_given_order_and_rejects_missing_ones() {
+    let ctx = ctx();
+    let rdd = ctx.parallelize((1..=10).collect::<Vec<i32>>(), 4);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r2 = Arc::clone(&ran);
+    let res = rdd
+        .run_job_on(&[3, 0], move |it, tc| {
+            r2.fetch_add(1, Ordering::Relaxed);
+            let mut sum = 0;
+            for c in it {
+                sum += c?.iter().sum::<i32>();
+            }
+            Ok((tc.partition, sum))
+        })
+        .unwrap();
+    assert_eq!(res, vec![(3, 8 + 9 + 10), (0, 1 + 2)]);
+    assert_eq!(ran.load(Ordering::Relaxed), 2);
+    let err = rdd.run_job_on(&[4], |_, _| Ok(())).unwrap_err();
+    assert!(err.to_string().contains("partition 4"), "{err}");
+}

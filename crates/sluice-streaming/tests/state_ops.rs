@@ -123,6 +123,37 @@ fn state_snapshots_show_every_key_after_each_batch() {
 }
 
 #[test]
+fn a_snapshot_keeps_its_batch_state_when_read_again_after_later_batches() {
+    let kept: Arc<parking_lot::Mutex<Vec<sluice_core::Rdd<(char, i32)>>>> = Arc::default();
+    let k2 = Arc::clone(&kept);
+    let out = run_stream(
+        vec![vec![('a', 1), ('b', 2)], vec![('a', 3)]],
+        3,
+        move |s| {
+            let snapshots = s.map_with_state(running_sum()).state_snapshots();
+            let k3 = Arc::clone(&k2);
+            snapshots
+                .foreach_rdd(move |rdd, _| {
+                    rdd.count()?;
+                    k3.lock().push(rdd.clone());
+                    Ok(())
+                })
+                .unwrap();
+            snapshots
+        },
+    )
+    .unwrap();
+    let again: Vec<Vec<(char, i32)>> = kept.lock().iter().map(|r| r.collect().unwrap()).collect();
+    let expected = vec![
+        vec![('a', 1), ('b', 2)],
+        vec![('a', 4), ('b', 2)],
+        vec![('a', 4), ('b', 2)],
+    ];
+    assert_eq!(sorted_batches(&out), expected);
+    assert_eq!(sorted_batches(&again), expected);
+}
+
+#[test]
 fn removing_state_and_misusing_the_state_api() {
     let spec = StateSpec::function(|_t: Time, k: &char, v: Option<i32>, s: &mut State<i32>| {
         match v {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::pair::Key;
 use super::{drain, ChunkIter, Rdd};
 use crate::data::Data;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::scheduler::dag::run_job;
 use crate::scheduler::task::TaskContext;
 
@@ -20,6 +20,32 @@ impl<T: Data> Rdd<T> {
     ) -> Result<Vec<R>> {
         let all: Vec<usize> = (0..self.num_partitions()).collect();
         run_job(self, &all, f)
+    }
+
+    /// Runs `f` over the given partitions only and returns their results in the order given
+    /// (Spark's `SparkContext.runJob(rdd, func, partitions)`).
+    ///
+    /// ```
+    /// use sluice_core::Context;
+    /// let ctx = Context::local(2).unwrap();
+    /// let rdd = ctx.parallelize((0..10).collect::<Vec<i32>>(), 5);
+    /// let firsts = rdd
+    ///     .run_job_on(&[3, 1], |it, _| Ok(it.flatten().flatten().next()))
+    ///     .unwrap();
+    /// assert_eq!(firsts, [Some(6), Some(2)]);
+    /// ```
+    pub fn run_job_on<R: Send>(
+        &self,
+        partitions: &[usize],
+        f: impl Fn(ChunkIter<T>, &TaskContext) -> Result<R> + Sync,
+    ) -> Result<Vec<R>> {
+        let n = self.num_partitions();
+        if let Some(bad) = partitions.iter().find(|&&p| p >= n) {
+            return Err(Error::InvalidArgument(format!(
+                "partition {bad} of an RDD with {n} partitions"
+            )));
+        }
+        run_job(self, partitions, f)
     }
 
     /// All records, in partition order.

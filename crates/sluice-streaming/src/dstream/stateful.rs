@@ -17,10 +17,9 @@
 //!   A returned state equal to the current one is not a change (hence `S: PartialEq`): only
 //!   keys whose state really changed go into the next incremental checkpoint.
 
-use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
@@ -58,8 +57,9 @@ impl<K: Key, S: Data, E: Data> MapWithState<K, S, E> {
         self.mapped.clone()
     }
 
-    /// Every `(key, state)` after each batch. Read within the batch's output operations (the
-    /// RDD is cached on first read).
+    /// Every `(key, state)` after each batch. Read within the batch's output operations: each
+    /// partition is copied out of the state on its first read and the copy is kept, and
+    /// shared by later reads, for as long as the batch's RDD is remembered.
     pub fn state_snapshots(&self) -> DStream<(K, S)> {
         let store = Arc::clone(&self.store);
         let n = self.partitions;
@@ -80,7 +80,10 @@ impl<K: Key, S: Data, E: Data> MapWithState<K, S, E> {
     }
 }
 
-/// The current contents of a store, as an RDD (cached on first read).
+/// The current contents of a store, as an RDD whose partitions are copied out of the store on
+/// first read and then kept by the RDD itself. Not the block store: a cached block may be
+/// evicted, and recomputing it after a later batch changed the state would give a later
+/// snapshot. One copy per partition, made straight from the store, is all a batch costs.
 struct Snapshots<K, S> {
     ctx: Context,
     store: Arc<StateStore<K, S>>,
@@ -94,13 +97,21 @@ impl<K: Key, S: Data> StreamCompute<(K, S)> for Snapshots<K, S> {
             groups: store.num_groups(),
             partitions: n,
         };
+        let copies: Vec<OnceLock<Arc<Vec<(K, S)>>>> = (0..n).map(|_| OnceLock::new()).collect();
         let rdd = self.ctx.from_partition_fn(
             "state_snapshot",
             n,
             sluice_core::Partitioner::<K>::fingerprint(&fp),
-            move |p| Ok(Arc::new(store.snapshot_partition(p, n))),
+            move |p| {
+                let copy = copies
+                    .get(p)
+                    .ok_or_else(|| Error::Internal(format!("no snapshot partition {p} of {n}")))?;
+                Ok(Arc::clone(
+                    copy.get_or_init(|| Arc::new(store.snapshot_partition(p, n))),
+                ))
+            },
         );
-        Ok(Some(rdd.cache()))
+        Ok(Some(rdd))
     }
 }
 
@@ -137,21 +148,33 @@ fn records<T>(it: sluice_core::ChunkIter<T>) -> Result<Vec<T>> {
 }
 
 /// Loads an initial state RDD into a store at time `now`.
+///
+/// One partition at a time, in order, a chunk at a time: each chunk's records are sorted by
+/// key group and committed under the groups' locks on the worker that computed them. Nothing
+/// but the store itself grows with the size of the initial state, and a key given twice
+/// keeps its last value in partition order.
 fn load_initial<K: Key, S: Data>(
     store: &StateStore<K, S>,
     rdd: &Rdd<(K, S)>,
     now: i64,
 ) -> Result<()> {
-    let mut by_group: HashMap<usize, Vec<(K, Change<S>)>> = HashMap::new();
-    for (k, s) in rdd.collect()? {
-        by_group
-            .entry(store.group_of(&k))
-            .or_default()
-            .push((k, Change::Put(s)));
-    }
-    for (g, changes) in by_group {
-        let mut guard = store.lock(&[g]);
-        store.commit(&mut guard[0], changes, now);
+    let groups = store.num_groups();
+    for p in 0..rdd.num_partitions() {
+        rdd.run_job_on(&[p], |it, _| {
+            let mut by_group: Vec<Vec<(K, Change<S>)>> = (0..groups).map(|_| Vec::new()).collect();
+            for chunk in it {
+                for (k, s) in chunk? {
+                    by_group[store.group_of(&k)].push((k, Change::Put(s)));
+                }
+                for (g, changes) in by_group.iter_mut().enumerate() {
+                    if !changes.is_empty() {
+                        let mut guard = store.lock(&[g]);
+                        store.commit(&mut guard[0], std::mem::take(changes), now);
+                    }
+                }
+            }
+            Ok(())
+        })?;
     }
     Ok(())
 }

@@ -191,8 +191,13 @@ impl<K: Hash + Eq + Clone, S> StateStore<K, S> {
 impl<K: Hash + Eq + Clone, S: Clone> StateStore<K, S> {
     /// A copy of the `(key, value)` pairs of partition `p` of `n`.
     pub fn snapshot_partition(&self, p: usize, n: usize) -> Vec<(K, S)> {
-        let mut out = Vec::new();
-        for g in self.groups_of_partition(p, n) {
+        let groups = self.groups_of_partition(p, n);
+        let len = groups
+            .iter()
+            .map(|&g| self.groups[g].lock().map.len())
+            .sum();
+        let mut out = Vec::with_capacity(len);
+        for g in groups {
             let group = self.groups[g].lock();
             out.extend(group.map.iter().map(|(k, e)| (k.clone(), e.value.clone())));
         }
