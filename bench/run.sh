@@ -265,20 +265,22 @@ lat_row() {
     printf "| %s | %s ms | %s | %s ms | %s ms | %s ms | %s |", e, v["interval_ms"], v["lines"],
       v["p50_ms"], v["p99_ms"], v[d], v["keeps_up"] }'
 }
+# Seconds measured at interval $1 ms: lat_seconds, or 4 intervals if that is longer.
+lat_secs() { echo $(( lat_seconds > ($1 * 4 + 999) / 1000 ? lat_seconds : ($1 * 4 + 999) / 1000 )); }
 failed() { echo "LATENCY interval_ms=$1 lines=0 p50_ms=- p99_ms=- sched_p99_ms=- lag_p99_ms=- keeps_up=failed"; }
 for i in $(seq 0 $(( longest - 1 ))); do
   if [ "$i" -lt "${#sp_list[@]}" ]; then
     iv="${sp_list[$i]}"
     echo "latency: spark at $iv ms ..." >&2
     line="$(java "${java_opts[@]}" -cp "$work/classes:$jars/*" SocketLatency "$iv" "$lat_rate" \
-      "$lat_seconds" "$threads" 2>/dev/null | grep '^LATENCY' || failed "$iv")"
+      "$(lat_secs "$iv")" "$threads" 2>/dev/null | grep '^LATENCY' || failed "$iv")"
     lat_rows+=("$(lat_row "Spark Streaming (JVM)" "$line" sched_p99_ms)")
     if echo "$line" | grep -q 'keeps_up=yes'; then sp_smallest="$iv ms"; fi
   fi
   if [ "$i" -lt "${#sl_list[@]}" ]; then
     iv="${sl_list[$i]}"
     echo "latency: sluice at $iv ms ..." >&2
-    row="$("$bench" latency --rate "$lat_rate" --seconds "$lat_seconds" --intervals "$iv" | grep '^| [0-9]' ||
+    row="$("$bench" latency --rate "$lat_rate" --seconds "$(lat_secs "$iv")" --intervals "$iv" | grep '^| [0-9]' ||
       echo "| $iv ms | 0 | - ms | - ms | - ms | failed |")"
     if echo "$row" | grep -q '| yes |$'; then sl_smallest="$iv ms"; fi
     lat_rows+=("| Sluice ${row//NO/no}")
@@ -287,14 +289,14 @@ for i in $(seq 0 $(( longest - 1 ))); do
     iv="${fl_list[$i]}"
     echo "latency: flink at $iv ms ..." >&2
     line="$(java "${java_opts[@]}" -cp "$work/flink-classes:$flink/*" FlinkSocketLatency "$iv" \
-      "$lat_rate" "$lat_seconds" "$threads" 2>/dev/null | grep '^LATENCY' || failed "$iv")"
+      "$lat_rate" "$(lat_secs "$iv")" "$threads" 2>/dev/null | grep '^LATENCY' || failed "$iv")"
     lat_rows+=("$(lat_row "Apache Flink $flink_version (DataStream)" "$line" lag_p99_ms)")
     if echo "$line" | grep -q 'keeps_up=yes'; then fl_smallest="$iv ms"; fi
   fi
   if [ "$i" -lt "${#py_list[@]}" ]; then
     iv="${py_list[$i]}"
     echo "latency: pyspark at $iv ms ..." >&2
-    line="$("$venv/bin/python" bench/pyspark/socket_latency.py "$iv" "$lat_rate" "$lat_seconds" \
+    line="$("$venv/bin/python" bench/pyspark/socket_latency.py "$iv" "$lat_rate" "$(lat_secs "$iv")" \
       "$threads" 2>/dev/null | grep '^LATENCY' || failed "$iv")"
     lat_rows+=("$(lat_row "PySpark Streaming" "$line" sched_p99_ms)")
     if echo "$line" | grep -q 'keeps_up=yes'; then py_smallest="$iv ms"; fi
@@ -394,7 +396,7 @@ report="$root/bench/results/$stamp-$mode.md"
   echo
   echo "## (b) End-to-end latency over a socket"
   echo
-  echo "$lat_rate lines/s (10 words each) from a feeder thread in the engine's process, word count per batch (Flink: per tumbling processing-time window of the interval); latency = from sending a line to the end of its batch's output (Flink: to the emission of its window's result); $lat_seconds s measured after 1 s of warm-up. Block interval (Flink: network buffer timeout) = half the interval (Flink: at most its default 100 ms)."
+  echo "$lat_rate lines/s (10 words each) from a feeder thread in the engine's process, word count per batch (Flink: per tumbling processing-time window of the interval); latency = from sending a line to the end of its batch's output (Flink: to the emission of its window's result); $lat_seconds s (or 4 intervals if that is longer) measured after 1 s of warm-up; no lines measured is failing to keep up. Block interval (Flink: network buffer timeout) = half the interval (Flink: at most its default 100 ms)."
   echo "Keeps up (micro-batch engines) = the scheduling delay does not grow (the mean of the last quarter of the batches is at most one interval above that of the first quarter) and its p99 is at most one batch interval. Flink has no batches, hence no scheduling delay: its rows give the output lag instead — how long after a window's end its results are emitted — and it keeps up when that lag passes the same test and no write of the feeder to the socket blocked for more than one interval (Flink's source, unlike the micro-batch engines' receivers, stops reading the socket when the job falls behind)."
   echo
   echo "| engine | batch (Flink: window) | lines | latency p50 | latency p99 | scheduling delay p99 (Flink: output lag p99) | keeps up |"

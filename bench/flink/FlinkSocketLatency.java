@@ -193,7 +193,7 @@ public class FlinkSocketLatency {
     for (int i = 0; i < q && i < lag.size(); i++) first += lag.get(i);
     for (int i = 0; i < q && i < lag.size(); i++) last += lag.get(lag.size() - 1 - i);
     double lagP99 = pct(lag, 0.99);
-    boolean keepsUp = !lag.isEmpty() && last / q <= first / q + intervalMs && lagP99 <= intervalMs
+    boolean keepsUp = !lag.isEmpty() && !lat.isEmpty() && last / q <= first / q + intervalMs && lagP99 <= intervalMs
         && feederBlockedUs.get() <= intervalMs * 1000;
     System.out.printf("LATENCY interval_ms=%d lines=%d p50_ms=%.1f p99_ms=%.1f lag_p99_ms=%.1f"
         + " feeder_blocked_max_ms=%.1f keeps_up=%s%n", intervalMs, lat.size(), pct(lat, 0.5),

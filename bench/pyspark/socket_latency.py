@@ -123,7 +123,7 @@ def main():
     first = sum(sch[:q]) / q
     last = sum(sch[-q:]) / q if sch else 0.0
     sched_p99 = pct(sch, 0.99)
-    keeps_up = bool(sch) and last <= first + interval_ms and sched_p99 <= interval_ms
+    keeps_up = bool(sch) and bool(lat) and last <= first + interval_ms and sched_p99 <= interval_ms
     def ms(v):
         return "-" if v != v else f"{v:.1f}"
 

@@ -117,7 +117,7 @@ public class SocketLatency {
     for (int i = 0; i < q && i < sch.size(); i++) first += sch.get(i);
     for (int i = 0; i < q && i < sch.size(); i++) last += sch.get(sch.size() - 1 - i);
     double schedP99 = pct(sch, 0.99);
-    boolean keepsUp = !sch.isEmpty() && last / q <= first / q + intervalMs && schedP99 <= intervalMs;
+    boolean keepsUp = !sch.isEmpty() && !lat.isEmpty() && last / q <= first / q + intervalMs && schedP99 <= intervalMs;
     System.out.printf("LATENCY interval_ms=%d lines=%d p50_ms=%.1f p99_ms=%.1f sched_p99_ms=%.1f keeps_up=%s%n",
         intervalMs, lat.size(), pct(lat, 0.5), pct(lat, 0.99), schedP99, keepsUp ? "yes" : "no");
   }
