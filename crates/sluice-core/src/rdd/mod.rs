@@ -15,6 +15,7 @@
 //! [`join`], [`sort`], [`actions`], [`save`] and [`persist`].
 
 pub mod actions;
+mod combine;
 pub mod debug;
 pub mod join;
 pub mod pair;

@@ -6,10 +6,9 @@
 //! it has one (no shuffle is needed then), otherwise hash into `sluice.default.parallelism`
 //! partitions when that is set, or into as many partitions as the RDD has.
 
+use crate::rdd::combine::{combine_into, combine_map, CombineMap};
 use std::hash::Hash;
 use std::sync::Arc;
-
-use rustc_hash::FxHashMap;
 
 use super::shuffled::{Aggregator, ShuffledAggregate};
 use super::{chunked, Dependency, Rdd};
@@ -159,24 +158,20 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
                 Box::new(
                     std::iter::from_fn(move || {
                         let it = it.take()?;
-                        let mut map: FxHashMap<K, Option<C>> = FxHashMap::default();
+                        let mut map: CombineMap<K, C> = combine_map(0);
                         for chunk in it {
                             let chunk = match chunk {
                                 Ok(c) => c,
                                 Err(e) => return Some(Err(e)),
                             };
                             for (k, v) in chunk {
-                                let slot = map.entry(k).or_insert(None);
-                                *slot = Some(match slot.take() {
-                                    None => (agg.create)(v),
-                                    Some(c) => (agg.merge_value)(c, v),
-                                });
+                                combine_into(&mut map, k, v, &agg.create, &agg.merge_value);
                             }
                         }
                         Some(Ok(map))
                     })
                     .flat_map(|r| match r {
-                        Ok(map) => chunked(map.into_iter().filter_map(|(k, c)| c.map(|c| (k, c)))),
+                        Ok(map) => chunked(map.into_iter()),
                         Err(e) => Box::new(std::iter::once(Err(e))),
                     }),
                 )

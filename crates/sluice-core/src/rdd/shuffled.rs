@@ -6,13 +6,11 @@
 //! the buckets of every map output for its partition.
 
 use std::any::Any;
-use std::collections::hash_map::Entry;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
-
+use super::combine::{combine_into, combine_map, CombineMap};
 use super::{chunked, ChunkIter, Compute, Rdd, RddBase};
 use crate::context::Context;
 use crate::data::Data;
@@ -62,29 +60,6 @@ impl<K: Data, V: Data, C> Drop for ShuffleDependency<K, V, C> {
     }
 }
 
-/// Inserts `v` into a combiner map.
-///
-/// One hash and one probe per record whether the key is new or not: `entry` takes the
-/// record's own key, which a new key keeps and a known one drops.
-#[inline]
-fn combine_into<K: Hash + Eq, X, C>(
-    map: &mut FxHashMap<K, Option<C>>,
-    k: K,
-    x: X,
-    create: impl Fn(X) -> C,
-    merge: impl Fn(C, X) -> C,
-) {
-    match map.entry(k) {
-        Entry::Occupied(mut slot) => {
-            let slot = slot.get_mut();
-            *slot = slot.take().map(|c| merge(c, x));
-        }
-        Entry::Vacant(slot) => {
-            slot.insert(Some(create(x)));
-        }
-    }
-}
-
 impl<K, V, C> ShuffleDepBase for ShuffleDependency<K, V, C>
 where
     K: Data + Hash + Eq,
@@ -111,8 +86,7 @@ where
             match (&self.aggregator, self.map_side_combine) {
                 (Some(agg), true) => {
                     let hint = self.size_hint.load(Ordering::Relaxed);
-                    let mut map: FxHashMap<K, Option<C>> =
-                        FxHashMap::with_capacity_and_hasher(hint, Default::default());
+                    let mut map: CombineMap<K, C> = combine_map(hint);
                     for chunk in input {
                         for (k, v) in chunk? {
                             combine_into(&mut map, k, v, &agg.create, &agg.merge_value);
@@ -121,9 +95,7 @@ where
                     self.size_hint.store(map.len(), Ordering::Relaxed);
                     let mut buckets: Vec<Vec<(K, C)>> = (0..n).map(|_| Vec::new()).collect();
                     for (k, c) in map {
-                        if let Some(c) = c {
-                            buckets[self.partitioner.partition(&k)].push((k, c));
-                        }
+                        buckets[self.partitioner.partition(&k)].push((k, c));
                     }
                     buckets.into_iter().map(|b| Box::new(b) as _).collect()
                 }
@@ -174,7 +146,7 @@ impl<K: Data + Hash + Eq, V: Data, C: Data> Compute<(K, C)> for ShuffledAggregat
             .aggregator
             .as_ref()
             .ok_or_else(|| Error::Internal("aggregate shuffle without aggregator".into()))?;
-        let mut map: FxHashMap<K, Option<C>> = FxHashMap::default();
+        let mut map: CombineMap<K, C> = combine_map(0);
         if dep.map_side_combine {
             let outputs = dep.fetch::<(K, C)>(split)?;
             // Map-side combined buckets hold each key once: their total bounds the keys here.
@@ -206,9 +178,7 @@ impl<K: Data + Hash + Eq, V: Data, C: Data> Compute<(K, C)> for ShuffledAggregat
                 }
             }
         }
-        Ok(chunked(
-            map.into_iter().filter_map(|(k, c)| c.map(|c| (k, c))),
-        ))
+        Ok(chunked(map.into_iter()))
     }
 }
 
