@@ -192,6 +192,28 @@ else
   check="DIFFERENT (see $work/sluice-1.out and $work/spark-1.out)"
 fi
 
+# The limit at a larger size: Sluice and the hand-written loop alone, 20 batches of 50,000
+# lines, alternating 5 times (they take a second each). In quick mode (a) is small enough that
+# the loop's whole processing time is a few tens of milliseconds, too coarse for a ratio.
+big_lines=500000; big_batches=20; big_per_batch=50000
+big_corpus="$work/corpus-$big_lines.txt"
+[ -f "$big_corpus" ] || "$bench" corpus --out "$big_corpus" --lines "$big_lines"
+big_sl=(); big_hd=()
+for r in 1 2 3 4 5; do
+  echo "limit round $r ..." >&2
+  "$bench" queue-wordcount --file "$big_corpus" --batches "$big_batches" \
+    --lines-per-batch "$big_per_batch" --threads "$threads" > "$work/big-sluice.out"
+  "$bench" hand-wordcount --file "$big_corpus" --batches "$big_batches" \
+    --lines-per-batch "$big_per_batch" --threads "$threads" > "$work/big-hand.out"
+  big_sl+=("$(cap "$work/big-sluice.out")"); big_hd+=("$(cap "$work/big-hand.out")")
+done
+if diff <(grep '^BATCH' "$work/big-sluice.out") <(grep '^BATCH' "$work/big-hand.out") >/dev/null; then
+  big_check="equal"
+else
+  big_check="DIFFERENT"
+fi
+big_slc=$(median "${big_sl[@]}"); big_hdc=$(median "${big_hd[@]}")
+
 # A field of a program's RESULT line ("" if it has none).
 field() {
   awk -v k="$1" '/^RESULT/ { for (i = 2; i <= NF; i++) { n = index($i, "=")
@@ -391,6 +413,8 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "Sluice / Flink capacity: $(ratio "$slc" "$flc" "%.1f×");"
   echo "Sluice / hand-written capacity: $(ratio "$slc" "$hdc" "%.2f");"
   echo "Spark / Sluice peak RSS: $(ratio "$spr" "$slr" "%.1f×")."
+  echo
+  echo "At a larger size ($big_batches batches of $big_per_batch lines, 10 million words; Sluice and the hand-written loop only, medians of 5 alternating runs): Sluice $big_slc words/s, hand-written $big_hdc words/s, Sluice / hand-written $(ratio "$big_slc" "$big_hdc" "%.2f") (outputs $big_check)."
   echo
   echo "Cross-check of the outputs: $check."
   echo

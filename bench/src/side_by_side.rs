@@ -95,25 +95,44 @@ impl StreamingListener for Sum {
     }
 }
 
+/// The lines of each batch: batch `b` is lines `[b·n, b·n + n)` of the file, wrapping at its
+/// end as the other engines' programs do. Reads the file twice, a line at a time (to count its
+/// lines, then to pick the batches' lines), so that only the batches are ever held in memory.
+fn read_batches(file: &str, batches: usize, per_batch: usize) -> Result<Vec<Vec<String>>> {
+    use std::io::BufRead;
+    let open = || -> Result<std::io::BufReader<std::fs::File>> {
+        let f = std::fs::File::open(file).map_err(|e| Error::io("opening", file, e))?;
+        Ok(std::io::BufReader::new(f))
+    };
+    let mut total = 0usize;
+    for line in open()?.lines() {
+        line.map_err(|e| Error::io("reading", file, e))?;
+        total += 1;
+    }
+    let n = per_batch.min(total).max(1);
+    let starts: Vec<usize> = (0..batches)
+        .map(|b| (b * n) % (total.max(n) - n + 1))
+        .collect();
+    let mut out: Vec<Vec<String>> = (0..batches).map(|_| Vec::with_capacity(n)).collect();
+    for (i, line) in open()?.lines().enumerate() {
+        let line = line.map_err(|e| Error::io("reading", file, e))?;
+        for (b, &start) in starts.iter().enumerate() {
+            if (start..start + n).contains(&i) {
+                out[b].push(line.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Runs workload (a) back to back on a step clock.
 pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
     let started = Instant::now();
-    let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io("reading", &a.file, e))?;
-    let lines: Vec<&str> = text.lines().collect();
     let (ctx, ssc) = step_context(a.threads)?;
     let queue = RddQueue::new();
-    let n = a.lines_per_batch.min(lines.len()).max(1);
-    for b in 0..a.batches {
-        let start = (b * n) % (lines.len() - n + 1);
-        let batch: Vec<String> = lines[start..start + n]
-            .iter()
-            .map(|l| l.to_string())
-            .collect();
+    for batch in read_batches(&a.file, a.batches, a.lines_per_batch)? {
         queue.push(ctx.parallelize(batch, a.threads));
     }
-    // Only the queued batches stay in memory, as in the other engines' programs.
-    drop(lines);
-    drop(text);
     let results = Arc::new(Mutex::new(Vec::new()));
     let words = Arc::new(AtomicU64::new(0));
     let (r2, w2) = (Arc::clone(&results), Arc::clone(&words));
