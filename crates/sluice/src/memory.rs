@@ -5,7 +5,7 @@
 //! first time any byte of it is touched, and each worker thread allocates from pages of its
 //! own; a streaming job that holds a few megabytes of live data then shows a resident size
 //! several times larger. Turning huge pages off for the process cut the peak RSS of the queue
-//! word count benchmark from about 86 MiB to about 58 MiB, and that of the keyed-state
+//! word count benchmark from about 86 MiB to about 55 MiB, and that of the keyed-state
 //! benchmark with a million keys by 5–25 %, with no measurable change in speed (see
 //! `bench/README.md`). Call [`disable_transparent_huge_pages`] first thing in `main`, before
 //! the arenas fill.
