@@ -21,6 +21,9 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets and features, warnings are errors)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+step "cargo doc (broken or ambiguous links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --locked --quiet
+
 step "Kafka test broker"
 tansu="$(bash scripts/install-broker.sh)"
 read -r broker_pid broker_addr < <(bash scripts/start-broker.sh "$tansu" "${SLUICE_BROKER_PORT:-19092}")

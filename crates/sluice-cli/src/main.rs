@@ -53,7 +53,7 @@ struct StreamArgs {
     /// Records of each batch to print.
     #[arg(long, default_value_t = 10)]
     top: usize,
-    /// Master: local, local[N] or local[*].
+    /// Master: `local`, `local[N]` or `local[*]`.
     #[arg(long, default_value = "local[*]")]
     master: String,
     /// Port of the web UI (the next free one is used if it is taken; 0 picks any).

@@ -6,7 +6,7 @@
 //!
 //! The path of a batch:
 //!
-//! 1. The job generator (`scheduler::generator`) waits on the [clock](clock) for the next batch
+//! 1. The job generator (`scheduler::generator`) waits on the [clock] for the next batch
 //!    time `t` (a multiple of the batch interval), assigns the data receivers stored since the
 //!    last batch to `t`, and asks each output operation, in definition order, for its job: the
 //!    operation asks its stream for the RDD of `t`, which asks its parents (memoised per `t`).

@@ -1,6 +1,6 @@
 //! Shuffle dependencies and the RDDs that read them.
 //!
-//! A [`ShuffleDependency`] belongs to the reduce side. Its map task computes one partition of
+//! A `ShuffleDependency` belongs to the reduce side. Its map task computes one partition of
 //! the parent, optionally combines values by key on the map side (an associative merge cuts the
 //! data before it moves), and splits the result by reduce partition. The reading node merges
 //! the buckets of every map output for its partition.

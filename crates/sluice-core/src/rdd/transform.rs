@@ -1,7 +1,7 @@
 //! Narrow, element-wise transformations: `map`, `flat_map`, `filter`, `map_partitions`,
 //! `map_partitions_with_index`, `glom`, `key_by`.
 //!
-//! Each is a [`MapChunks`] node: a function from the parent's chunk iterator to this node's,
+//! Each is a `MapChunks` node: a function from the parent's chunk iterator to this node's,
 //! applied inside the same task as the parent (operations are fused, no stage boundary).
 
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! parents first.
 //!
 //! Planning ([`plan`]) is pure: it walks the graph and returns the stages in an order where
-//! every stage comes after the stages it reads from. Running ([`run_job`]) then computes only
+//! every stage comes after the stages it reads from. Running (`run_job`) then computes only
 //! what is missing: a shuffle whose map outputs are all present is not run again, and a
 //! persisted RDD whose partitions are all cached hides its own parents.
 

@@ -1,7 +1,7 @@
 //! Checkpoints: the state of every stateful operator and what each source read, written so
 //! that a job restarted from them continues exactly where it left off.
 //!
-//! - [`format`]: the framing every checkpoint file uses (magic, version, length, CRC-32) and
+//! - [`format`](mod@format): the framing every checkpoint file uses (magic, version, length, CRC-32) and
 //!   atomic writes (temporary file, fsync, rename).
 //! - [`manifest`]: what a checkpoint holds, and the pure planning of incremental checkpoints
 //!   (which key groups get a full snapshot or a delta, which files can be deleted).

@@ -8,7 +8,7 @@
 //! Operations live in files by family: [`transform`] (per-batch RDD transformations, `union`,
 //! `transform`), [`aggregate`] (`count`, `reduce`, `count_by_value`), [`pair`] (key-value
 //! operations and joins), [`output`] (`print`, `save_as_text_files`, `foreach_rdd`) and
-//! [`slice`].
+//! [`slice`](mod@slice).
 
 pub mod aggregate;
 pub mod materialized;

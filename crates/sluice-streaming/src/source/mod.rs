@@ -1,9 +1,9 @@
-//! Input sources. Each input stream is a [`DStream`](crate::DStream) whose RDD for a batch comes
+//! Input sources. Each input stream is a [`DStream`] whose RDD for a batch comes
 //! from outside the graph:
 //!
 //! - [`queue`]: a queue of RDDs pushed by the program (tests, demos; not replayable);
 //! - [`rate`]: a generator of records at a fixed rate (the embedded default source; replayable);
-//! - [`file`]: new files in a directory, by Spark's modification-time rules;
+//! - [`file`](mod@file): new files in a directory, by Spark's modification-time rules;
 //! - [`receiver`]: the custom-receiver contract, with blocks and bounded buffers;
 //! - [`socket`]: lines from a TCP server, a receiver.
 
