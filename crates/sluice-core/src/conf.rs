@@ -11,6 +11,7 @@
 //! | `sluice.task.maxFailures` | `4` | attempts of a task before its job fails |
 //! | `sluice.storage.memoryBytes` | `512m` | memory budget of cached partitions (`k`, `m`, `g` suffixes) |
 //! | `sluice.local.dir` | system temp dir | where disk-persisted partitions are written |
+//! | `sluice.lineage.maxDepth` | `5000` | narrow operations one task may chain before a job is refused (each is a level of the task's stack) |
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ pub const TASK_MAX_FAILURES: &str = "sluice.task.maxFailures";
 pub const STORAGE_MEMORY_BYTES: &str = "sluice.storage.memoryBytes";
 /// Key of the directory for disk-persisted blocks.
 pub const LOCAL_DIR: &str = "sluice.local.dir";
+/// Key of the longest chain of narrow operations a task may compute.
+pub const LINEAGE_MAX_DEPTH: &str = "sluice.lineage.maxDepth";
 
 /// A configuration: string keys and values, like Spark's `SparkConf`.
 ///
@@ -100,6 +103,10 @@ pub struct Settings {
     pub storage_memory_bytes: u64,
     /// Directory for disk-persisted blocks.
     pub local_dir: PathBuf,
+    /// The longest chain of narrow operations a task may compute: each is a level of the
+    /// worker's stack, so a job with a longer one is refused with an error rather than
+    /// overflowing the stack (which would abort the process).
+    pub lineage_max_depth: usize,
 }
 
 impl Settings {
@@ -111,6 +118,7 @@ impl Settings {
             TASK_MAX_FAILURES,
             STORAGE_MEMORY_BYTES,
             LOCAL_DIR,
+            LINEAGE_MAX_DEPTH,
         ];
         let master = conf.get(MASTER).unwrap_or("local[*]");
         let worker_threads = parse_master(master)?;
@@ -125,6 +133,10 @@ impl Settings {
         let storage_memory_bytes = match conf.get(STORAGE_MEMORY_BYTES) {
             Some(v) => parse_bytes(STORAGE_MEMORY_BYTES, v)?,
             None => 512 << 20,
+        };
+        let lineage_max_depth = match conf.get(LINEAGE_MAX_DEPTH) {
+            Some(v) => parse_positive(LINEAGE_MAX_DEPTH, v)?,
+            None => 5000,
         };
         let local_dir = conf
             .get(LOCAL_DIR)
@@ -143,6 +155,7 @@ impl Settings {
             task_max_failures,
             storage_memory_bytes,
             local_dir,
+            lineage_max_depth,
         })
     }
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::data::Data;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::rdd::{ChunkIter, Dependency, Rdd, RddBase, ShuffleDepBase};
 use crate::scheduler::executor::StageDesc;
 use crate::scheduler::task::TaskContext;
@@ -88,6 +88,68 @@ pub fn stage_rdds(rdd: &Arc<dyn RddBase>) -> Vec<Arc<dyn RddBase>> {
     out
 }
 
+/// The longest chain of narrow dependencies a task of the stage ending at `rdd` computes
+/// (1 for a stage of one RDD), counting no further down than persisted RDDs whose partitions
+/// are all cached. Walks the graph without recursion.
+pub fn stage_depth(rdd: &Arc<dyn RddBase>) -> usize {
+    // Post-order over the stage's RDDs: an RDD's depth is one more than its deepest parent's.
+    let mut depth: HashMap<usize, usize> = HashMap::new();
+    let mut stack: Vec<(Arc<dyn RddBase>, bool)> = vec![(Arc::clone(rdd), false)];
+    while let Some((r, parents_done)) = stack.pop() {
+        if depth.contains_key(&r.id()) {
+            continue;
+        }
+        let fully_cached =
+            r.storage_level().is_some() && (0..r.num_partitions()).all(|p| r.is_cached(p));
+        let parents: Vec<&Arc<dyn RddBase>> = if fully_cached {
+            Vec::new()
+        } else {
+            r.dependencies()
+                .iter()
+                .filter_map(|d| match d {
+                    Dependency::Narrow(p) => Some(p),
+                    Dependency::Shuffle(_) => None,
+                })
+                .collect()
+        };
+        if parents_done {
+            let below = parents
+                .iter()
+                .filter_map(|p| depth.get(&p.id()))
+                .max()
+                .copied()
+                .unwrap_or(0);
+            depth.insert(r.id(), below + 1);
+        } else {
+            let pending: Vec<Arc<dyn RddBase>> = parents
+                .into_iter()
+                .filter(|p| !depth.contains_key(&p.id()))
+                .cloned()
+                .collect();
+            stack.push((r, true));
+            stack.extend(pending.into_iter().map(|p| (p, false)));
+        }
+    }
+    depth.get(&rdd.id()).copied().unwrap_or(1)
+}
+
+/// Refuses a stage whose tasks would chain more narrow operations than the context allows:
+/// each is a level of the worker's stack, and overflowing it would abort the process.
+fn check_depth(ctx: &crate::Context, rdd: &Arc<dyn RddBase>) -> Result<()> {
+    let limit = ctx.inner.settings.lineage_max_depth;
+    let depth = stage_depth(rdd);
+    if depth > limit {
+        return Err(Error::InvalidArgument(format!(
+            "the lineage of {} chains {depth} narrow operations in one task, more than \
+             {} = {limit}: persist and materialize (or checkpoint) an RDD part-way, as in \
+             Spark, or raise the limit if the worker stacks allow",
+            describe(&**rdd),
+            crate::conf::LINEAGE_MAX_DEPTH
+        )));
+    }
+    Ok(())
+}
+
 /// The shuffle dependencies a stage ending at `rdd` reads.
 fn shuffle_parents(rdd: &Arc<dyn RddBase>) -> Vec<Arc<dyn ShuffleDepBase>> {
     let mut out: Vec<Arc<dyn ShuffleDepBase>> = Vec::new();
@@ -130,6 +192,7 @@ where
     for &p in &stages[result_idx].parents {
         ensure_stage(&ctx, &stages, p, &mut done)?;
     }
+    check_depth(&ctx, &stages[result_idx].rdd)?;
     for r in stage_rdds(&stages[result_idx].rdd) {
         r.prepare()?;
     }
@@ -172,6 +235,7 @@ fn ensure_stage(
     for &p in &stage.parents {
         ensure_stage(ctx, stages, p, done)?;
     }
+    check_depth(ctx, &stage.rdd)?;
     for r in stage_rdds(&stage.rdd) {
         r.prepare()?;
     }
