@@ -77,3 +77,22 @@ fn the_depth_is_the_longest_path_through_a_diamond() {
     assert_eq!(run("32").unwrap(), 20);
     assert!(run("31").is_err());
 }
+
+#[test]
+fn a_very_long_lineage_is_refused_and_dropped_without_overflowing_a_small_stack() {
+    let ctx = ctx("5000");
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let base = ctx.parallelize(vec![1i64], 1);
+            let deep = chain(&base, 200_000);
+            let err = deep.count().unwrap_err().to_string();
+            assert!(err.contains("200001 narrow operations"), "{err}");
+            drop(deep);
+            // The source is still usable after its descendants are gone.
+            assert_eq!(base.count().unwrap(), 1);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

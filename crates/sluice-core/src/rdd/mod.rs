@@ -26,6 +26,7 @@ pub mod shuffled;
 pub mod sort;
 pub mod source;
 pub mod structure;
+mod teardown;
 pub mod text_file;
 pub mod transform;
 
@@ -36,7 +37,7 @@ use parking_lot::RwLock;
 
 use crate::context::Context;
 use crate::data::Data;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::scheduler::task::TaskContext;
 use crate::storage::level::StorageLevel;
 
@@ -146,6 +147,20 @@ impl<T: Data> Drop for RddCell<T> {
         if self.persistence.get_mut().is_some() {
             self.meta.ctx.inner.blocks.remove_rdd(self.meta.id);
         }
+        // The parents go through the iterative drop, so a long lineage does not nest one
+        // stack frame per operation (see `teardown`).
+        let deps = std::mem::take(&mut self.meta.deps);
+        let compute = std::mem::replace(&mut self.compute, Box::new(Released));
+        teardown::drop_iteratively((deps, compute));
+    }
+}
+
+/// What a node computes with once it is being dropped: nothing.
+struct Released;
+
+impl<T> Compute<T> for Released {
+    fn compute(&self, _: usize, _: &TaskContext) -> Result<ChunkIter<T>> {
+        Err(Error::Internal("a dropped RDD was computed".into()))
     }
 }
 
