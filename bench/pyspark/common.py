@@ -63,6 +63,13 @@ class Delays(StreamingListener):
             return len(self.by_time)
 
 
+def index_batches(sc, batches, per_batch, threads):
+    """The generated workloads' input: batch b holds the indices [b * per_batch, (b + 1) *
+    per_batch), in `threads` partitions."""
+    return [sc.parallelize(range(b * per_batch, (b + 1) * per_batch), threads)
+            for b in range(batches)]
+
+
 def await_batches(ssc, delays, batches, timeout_s=600):
     deadline = time.time() + timeout_s
     while delays.count() < batches and time.time() < deadline:

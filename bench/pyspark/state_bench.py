@@ -7,7 +7,7 @@ Usage: python state_bench.py <keys> <updates-per-batch> <batches> <threads> <che
 """
 import sys
 
-from common import Delays, await_batches, context
+from common import Delays, await_batches, context, index_batches
 
 
 def main():
@@ -15,8 +15,7 @@ def main():
         int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     sc, ssc = context("StateBenchPy", threads, 1)
     ssc.checkpoint(checkpoint)
-    rdds = [sc.parallelize(range(b * updates, (b + 1) * updates), threads)
-            for b in range(batches)]
+    rdds = index_batches(sc, batches, updates, threads)
     initial = sc.parallelize(range(keys), threads).map(lambda k: (k, 0))
 
     def update(values, state):

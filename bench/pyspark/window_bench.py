@@ -7,7 +7,7 @@ Usage: python window_bench.py <keys> <records-per-batch> <batches> <threads> <ch
 """
 import sys
 
-from common import Delays, await_batches, context
+from common import Delays, await_batches, context, index_batches
 
 
 def main():
@@ -15,8 +15,7 @@ def main():
         int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     sc, ssc = context("WindowBenchPy", threads, 1)
     ssc.checkpoint(checkpoint)
-    rdds = [sc.parallelize(range(b * per_batch, (b + 1) * per_batch), threads)
-            for b in range(batches)]
+    rdds = index_batches(sc, batches, per_batch, threads)
     windows = (ssc.queueStream(rdds, oneAtATime=True)
                .map(lambda i: ((i * 2654435761) % keys, 1))
                .reduceByKeyAndWindow(lambda a, b: a + b, lambda a, b: a - b, 10, 2))

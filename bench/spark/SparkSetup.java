@@ -23,6 +23,21 @@ final class SparkSetup {
     return ssc;
   }
 
+  /**
+   * The generated workloads' input: batch b holds the indices [b * perBatch, (b + 1) *
+   * perBatch), in `threads` partitions.
+   */
+  static java.util.Queue<org.apache.spark.api.java.JavaRDD<Long>> indexBatches(
+      JavaStreamingContext ssc, int batches, long perBatch, int threads) {
+    java.util.Queue<org.apache.spark.api.java.JavaRDD<Long>> queue = new java.util.LinkedList<>();
+    for (int b = 0; b < batches; b++) {
+      java.util.List<Long> idx = new java.util.ArrayList<>();
+      for (long i = b * perBatch; i < (b + 1) * perBatch; i++) idx.add(i);
+      queue.add(ssc.sparkContext().parallelize(idx, threads));
+    }
+    return queue;
+  }
+
   /** Waits until `done` batches completed, at most five minutes. */
   static void awaitBatches(JavaStreamingContext ssc, java.util.concurrent.atomic.AtomicLong done,
       long batches) throws InterruptedException {

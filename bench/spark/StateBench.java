@@ -9,7 +9,6 @@
 
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -37,12 +36,7 @@ public class StateBench {
     JavaStreamingContext ssc = SparkSetup.context("StateBench", threads, Durations.seconds(1));
     ssc.checkpoint(args[5]);
 
-    Queue<JavaRDD<Long>> queue = new LinkedList<>();
-    for (int b = 0; b < batches; b++) {
-      List<Long> idx = new ArrayList<>();
-      for (long i = b * updates; i < (b + 1) * updates; i++) idx.add(i);
-      queue.add(ssc.sparkContext().parallelize(idx, threads));
-    }
+    Queue<JavaRDD<Long>> queue = SparkSetup.indexBatches(ssc, batches, updates, threads);
     List<Long> all = new ArrayList<>();
     for (long k = 0; k < keys; k++) all.add(k);
     JavaPairRDD<Long, Long> initial = ssc.sparkContext().parallelize(all, threads)

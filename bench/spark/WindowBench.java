@@ -10,7 +10,6 @@
 
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -32,12 +31,7 @@ public class WindowBench {
     int threads = Integer.parseInt(args[3]);
     JavaStreamingContext ssc = SparkSetup.context("WindowBench", threads, Durations.seconds(1));
     ssc.checkpoint(args[4]);
-    Queue<JavaRDD<Long>> queue = new LinkedList<>();
-    for (int b = 0; b < batches; b++) {
-      List<Long> idx = new ArrayList<>();
-      for (long i = b * perBatch; i < (b + 1) * perBatch; i++) idx.add(i);
-      queue.add(ssc.sparkContext().parallelize(idx, threads));
-    }
+    Queue<JavaRDD<Long>> queue = SparkSetup.indexBatches(ssc, batches, perBatch, threads);
     final long K = keys;
     JavaPairDStream<Long, Long> windows = ssc.queueStream(queue, true)
         .mapToPair(i -> new Tuple2<>((i * 2654435761L) % K, 1L))

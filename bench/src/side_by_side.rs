@@ -24,13 +24,45 @@ fn step_context(threads: usize) -> Result<(Context, StreamingContext)> {
     Ok((ctx, ssc))
 }
 
+/// The first `limit` lines a job's output operation produces, numbered from 0 (the step clock
+/// may run empty batches after the workload's before the stop; their lines are not kept).
+struct Recorder {
+    lines: Mutex<Vec<String>>,
+    next: AtomicU64,
+    limit: u64,
+}
+
+impl Recorder {
+    fn new(limit: usize) -> Arc<Self> {
+        Arc::new(Recorder {
+            lines: Mutex::new(Vec::new()),
+            next: AtomicU64::new(0),
+            limit: limit as u64,
+        })
+    }
+
+    /// Keeps `line(i)` if this is output `i` below the limit.
+    fn record(&self, line: impl FnOnce(u64) -> String) {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if i < self.limit {
+            self.lines.lock().push(line(i));
+        }
+    }
+}
+
+/// The median of some durations, in whole milliseconds (0 for none).
+fn median_ms(mut d: Vec<Duration>) -> u128 {
+    d.sort();
+    d.get(d.len() / 2).map_or(0, Duration::as_millis)
+}
+
 /// Starts the job, waits for `batches` batches, stops it and prints the recorded lines.
-fn run_batches(ssc: &StreamingContext, batches: usize, lines: &Mutex<Vec<String>>) -> Result<()> {
+fn run_batches(ssc: &StreamingContext, batches: usize, recorded: &Recorder) -> Result<()> {
     ssc.start()?;
     let last = Time::from_millis(batches as i64 * 1000);
     while !ssc.await_batch(last, Duration::from_secs(5))? {}
     ssc.stop(StopMode::Immediate)?;
-    for r in lines.lock().iter() {
+    for r in recorded.lines.lock().iter() {
         println!("{r}");
     }
     Ok(())
@@ -133,11 +165,9 @@ pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
     for batch in read_batches(&a.file, a.batches, a.lines_per_batch)? {
         queue.push(ctx.parallelize(batch, a.threads));
     }
-    let results = Arc::new(Mutex::new(Vec::new()));
+    let results = Recorder::new(a.batches);
     let words = Arc::new(AtomicU64::new(0));
     let (r2, w2) = (Arc::clone(&results), Arc::clone(&words));
-    let index = Arc::new(AtomicU64::new(0));
-    let batches = a.batches;
     ssc.queue_stream(&queue, true, None)
         .flat_map(|l: String| split_owned(l, ' '))
         .map(|w| (w, 1u64))
@@ -147,11 +177,7 @@ pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
                 .map(|(_, c)| (1u64, c))
                 .fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1))?;
             w2.fetch_add(total, Ordering::Relaxed);
-            // The step clock may run an empty batch after the last one before the stop.
-            let i = index.fetch_add(1, Ordering::Relaxed);
-            if (i as usize) < batches {
-                r2.lock().push(format!("BATCH {i} {distinct} {total}"));
-            }
+            r2.record(|i| format!("BATCH {i} {distinct} {total}"));
             Ok(())
         })?;
     let sum = Arc::new(Sum {
@@ -324,23 +350,19 @@ pub fn state_side(a: StateSideArgs) -> Result<()> {
         .num_partitions(a.threads);
         records.map_with_state(spec).state_snapshots()
     };
-    let results = Arc::new(Mutex::new(Vec::new()));
-    let (r2, batches) = (Arc::clone(&results), a.batches);
-    let index = Arc::new(AtomicU64::new(0));
+    let results = Recorder::new(a.batches);
+    let r2 = Arc::clone(&results);
     state.foreach_rdd(move |rdd, _| {
         let (n, sum) = rdd
             .map(|(_, c)| (1u64, c))
             .fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1))?;
-        let i = index.fetch_add(1, Ordering::Relaxed);
-        if (i as usize) < batches {
-            r2.lock().push(format!("STATE {i} {n} {sum}"));
-        }
+        r2.record(|i| format!("STATE {i} {n} {sum}"));
         Ok(())
     })?;
     let delays = Arc::new(Delays::new(started));
     ssc.add_listener(delays.clone());
     run_batches(&ssc, a.batches, &results)?;
-    let mut d: Vec<Duration> = delays
+    let d: Vec<Duration> = delays
         .delays
         .lock()
         .iter()
@@ -348,12 +370,11 @@ pub fn state_side(a: StateSideArgs) -> Result<()> {
         .take(a.batches - 1)
         .copied()
         .collect();
-    d.sort();
     println!(
         "RESULT engine=sluice mode={} first_batch_ms={} median_batch_ms={}",
         a.mode,
         delays.first_batch_ms(),
-        d.get(d.len() / 2).map_or(0, |x| x.as_millis())
+        median_ms(d)
     );
     Ok(())
 }
@@ -398,24 +419,20 @@ pub fn window_side(a: WindowSideArgs) -> Result<()> {
             Some(a.threads),
             None,
         )?;
-    let results = Arc::new(Mutex::new(Vec::new()));
+    let results = Recorder::new(a.batches / 2);
     let r2 = Arc::clone(&results);
-    let (index, limit) = (Arc::new(AtomicU64::new(0)), a.batches as u64 / 2);
     windows.foreach_rdd(move |rdd, _| {
         let (n, sum) = rdd
             .map(|(_, c)| (u64::from(c != 0), c))
             .fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1))?;
-        let i = index.fetch_add(1, Ordering::Relaxed);
-        if i < limit {
-            r2.lock().push(format!("WINDOW {i} {n} {sum}"));
-        }
+        r2.record(|i| format!("WINDOW {i} {n} {sum}"));
         Ok(())
     })?;
     let delays = Arc::new(Delays::new(started));
     ssc.add_listener(delays.clone());
     run_batches(&ssc, a.batches, &results)?;
     // Window batches are the even seconds: every other batch, starting with the second.
-    let mut d: Vec<Duration> = delays
+    let d: Vec<Duration> = delays
         .delays
         .lock()
         .iter()
@@ -424,13 +441,12 @@ pub fn window_side(a: WindowSideArgs) -> Result<()> {
         .step_by(2)
         .copied()
         .collect();
-    d.sort();
     // The summed processing time of the workload's batches (empty ones may follow).
     let processing: Duration = delays.delays.lock().iter().take(a.batches).sum();
     println!(
         "RESULT engine=sluice first_batch_ms={} median_window_batch_ms={} batches={} processing_ms={:.1}",
         delays.first_batch_ms(),
-        d.get(d.len() / 2).map_or(0, |x| x.as_millis()),
+        median_ms(d),
         a.batches,
         processing.as_secs_f64() * 1000.0
     );
