@@ -22,6 +22,7 @@ static NEXT_CONTEXT: AtomicUsize = AtomicUsize::new(1);
 
 pub(crate) struct ContextInner {
     pub conf: Conf,
+    pub conf_notices: Vec<String>,
     pub settings: Settings,
     pub executor: Executor,
     pub shuffles: ShuffleStore,
@@ -67,8 +68,14 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
-    /// Builds a context, validating the configuration.
+    /// Builds a context, validating the configuration: every `sluice.*` key of every layer,
+    /// and `spark.*` keys, which are renamed to their Sluice equivalents (a notice on standard
+    /// error and in [`conf_notices`](Self::conf_notices) says so) or rejected.
     pub fn new(conf: Conf) -> Result<Context> {
+        let (conf, conf_notices) = conf.resolve()?;
+        for n in &conf_notices {
+            eprintln!("sluice: {n}");
+        }
         let settings = conf.settings()?;
         let executor = Executor::new(settings.worker_threads, settings.task_max_failures)?;
         let dir: PathBuf = settings.local_dir.join(format!(
@@ -79,6 +86,7 @@ impl Context {
         Ok(Context {
             inner: Arc::new(ContextInner {
                 conf,
+                conf_notices,
                 blocks: BlockStore::new(settings.storage_memory_bytes, dir),
                 settings,
                 executor,
@@ -97,9 +105,15 @@ impl Context {
         Context::new(Conf::new().set_master(format!("local[{threads}]")))
     }
 
-    /// The configuration the context was built from.
+    /// The configuration the context runs with: the one it was built from, with `spark.*`
+    /// keys renamed to their Sluice equivalents.
     pub fn conf(&self) -> &Conf {
         &self.inner.conf
+    }
+
+    /// One line per `spark.*` key of the configuration that was read under its Sluice name.
+    pub fn conf_notices(&self) -> &[String] {
+        &self.inner.conf_notices
     }
 
     /// The validated settings.

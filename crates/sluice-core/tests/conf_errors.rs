@@ -46,23 +46,73 @@ fn invalid_values_name_the_key() {
 }
 
 #[test]
-fn unknown_keys_are_rejected_but_other_layers_keys_pass() {
+fn every_layers_keys_are_checked_when_the_context_is_built() {
     let (key, _, reason) = config_error(Conf::new().set("sluice.task.maxFailure", "3"));
     assert_eq!(key, "sluice.task.maxFailure");
     assert!(reason.contains("unknown"), "{reason}");
-    for k in [
-        "sluice.streaming.batchDuration",
-        "sluice.ui.port",
-        "sluice.kafka.brokers",
-        "sluice.checkpoint.dir",
+    // Unknown keys of the layers above the core, and bad values of their known keys.
+    for (k, v) in [
+        ("sluice.streaming.batchDuration", "1s"),
+        ("sluice.ui.port", "x"),
+        ("sluice.kafka.brokers", "localhost:9092"),
+        ("sluice.kafka.pollTimeout", "0"),
+        ("sluice.checkpoint.dir", "/tmp/x"),
+        ("sluice.streaming.clock", "atomic"),
+    ] {
+        let (key, value, _) = config_error(Conf::new().set_master("local[1]").set(k, v));
+        assert_eq!((key.as_str(), value.as_str()), (k, v));
+    }
+    for (k, v) in [
+        ("sluice.ui.port", "4041"),
+        ("sluice.kafka.pollTimeout", "5s"),
+        ("sluice.streaming.clock", "manual"),
     ] {
         assert!(
-            Context::new(Conf::new().set_master("local[1]").set(k, "x")).is_ok(),
+            Context::new(Conf::new().set_master("local[1]").set(k, v)).is_ok(),
             "{k}"
         );
     }
-    // Keys outside the sluice namespace are not the engine's business.
-    assert!(Context::new(Conf::new().set_master("local[1]").set("spark.foo", "1")).is_ok());
+}
+
+#[test]
+fn spark_keys_are_renamed_or_rejected() {
+    let ctx = Context::new(
+        Conf::new()
+            .set_master("local[1]")
+            .set("spark.streaming.backpressure.enabled", "true")
+            .set("spark.app.name", "ported"),
+    )
+    .unwrap();
+    assert_eq!(
+        ctx.conf().get("sluice.streaming.backpressure.enabled"),
+        Some("true")
+    );
+    assert_eq!(ctx.app_name(), "ported");
+    assert_eq!(ctx.conf_notices().len(), 2, "{:?}", ctx.conf_notices());
+    assert!(ctx.conf_notices()[0].contains("sluice."));
+    // A renamed key's value is checked under its Sluice name.
+    let (key, _, _) = config_error(Conf::new().set("spark.ui.port", "web"));
+    assert_eq!(key, "sluice.ui.port");
+    // A Spark key without an equivalent is an error naming it, not silently ignored.
+    let (key, value, reason) = config_error(Conf::new().set("spark.executor.memory", "4g"));
+    assert_eq!(
+        (key.as_str(), value.as_str()),
+        ("spark.executor.memory", "4g")
+    );
+    assert!(reason.contains("no equivalent"), "{reason}");
+    // Keys outside both namespaces are not the engine's business.
+    assert!(Context::new(Conf::new().set_master("local[1]").set("app.custom", "1")).is_ok());
+}
+
+#[test]
+fn a_huge_local_thread_count_is_refused() {
+    let (key, value, reason) = config_error(Conf::new().set_master("local[100000]"));
+    assert_eq!(
+        (key.as_str(), value.as_str()),
+        ("sluice.master", "local[100000]")
+    );
+    assert!(reason.contains("at most 1024"), "{reason}");
+    assert!(Context::new(Conf::new().set_master("local[1024]")).is_ok());
 }
 
 #[test]

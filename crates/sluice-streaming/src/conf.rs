@@ -7,6 +7,8 @@
 //! | `sluice.streaming.receiver.maxBufferedRecords` | `1000000` | records a receiver may hold that are not yet processed; `store` blocks beyond it |
 //! | `sluice.streaming.fileStream.minRememberDuration` | `60s` | how far back a directory stream looks for new files |
 //! | `sluice.streaming.receiver.restartDelay` | `2s` | delay before a receiver restarts after an error (Spark's default) |
+//! | `sluice.checkpoint.discardUnreferencedState` | `false` | start over in a checkpoint directory that has state files but no manifest (deleting them) instead of refusing to |
+//! | `sluice.streaming.receiver.maxLineBytes` | `8m` | longest line a line-reading receiver (the socket source) accepts; a longer one is counted as a bad record and skipped |
 //! | `sluice.streaming.backpressure.enabled` | `false` | sources that support it adapt their rate to processing ([`backpressure`](crate::backpressure)) |
 //! | `sluice.streaming.backpressure.initialRate` | `10000` | records/s of the first batch while backpressure has no measurement |
 //! | `sluice.streaming.backpressure.pid.{proportional,integral,derived,minRate}` | `1.0`, `0.2`, `0.0`, `100` | the PID estimator's gains and floor (Spark's) |
@@ -27,6 +29,21 @@ pub const MAX_BUFFERED_RECORDS: &str = "sluice.streaming.receiver.maxBufferedRec
 pub const FILE_MIN_REMEMBER: &str = "sluice.streaming.fileStream.minRememberDuration";
 /// Key of the receiver restart delay.
 pub const RECEIVER_RESTART_DELAY: &str = "sluice.streaming.receiver.restartDelay";
+/// Key of the permission to start over in a checkpoint directory whose manifests are lost.
+pub const DISCARD_UNREFERENCED_STATE: &str = "sluice.checkpoint.discardUnreferencedState";
+/// Key of the longest line a line-reading receiver accepts.
+pub const MAX_LINE_BYTES: &str = "sluice.streaming.receiver.maxLineBytes";
+
+/// Every `sluice.streaming.*` key besides backpressure's, and the checkpoint keys.
+pub const KEYS: [&str; 7] = [
+    CLOCK,
+    BLOCK_INTERVAL,
+    MAX_BUFFERED_RECORDS,
+    FILE_MIN_REMEMBER,
+    RECEIVER_RESTART_DELAY,
+    MAX_LINE_BYTES,
+    DISCARD_UNREFERENCED_STATE,
+];
 
 /// Validated streaming settings.
 #[derive(Debug, Clone)]
@@ -43,6 +60,11 @@ pub struct StreamingSettings {
     pub file_min_remember: Duration,
     /// Delay before a receiver restarts.
     pub receiver_restart_delay: Duration,
+    /// The longest line a line-reading receiver accepts, in bytes.
+    pub max_line_bytes: usize,
+    /// Whether a job may start over in a checkpoint directory holding state but no manifest
+    /// (that state is then deleted).
+    pub discard_unreferenced_state: bool,
     /// Backpressure (`sluice.streaming.backpressure.*`).
     pub backpressure: crate::backpressure::BackpressureSettings,
 }
@@ -50,16 +72,9 @@ pub struct StreamingSettings {
 impl StreamingSettings {
     /// Parses the `sluice.streaming.*` keys of `conf`.
     pub fn from_conf(conf: &Conf, _batch_interval: Duration) -> Result<Self> {
-        let known = [
-            CLOCK,
-            BLOCK_INTERVAL,
-            MAX_BUFFERED_RECORDS,
-            FILE_MIN_REMEMBER,
-            RECEIVER_RESTART_DELAY,
-        ];
         for (k, v) in conf.iter() {
             if k.starts_with("sluice.streaming.")
-                && !known.contains(&k)
+                && !KEYS.contains(&k)
                 && !crate::backpressure::KEYS.contains(&k)
             {
                 return Err(Error::config(k, v, "unknown configuration key"));
@@ -98,7 +113,21 @@ impl StreamingSettings {
                 }
             },
         };
+        let max_line_bytes = match conf.get(MAX_LINE_BYTES) {
+            None => 8 << 20,
+            Some(v) => match sluice_core::conf::parse_bytes(MAX_LINE_BYTES, v)? {
+                0 => return Err(Error::config(MAX_LINE_BYTES, v, "must be positive")),
+                n => usize::try_from(n).unwrap_or(usize::MAX),
+            },
+        };
+        let discard_unreferenced_state = conf
+            .get(DISCARD_UNREFERENCED_STATE)
+            .map_or(Ok(false), |v| {
+                sluice_core::conf::parse_bool(DISCARD_UNREFERENCED_STATE, v)
+            })?;
         Ok(StreamingSettings {
+            max_line_bytes,
+            discard_unreferenced_state,
             manual_clock,
             step_clock,
             block_interval,
@@ -110,31 +139,17 @@ impl StreamingSettings {
     }
 }
 
-/// Parses a duration such as `200ms`, `1s`, `5m`, `1h` (a bare number is milliseconds).
-///
-/// ```
-/// use sluice_streaming::conf::parse_duration;
-/// assert_eq!(parse_duration("k", "1500ms").unwrap().as_millis(), 1500);
-/// assert_eq!(parse_duration("k", "2s").unwrap().as_millis(), 2000);
-/// assert!(parse_duration("k", "soon").is_err());
-/// ```
-pub fn parse_duration(key: &str, value: &str) -> Result<Duration> {
-    let v = value.trim();
-    let (num, mult) = if let Some(n) = v.strip_suffix("ms") {
-        (n, 1)
-    } else if let Some(n) = v.strip_suffix('s') {
-        (n, 1000)
-    } else if let Some(n) = v.strip_suffix('m') {
-        (n, 60_000)
-    } else if let Some(n) = v.strip_suffix('h') {
-        (n, 3_600_000)
-    } else {
-        (v, 1)
-    };
-    num.trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .map(Duration::from_millis)
-        .ok_or_else(|| Error::config(key, value, "expected a duration such as 200ms, 1s or 5m"))
+pub use sluice_core::conf::parse_duration;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The engine checks every key when a context is built: it must know these.
+    #[test]
+    fn the_engine_knows_every_streaming_key() {
+        for k in KEYS.iter().chain(crate::backpressure::KEYS.iter()) {
+            assert!(sluice_core::conf::keys::spec(k).is_some(), "{k}");
+        }
+    }
 }

@@ -64,6 +64,9 @@ pub(crate) struct Progress {
     pub last_completed: Option<Time>,
     pub batches_completed: u64,
     pub batches_failed: u64,
+    /// Queued batches that never ran: dropped by an immediate stop, or by a graceful stop
+    /// whose timeout ran out.
+    pub batches_dropped: u64,
     pub error: Option<Error>,
 }
 
@@ -88,8 +91,8 @@ pub(crate) struct Shared {
     pub threads: Mutex<Option<generator::Threads>>,
     /// Threads of the engine that must not call `stop` (it would wait for themselves).
     pub engine_threads: Mutex<Vec<std::thread::ThreadId>>,
-    /// Serialises `stop` calls: a second caller waits for the first to finish.
-    pub stop_lock: Mutex<()>,
+    /// Serialises `start` and `stop`: a second caller waits for the first to finish.
+    pub lifecycle: Mutex<()>,
     /// Where checkpoints go, when checkpointing.
     pub checkpoint_dir: Mutex<Option<CheckpointDir>>,
     /// The shortest checkpoint interval asked for by a stream.
@@ -98,6 +101,8 @@ pub(crate) struct Shared {
     pub last_manifest: Mutex<Option<Manifest>>,
     /// Set when the job was restored from a checkpoint.
     pub recovery: Mutex<Option<Recovery>>,
+    /// The most batches this run generates (`limit_batches`).
+    pub batch_limit: Mutex<Option<u64>>,
     next_stream: AtomicUsize,
     next_output: AtomicUsize,
 }
@@ -221,8 +226,8 @@ impl StreamingContext {
 
     /// A streaming context on a new engine context built from `conf`.
     pub fn from_conf(conf: Conf, batch_interval: Duration) -> Result<StreamingContext> {
-        let ctx = Context::new(conf.clone())?;
-        Self::build_with_conf(&ctx, &conf, batch_interval, None)
+        let ctx = Context::new(conf)?;
+        Self::build(&ctx, batch_interval, None)
     }
 
     /// A streaming context driven by the given clock (a [`ManualClock`] in tests).
@@ -239,7 +244,7 @@ impl StreamingContext {
         batch_interval: Duration,
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<StreamingContext> {
-        Self::build_with_conf(ctx, &ctx.conf().clone(), batch_interval, clock)
+        Self::build_with_conf(ctx, ctx.conf(), batch_interval, clock)
     }
 
     fn build_with_conf(
@@ -280,11 +285,12 @@ impl StreamingContext {
             remember: Mutex::new(None),
             threads: Mutex::new(None),
             engine_threads: Mutex::new(Vec::new()),
-            stop_lock: Mutex::new(()),
+            lifecycle: Mutex::new(()),
             checkpoint_dir: Mutex::new(None),
             checkpoint_interval: Mutex::new(None),
             last_manifest: Mutex::new(None),
             recovery: Mutex::new(None),
+            batch_limit: Mutex::new(None),
             next_stream: AtomicUsize::new(0),
             next_output: AtomicUsize::new(0),
         });
@@ -405,6 +411,34 @@ impl StreamingContext {
             .map(|r| r.checkpoint_time)
     }
 
+    /// Generates at most `n` batches in this run (counted from the first batch after `start`,
+    /// which after a restart is the one after the checkpoint): the clock's later batch times
+    /// are not generated. Combined with a graceful stop once `n` batches completed, a program
+    /// runs exactly `n` batches however short the interval. Must be called before `start`.
+    ///
+    /// ```
+    /// use sluice_streaming::{clock::ManualClock, time::{seconds, Time}, StopMode, StreamingContext};
+    /// let clock = ManualClock::shared(0);
+    /// let ssc = StreamingContext::with_clock(&sluice_core::Context::local(1).unwrap(), seconds(1), clock.clone()).unwrap();
+    /// ssc.rate_stream(10, None, |i| i).count().print(1).unwrap();
+    /// ssc.limit_batches(2).unwrap();
+    /// ssc.start().unwrap();
+    /// clock.advance(seconds(5));
+    /// assert!(ssc.await_batch(Time::from_millis(2000), seconds(10)).unwrap());
+    /// ssc.stop(StopMode::Graceful { timeout: seconds(10) }).unwrap();
+    /// assert_eq!(ssc.batches_completed(), 2);
+    /// ```
+    pub fn limit_batches(&self, n: u64) -> Result<()> {
+        self.shared().check_can_add()?;
+        if n == 0 {
+            return Err(Error::InvalidArgument(
+                "limit_batches needs at least one batch".into(),
+            ));
+        }
+        *self.shared().batch_limit.lock() = Some(n);
+        Ok(())
+    }
+
     /// Registers a listener.
     pub fn add_listener(&self, l: Arc<dyn StreamingListener>) {
         self.shared().bus.add(l);
@@ -433,22 +467,51 @@ impl StreamingContext {
     /// batch time is the next multiple of the batch interval after now.
     pub fn start(&self) -> Result<()> {
         let shared = self.shared();
-        {
-            let state = shared.state.lock();
-            match *state {
-                StreamingState::Active => return Ok(()),
-                StreamingState::Stopped => {
-                    return Err(Error::IllegalState(
-                        "a stopped streaming context cannot be started again".into(),
-                    ))
+        // `start` and `stop` are serialised: a concurrent `stop` (or a second `start`) waits
+        // until this one has finished and sees its outcome.
+        let _serial = shared.lifecycle.lock();
+        match *shared.state.lock() {
+            StreamingState::Active => return Ok(()),
+            StreamingState::Stopped => {
+                return Err(Error::IllegalState(
+                    "a stopped streaming context cannot be started again".into(),
+                ))
+            }
+            StreamingState::Initialized => {}
+        }
+        // Checks that leave the context as it was, so the program can fix the graph.
+        self.validate()?;
+        let recovery = shared.recovery.lock().clone();
+        if let Some(dir) = shared.checkpoint_dir.lock().as_ref() {
+            if recovery.is_none() {
+                dir.check_unreferenced(shared.settings.discard_unreferenced_state)?;
+            }
+            runtime::check_names(shared)?;
+        }
+        // From here on, a failure stops whatever was started and the context with it (as in
+        // Spark: a context that failed to start is stopped).
+        match self.launch(recovery) {
+            Ok(()) => {
+                *shared.state.lock() = StreamingState::Active;
+                Ok(())
+            }
+            Err(e) => {
+                for i in &shared.graph.lock().inputs.clone() {
+                    i.stop();
                 }
-                StreamingState::Initialized => {}
+                shared.bus.stop();
+                *shared.state.lock() = StreamingState::Stopped;
+                shared.progress_changed.notify_all();
+                Err(e)
             }
         }
-        self.validate()?;
+    }
+
+    /// Sets the graph's times, starts the listener bus, the sources and the scheduler.
+    fn launch(&self, recovery: Option<Recovery>) -> Result<()> {
+        let shared = self.shared();
         let interval = duration_ms(shared.batch_interval);
         let now = shared.clock.now_ms();
-        let recovery = shared.recovery.lock().clone();
         let (start, first_batch) = match &recovery {
             // Resume on the original batch times, after the checkpointed batch.
             Some(r) => (
@@ -461,14 +524,13 @@ impl StreamingContext {
             }
         };
         let zero = start - shared.batch_interval;
-        if shared.checkpoint_dir.lock().is_some() {
-            runtime::check_names(shared)?;
-            for op in &shared.graph.lock().operators {
-                op.track_changes();
-            }
-        }
         {
             let graph = shared.graph.lock();
+            if shared.checkpoint_dir.lock().is_some() {
+                for op in &graph.operators {
+                    op.track_changes();
+                }
+            }
             let remember = shared
                 .remember
                 .lock()
@@ -493,7 +555,6 @@ impl StreamingContext {
             i.start()?;
         }
         *shared.threads.lock() = Some(generator::spawn(Arc::clone(shared), first_batch)?);
-        *shared.state.lock() = StreamingState::Active;
         Ok(())
     }
 
@@ -595,6 +656,13 @@ impl StreamingContext {
         self.shared().progress.lock().batches_completed
     }
 
+    /// Queued batches that were dropped without running: by an immediate stop, or by a
+    /// graceful stop whose timeout ran out. A program that stopped gracefully should treat a
+    /// non-zero count as a failure (their input was received but not processed).
+    pub fn batches_dropped(&self) -> u64 {
+        self.shared().progress.lock().batches_dropped
+    }
+
     /// The first batch time (set by `start`).
     pub fn start_time(&self) -> Option<Time> {
         *self.shared().start_time.lock()
@@ -611,7 +679,7 @@ fn stop_shared(shared: &Arc<Shared>, mode: StopMode) -> Result<()> {
                 .into(),
         ));
     }
-    let _serial = shared.stop_lock.lock();
+    let _serial = shared.lifecycle.lock();
     {
         let mut state = shared.state.lock();
         match *state {

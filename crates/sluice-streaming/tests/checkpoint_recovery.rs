@@ -373,3 +373,105 @@ fn incremental_windows_survive_a_restart() {
         assert_eq!(outputs.get(&t), reference.get(&t), "window at {t}");
     }
 }
+
+#[test]
+fn a_directory_in_use_by_another_process_is_refused() {
+    let ctx = step_ctx();
+    let dir = checkpointed_dir(&ctx);
+    // Another process holds the directory's lock (flock(1) takes the same OS lock).
+    let mut holder = std::process::Command::new("flock")
+        .args(["--nonblock", "--no-fork"])
+        .arg(dir.path().join(".lock"))
+        .args(["--command", "echo held; exec sleep 60"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("flock(1) is part of util-linux");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "held");
+    let outputs: Outputs = Arc::default();
+    let e = restore_err(dir.path(), || {
+        build(&ctx, &outputs, "counts", 5, seconds(1))
+    });
+    assert!(e.contains("in use by another process"), "{e}");
+    // Once that process is gone, the job restores.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let ssc = StreamingContext::get_or_create(dir.path(), || {
+        build(&ctx, &outputs, "counts", 5, seconds(1))
+    })
+    .unwrap();
+    assert!(ssc.recovered_from().is_some());
+}
+
+#[test]
+fn state_without_a_manifest_is_not_silently_discarded() {
+    let ctx = step_ctx();
+    let dir = checkpointed_dir(&ctx);
+    for p in walk(dir.path()) {
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("manifest-")
+        {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    let state_files = walk(&dir.path().join("state")).len();
+    assert!(state_files > 0);
+    let outputs: Outputs = Arc::default();
+    let ssc = StreamingContext::get_or_create(dir.path(), || {
+        build(&ctx, &outputs, "counts", 5, seconds(1))
+    })
+    .unwrap();
+    assert!(ssc.recovered_from().is_none());
+    let e = ssc.start().unwrap_err().to_string();
+    assert!(
+        e.contains("no manifest") && e.contains("discardUnreferencedState"),
+        "{e}"
+    );
+    drop(ssc);
+    // Nothing was deleted.
+    assert_eq!(walk(&dir.path().join("state")).len(), state_files);
+
+    // With the explicit setting, the job starts over.
+    let ctx = Context::new(
+        Conf::new()
+            .set_master("local[2]")
+            .set("sluice.streaming.clock", "step")
+            .set("sluice.checkpoint.discardUnreferencedState", "true"),
+    )
+    .unwrap();
+    let ssc = StreamingContext::get_or_create(dir.path(), || {
+        build(&ctx, &outputs, "counts", 5, seconds(1))
+    })
+    .unwrap();
+    run_until(&ssc, 2_000, StopMode::Immediate);
+}
+
+#[test]
+fn a_state_file_from_another_key_group_is_refused() {
+    let ctx = step_ctx();
+    let dir = checkpointed_dir(&ctx);
+    let manifest: serde_json::Value = {
+        let bytes = std::fs::read(latest_manifest(dir.path())).unwrap();
+        serde_json::from_slice(&bytes[20..]).unwrap()
+    };
+    // Two key groups' latest files; copy one over the other.
+    let groups = manifest["operators"]["counts"]["groups"]
+        .as_object()
+        .unwrap();
+    let mut chains = groups.values().map(|c| c.as_array().unwrap());
+    let a = chains.next().unwrap().last().unwrap().as_str().unwrap();
+    let b = chains.next().unwrap().last().unwrap().as_str().unwrap();
+    std::fs::copy(dir.path().join(a), dir.path().join(b)).unwrap();
+    let outputs: Outputs = Arc::default();
+    let e = restore_err(dir.path(), || {
+        build(&ctx, &outputs, "counts", 5, seconds(1))
+    });
+    assert!(e.contains("key group") && e.contains("copied"), "{e}");
+}

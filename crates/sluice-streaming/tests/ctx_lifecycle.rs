@@ -451,9 +451,11 @@ fn a_system_clock_context_runs_batches() {
 fn invalid_configurations_are_rejected() {
     assert!(StreamingContext::new(&local(), Duration::ZERO).is_err());
     assert!(StreamingContext::new(&local(), Duration::from_micros(500)).is_err());
+    // Bad streaming settings are refused when the engine context is built, before any
+    // streaming context exists.
     let bad = |k: &str, v: &str| {
-        let ctx = Context::new(Conf::new().set_master("local[2]").set(k, v)).unwrap();
-        StreamingContext::new(&ctx, seconds(1))
+        Context::new(Conf::new().set_master("local[2]").set(k, v))
+            .and_then(|ctx| StreamingContext::new(&ctx, seconds(1)))
     };
     assert!(matches!(
         bad("sluice.streaming.noSuchKey", "1"),
@@ -616,4 +618,50 @@ fn creating_an_input_stream_after_start_is_an_error() {
     ssc.stop(StopMode::Immediate).unwrap();
     let r = ssc.text_file_stream(dir.path());
     assert!(matches!(r, Err(Error::IllegalState(_))), "{r:?}");
+}
+
+/// A receiver whose start blocks until the test lets it go.
+struct GatedReceiver {
+    entered: Mutex<mpsc::Sender<()>>,
+    release: Mutex<mpsc::Receiver<()>>,
+}
+
+impl sluice_streaming::Receiver<String> for GatedReceiver {
+    fn on_start(&self, _ctx: sluice_streaming::ReceiverContext<String>) {
+        self.entered.lock().unwrap().send(()).unwrap();
+        let _ = self.release.lock().unwrap().recv();
+    }
+    fn on_stop(&self) {}
+}
+
+#[test]
+fn a_stop_during_start_waits_for_it_and_stops_the_context() {
+    let (ssc, _clock) = manual_context();
+    let (entered_tx, entered) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let stream = ssc.receiver_stream(GatedReceiver {
+        entered: Mutex::new(entered_tx),
+        release: Mutex::new(release_rx),
+    });
+    stream.foreach_rdd(|_, _| Ok(())).unwrap();
+    let starter = {
+        let ssc = ssc.clone();
+        std::thread::spawn(move || ssc.start())
+    };
+    // `start` is in the middle of starting its sources.
+    entered.recv_timeout(Duration::from_secs(30)).unwrap();
+    let stopper = {
+        let ssc = ssc.clone();
+        std::thread::spawn(move || ssc.stop(StopMode::Immediate))
+    };
+    // The stop waits for the start instead of racing it.
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        !stopper.is_finished(),
+        "stop returned while start was running"
+    );
+    release.send(()).unwrap();
+    starter.join().unwrap().unwrap();
+    stopper.join().unwrap().unwrap();
+    assert_eq!(ssc.state(), StreamingState::Stopped);
 }

@@ -149,8 +149,8 @@ fn an_invalid_bound_is_rejected() {
         let conf = Conf::new()
             .set_master("local[2]")
             .set(MAX_BUFFERED_RECORDS, bad);
-        let ctx = Context::new(conf).unwrap();
-        let r = StreamingContext::new(&ctx, seconds(1));
+        // Refused when the engine context is built.
+        let r = Context::new(conf).and_then(|ctx| StreamingContext::new(&ctx, seconds(1)));
         assert!(r.is_err(), "{bad} accepted");
     }
 }

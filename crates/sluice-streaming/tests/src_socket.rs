@@ -194,3 +194,35 @@ fn lines_from_a_busy_server_arrive_complete_and_in_order() {
     let expected: Vec<String> = (0..2000).map(|i| format!("line-{i}")).collect();
     assert_eq!(batch(&out, 1000), expected);
 }
+
+#[test]
+fn a_line_longer_than_the_limit_is_skipped_and_counted() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let conf = sluice_core::Conf::new().set("sluice.streaming.receiver.maxLineBytes", "1k");
+    let (ssc, clock) = common::manual_context_with(conf);
+    let out = collect_into(&ssc.socket_text_stream("127.0.0.1", port));
+    ssc.start().unwrap();
+    let mut conn = accept(&listener);
+    conn.write_all(b"short\n").unwrap();
+    // 4 MiB without a newline, in pieces, then the end of that line and a good one: the
+    // receiver keeps none of the long line's bytes.
+    let piece = vec![b'x'; 64 << 10];
+    for _ in 0..64 {
+        conn.write_all(&piece).unwrap();
+    }
+    conn.write_all(b"\nafter\n").unwrap();
+    conn.flush().unwrap();
+    wait_for("the long line counted", || {
+        ssc.receivers()[0].bad_records == 1
+    });
+    wait_for("two good lines", || stored(&ssc) == 2);
+    let err = ssc.receivers()[0].last_error.clone().unwrap_or_default();
+    assert!(
+        err.contains("4194304 bytes") && err.contains("maxLineBytes"),
+        "{err}"
+    );
+    run_batch(&ssc, &clock, 1);
+    assert_eq!(batch(&out, 1000), strings(&["short", "after"]));
+    ssc.stop(StopMode::Immediate).unwrap();
+}

@@ -129,6 +129,14 @@ impl KafkaSettings {
 mod tests {
     use super::*;
 
+    /// The engine checks every key when a context is built: it must know these.
+    #[test]
+    fn the_engine_knows_every_kafka_key() {
+        for k in KEYS {
+            assert!(sluice_core::conf::keys::spec(k).is_some(), "{k}");
+        }
+    }
+
     #[test]
     fn bad_values_name_their_key() {
         for (k, v) in [

@@ -8,12 +8,14 @@
 use std::io::Write;
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
 use sluice_core::{Error, Result};
 
 /// The magic bytes of a checkpoint file.
 pub const MAGIC: &[u8; 4] = b"SLCP";
-/// The checkpoint format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The checkpoint format this build writes and reads. Version 2 added the header of state
+/// files ([`StateHeader`]).
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER: usize = 4 + 4 + 8 + 4;
 
 /// A checkpoint error about `path`.
@@ -123,4 +125,79 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn read_framed(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("reading checkpoint file", path, e))?;
     unframe(&bytes, path).map(<[u8]>::to_vec)
+}
+
+/// What a state file says about itself, checked when it is read back: a file copied from
+/// another operator, key group or checkpoint is refused instead of loading wrong state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateHeader {
+    /// The operator's name.
+    pub operator: String,
+    /// The key group.
+    pub group: usize,
+    /// The checkpoint that wrote the file.
+    pub sequence: u64,
+    /// A full snapshot (or a delta).
+    pub full: bool,
+}
+
+/// The payload of a state file: the header's length (u32, little-endian), the header (JSON),
+/// then the state.
+///
+/// ```
+/// use std::path::Path;
+/// use sluice_streaming::checkpoint::format::{state_payload, split_state_payload, StateHeader};
+/// let h = StateHeader { operator: "counts".into(), group: 3, sequence: 7, full: true };
+/// let bytes = state_payload(&h, b"data").unwrap();
+/// assert_eq!(split_state_payload(&bytes, Path::new("f"), &h).unwrap(), b"data");
+/// let other = StateHeader { group: 4, ..h };
+/// assert!(split_state_payload(&bytes, Path::new("f"), &other).is_err());
+/// ```
+pub fn state_payload(header: &StateHeader, data: &[u8]) -> Result<Vec<u8>> {
+    let h = serde_json::to_vec(header)
+        .map_err(|e| Error::Serialization(format!("state file header: {e}")))?;
+    let len = u32::try_from(h.len())
+        .map_err(|_| Error::Internal("state file header over 4 GiB".into()))?;
+    let mut out = Vec::with_capacity(4 + h.len() + data.len());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(data);
+    Ok(out)
+}
+
+/// Checks a state file's header against what the manifest expects of it and returns the
+/// state; `path` is for the error message.
+pub fn split_state_payload<'a>(
+    payload: &'a [u8],
+    path: &Path,
+    expected: &StateHeader,
+) -> Result<&'a [u8]> {
+    if payload.len() < 4 {
+        return Err(corrupt(path, "state file without a header"));
+    }
+    let len = le_u32(&payload[..4]) as usize;
+    let Some(header) = payload.get(4..4 + len) else {
+        return Err(corrupt(path, "state file header is truncated"));
+    };
+    let found: StateHeader = serde_json::from_slice(header)
+        .map_err(|e| corrupt(path, format!("unreadable state file header: {e}")))?;
+    if &found != expected {
+        return Err(corrupt(
+            path,
+            format!(
+                "the file holds state of operator {:?}, key group {}, checkpoint {} ({}), but \
+                 the manifest expects operator {:?}, key group {}, checkpoint {} ({}): was it \
+                 copied or renamed?",
+                found.operator,
+                found.group,
+                found.sequence,
+                if found.full { "full" } else { "delta" },
+                expected.operator,
+                expected.group,
+                expected.sequence,
+                if expected.full { "full" } else { "delta" },
+            ),
+        ));
+    }
+    Ok(&payload[4 + len..])
 }

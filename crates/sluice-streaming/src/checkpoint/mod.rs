@@ -5,6 +5,8 @@
 //!   atomic writes (temporary file, fsync, rename).
 //! - [`manifest`]: what a checkpoint holds, and the pure planning of incremental checkpoints
 //!   (which key groups get a full snapshot or a delta, which files can be deleted).
+//! - [`names`]: the names of a checkpoint directory's files, built and parsed in one place.
+//! - [`lock`]: the exclusive lock that keeps a second process out of a directory in use.
 //! - [`store`]: reading and writing a checkpoint directory.
 //! - [`operator`]: stateful operators as the checkpoint sees them.
 //! - [`runtime`]: writing a checkpoint after a batch, and restoring a job from one.
@@ -14,7 +16,9 @@
 //! with a message saying which operator and what differs.
 
 pub mod format;
+pub mod lock;
 pub mod manifest;
+pub mod names;
 pub mod operator;
 pub mod runtime;
 pub mod store;

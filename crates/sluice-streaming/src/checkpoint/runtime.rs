@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use sluice_core::{Error, Result};
 
-use super::format::FORMAT_VERSION;
+use super::format::{StateHeader, FORMAT_VERSION};
 use super::manifest::{plan_groups, GroupWrite, Manifest, OperatorState};
 use super::store::CheckpointDir;
 use crate::context::Shared;
@@ -33,18 +33,6 @@ pub const KEEP: usize = 2;
 pub(crate) struct Recovery {
     pub zero_time: Time,
     pub checkpoint_time: Time,
-}
-
-fn dir_name(op: &str) -> String {
-    op.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn mismatch(dir: &CheckpointDir, reason: String) -> Error {
@@ -115,12 +103,13 @@ pub(crate) fn write_checkpoint(shared: &Shared, dir: &CheckpointDir, time: Time)
         let full_every = if op.always_full() { 1 } else { FULL_EVERY };
         for (g, write) in plan_groups(prev_groups.as_ref(), &op.changed_groups(), full_every) {
             let full = write == GroupWrite::Full;
-            let rel = format!(
-                "state/{}/g{g}-{sequence}-{}.ckpt",
-                dir_name(&name),
-                if full { "full" } else { "delta" }
-            );
-            dir.write_state(&rel, &op.encode_group(g, full)?)?;
+            let header = StateHeader {
+                operator: name.clone(),
+                group: g,
+                sequence,
+                full,
+            };
+            let rel = dir.write_state(&header, &op.encode_group(g, full)?)?;
             let chain = groups.entry(g).or_default();
             if full {
                 chain.clear();
@@ -238,7 +227,7 @@ pub(crate) fn restore(
         for (&g, files) in &st.groups {
             let mut contents = Vec::with_capacity(files.len());
             for f in files {
-                contents.push(dir.read_state(f)?);
+                contents.push(dir.read_state(&name, f)?);
             }
             op.restore_group(g, &contents)
                 .map_err(|e| mismatch(dir, format!("operator {name:?}, key group {g}: {e}")))?;

@@ -1,34 +1,31 @@
-//! A checkpoint directory on disk.
-//!
-//! ```text
-//! <dir>/manifest-00000000000000000007.ckpt   the index of checkpoint 7 (framed JSON)
-//! <dir>/state/<operator>/g<group>-<seq>-full.ckpt
-//! <dir>/state/<operator>/g<group>-<seq>-delta.ckpt
-//! <dir>/batches/<time>.ckpt                   what the sources read for a generated batch
-//! ```
+//! A checkpoint directory on disk (its files are named in [`names`](super::names)).
 //!
 //! Every file is written atomically and framed with a checksum; the manifest is written last.
+//! The directory is locked while a job uses it ([`lock`](super::lock)).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sluice_core::{Error, Result};
 
-use super::format::{corrupt, frame, read_framed, write_atomic};
+use super::format::{
+    corrupt, frame, read_framed, split_state_payload, state_payload, unframe, write_atomic,
+    StateHeader,
+};
+use super::lock::{lock, DirLock};
 use super::manifest::{unreferenced, Manifest};
+use super::names::{self, BATCHES_DIR, STATE_DIR};
 
-/// A checkpoint directory.
+/// A checkpoint directory, locked against other processes while any handle on it lives.
 #[derive(Debug, Clone)]
 pub struct CheckpointDir {
     dir: PathBuf,
+    _lock: Arc<DirLock>,
 }
 
 /// Sources' records of one generated batch, by source name.
 pub type BatchRecord = BTreeMap<String, serde_json::Value>;
-
-fn manifest_name(seq: u64) -> String {
-    format!("manifest-{seq:020}.ckpt")
-}
 
 fn list(dir: &Path) -> Result<Vec<String>> {
     if !dir.exists() {
@@ -44,12 +41,40 @@ fn list(dir: &Path) -> Result<Vec<String>> {
 }
 
 impl CheckpointDir {
-    /// Opens (creating if needed) a checkpoint directory.
+    /// Opens (creating if needed) a checkpoint directory and locks it: another process using
+    /// it is an error.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io("creating checkpoint directory", &dir, e))?;
-        Ok(CheckpointDir { dir })
+        let lock = lock(&dir)?;
+        Ok(CheckpointDir { dir, _lock: lock })
+    }
+
+    /// Refuses a directory that has state files or batch records but no manifest: a
+    /// checkpoint whose index was lost. Starting over there would delete that state at the
+    /// first checkpoint; `discard` (the setting
+    /// `sluice.checkpoint.discardUnreferencedState`) allows it.
+    pub fn check_unreferenced(&self, discard: bool) -> Result<()> {
+        if discard || !self.manifest_seqs()?.is_empty() {
+            return Ok(());
+        }
+        let state = self.state_files()?;
+        let batches = self.batch_record_names()?;
+        if state.is_empty() && batches.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Checkpoint {
+            path: self.dir.clone(),
+            reason: format!(
+                "the directory holds {} state file(s) and {} batch record(s) but no manifest, \
+                 so it cannot be restored; starting over would delete them. Restore the \
+                 manifest files, use another directory, or set \
+                 sluice.checkpoint.discardUnreferencedState=true to start over",
+                state.len(),
+                batches.len()
+            ),
+        })
     }
 
     /// The directory.
@@ -61,17 +86,13 @@ impl CheckpointDir {
     fn manifest_seqs(&self) -> Result<Vec<u64>> {
         Ok(list(&self.dir)?
             .iter()
-            .filter_map(|n| {
-                n.strip_prefix("manifest-")
-                    .and_then(|r| r.strip_suffix(".ckpt"))
-                    .and_then(|r| r.parse().ok())
-            })
+            .filter_map(|n| names::parse_manifest(n))
             .collect())
     }
 
     /// Reads a manifest.
     fn read_manifest(&self, seq: u64) -> Result<Manifest> {
-        let path = self.dir.join(manifest_name(seq));
+        let path = self.dir.join(names::manifest(seq));
         let payload = read_framed(&path)?;
         serde_json::from_slice(&payload)
             .map_err(|e| corrupt(&path, format!("unreadable manifest: {e}")))
@@ -86,21 +107,55 @@ impl CheckpointDir {
         }
     }
 
-    /// Writes a state file (path relative to the directory).
-    pub fn write_state(&self, rel: &str, payload: &[u8]) -> Result<()> {
-        write_atomic(&self.dir.join(rel), &frame(payload))
+    /// Writes a state file of operator `header.operator`; returns its path relative to the
+    /// directory (what the manifest lists).
+    pub fn write_state(&self, header: &StateHeader, data: &[u8]) -> Result<String> {
+        let rel = names::StateFileName {
+            operator_dir: names::operator_dir(&header.operator),
+            group: header.group,
+            sequence: header.sequence,
+            full: header.full,
+        }
+        .path();
+        write_atomic(&self.dir.join(&rel), &frame(&state_payload(header, data)?))?;
+        Ok(rel)
     }
 
-    /// Reads a state file.
-    pub fn read_state(&self, rel: &str) -> Result<Vec<u8>> {
-        read_framed(&self.dir.join(rel))
+    /// Reads the state file `rel` of operator `operator`, checking that it holds what its
+    /// name says (operator, key group, checkpoint, full or delta).
+    pub fn read_state(&self, operator: &str, rel: &str) -> Result<Vec<u8>> {
+        let path = self.dir.join(rel);
+        let name = names::StateFileName::parse(rel)
+            .ok_or_else(|| corrupt(&path, "not the name of a state file"))?;
+        let expected = StateHeader {
+            operator: operator.to_string(),
+            group: name.group,
+            sequence: name.sequence,
+            full: name.full,
+        };
+        let bytes =
+            std::fs::read(&path).map_err(|e| Error::io("reading checkpoint file", &path, e))?;
+        let payload = unframe(&bytes, &path)?;
+        split_state_payload(payload, &path, &expected).map(<[u8]>::to_vec)
+    }
+
+    /// Every state file, relative to the directory.
+    fn state_files(&self) -> Result<Vec<String>> {
+        let state_dir = self.dir.join(STATE_DIR);
+        let mut files = Vec::new();
+        for op in list(&state_dir)? {
+            for f in list(&state_dir.join(&op))? {
+                files.push(format!("{STATE_DIR}/{op}/{f}"));
+            }
+        }
+        Ok(files)
     }
 
     /// Writes a manifest (last step of a checkpoint).
     pub fn write_manifest(&self, m: &Manifest) -> Result<()> {
         let json = serde_json::to_vec_pretty(m)
             .map_err(|e| Error::Serialization(format!("manifest: {e}")))?;
-        write_atomic(&self.dir.join(manifest_name(m.sequence)), &frame(&json))
+        write_atomic(&self.dir.join(names::manifest(m.sequence)), &frame(&json))
     }
 
     /// Keeps the last `keep` checkpoints: removes older manifests, state files no kept
@@ -113,22 +168,16 @@ impl CheckpointDir {
             kept.push(self.read_manifest(s)?);
         }
         for &s in &seqs[..cut] {
-            let _ = std::fs::remove_file(self.dir.join(manifest_name(s)));
+            let _ = std::fs::remove_file(self.dir.join(names::manifest(s)));
         }
-        let state_dir = self.dir.join("state");
-        let mut files = Vec::new();
-        for op in list(&state_dir)? {
-            for f in list(&state_dir.join(&op))? {
-                files.push(format!("state/{op}/{f}"));
-            }
-        }
+        let files = self.state_files()?;
         for f in unreferenced(&kept, &files) {
             let _ = std::fs::remove_file(self.dir.join(f));
         }
         if let Some(latest) = kept.last() {
             for (t, name) in self.batch_record_names()? {
                 if t <= latest.batch_time_ms {
-                    let _ = std::fs::remove_file(self.dir.join("batches").join(name));
+                    let _ = std::fs::remove_file(self.dir.join(BATCHES_DIR).join(name));
                 }
             }
         }
@@ -136,12 +185,9 @@ impl CheckpointDir {
     }
 
     fn batch_record_names(&self) -> Result<Vec<(i64, String)>> {
-        Ok(list(&self.dir.join("batches"))?
+        Ok(list(&self.dir.join(BATCHES_DIR))?
             .into_iter()
-            .filter_map(|n| {
-                let t = n.strip_suffix(".ckpt")?.parse().ok()?;
-                Some((t, n))
-            })
+            .filter_map(|n| Some((names::parse_batch_record(&n)?, n)))
             .collect())
     }
 
@@ -150,7 +196,10 @@ impl CheckpointDir {
         let json = serde_json::to_vec(record)
             .map_err(|e| Error::Serialization(format!("batch record: {e}")))?;
         write_atomic(
-            &self.dir.join("batches").join(format!("{time_ms}.ckpt")),
+            &self
+                .dir
+                .join(BATCHES_DIR)
+                .join(names::batch_record(time_ms)),
             &frame(&json),
         )
     }
@@ -160,7 +209,7 @@ impl CheckpointDir {
         let mut out = BTreeMap::new();
         for (t, name) in self.batch_record_names()? {
             if t > time_ms {
-                let path = self.dir.join("batches").join(name);
+                let path = self.dir.join(BATCHES_DIR).join(name);
                 let payload = read_framed(&path)?;
                 let rec: BatchRecord = serde_json::from_slice(&payload)
                     .map_err(|e| corrupt(&path, format!("unreadable batch record: {e}")))?;

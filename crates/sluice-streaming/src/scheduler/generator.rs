@@ -49,10 +49,24 @@ pub(crate) fn spawn(shared: Arc<Shared>, start: Time) -> Result<Threads> {
         let shared = Arc::clone(&shared);
         let tx = tx.clone();
         let next_time = Arc::clone(&next_time);
+        let last = shared.batch_limit.lock().map(|n| {
+            let steps = i64::try_from(n.saturating_sub(1)).unwrap_or(i64::MAX);
+            let interval = crate::time::duration_ms(shared.batch_interval);
+            Time::from_millis(
+                start
+                    .millis()
+                    .saturating_add(steps.saturating_mul(interval)),
+            )
+        });
         std::thread::Builder::new()
             .name("sluice-job-generator".into())
             .spawn(move || loop {
                 let t = *next_time.lock();
+                if last.is_some_and(|l| t > l) {
+                    // The batch limit is reached: wait for the stop without generating.
+                    wait_for_stop(&shared);
+                    break;
+                }
                 if shared.clock.is_stepping() && !wait_for_runner(&shared, t) {
                     break;
                 }
@@ -78,6 +92,16 @@ pub(crate) fn spawn(shared: Arc<Shared>, start: Time) -> Result<Threads> {
         to_runner: tx,
         next_time,
     })
+}
+
+/// Blocks until the generator is told to stop.
+fn wait_for_stop(shared: &Shared) {
+    let mut p = shared.progress.lock();
+    while !shared.stop_generator.load(Ordering::Acquire) {
+        shared
+            .progress_changed
+            .wait_for(&mut p, Duration::from_millis(20));
+    }
 }
 
 /// With a stepping clock, waits until every batch before `time` has completed, so that

@@ -20,6 +20,7 @@ use crate::listener::{BatchInfo, OutputOperationInfo, StreamingEvent};
 pub(crate) fn run(shared: &Arc<Shared>, rx: &Receiver<ToRunner>) {
     while let Ok(ToRunner::Batch(js)) = rx.recv() {
         if shared.abort_batches.load(Ordering::Acquire) {
+            shared.progress.lock().batches_dropped += 1;
             continue;
         }
         run_batch(shared, js);

@@ -5,9 +5,11 @@
 //! - [`rate`]: a generator of records at a fixed rate (the embedded default source; replayable);
 //! - [`file`](mod@file): new files in a directory, by Spark's modification-time rules;
 //! - [`receiver`]: the custom-receiver contract, with blocks and bounded buffers;
-//! - [`socket`]: lines from a TCP server, a receiver.
+//! - [`socket`]: lines from a TCP server, a receiver;
+//! - [`lines`]: cutting bytes into lines of bounded length.
 
 pub mod file;
+pub mod lines;
 pub mod queue;
 pub mod rate;
 pub mod receiver;

@@ -172,6 +172,12 @@ impl<T: Data> ReceiverContext<T> {
         self.state.records_stored.load(Ordering::Relaxed)
     }
 
+    /// The longest line a line-reading receiver should accept
+    /// (`sluice.streaming.receiver.maxLineBytes`).
+    pub fn max_line_bytes(&self) -> usize {
+        self.state.shared.settings.max_line_bytes
+    }
+
     /// The default restart delay (`sluice.streaming.receiver.restartDelay`).
     pub fn restart_delay(&self) -> Duration {
         self.state.shared.settings.receiver_restart_delay

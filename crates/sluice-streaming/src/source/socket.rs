@@ -1,7 +1,9 @@
 //! `socket_text_stream`: UTF-8 lines read from a TCP server (the receiver is the client).
 //!
 //! Lines end at `\n` (a trailing `\r` is removed). A line that is not valid UTF-8 is counted as
-//! a bad record and reported, never stored. When the connection cannot be made or the peer
+//! a bad record and reported, never stored, and so is a line longer than
+//! `sluice.streaming.receiver.maxLineBytes` (its bytes are skipped as they arrive, so memory
+//! stays bounded). When the connection cannot be made or the peer
 //! goes away, the receiver reports it and reconnects with exponential backoff (100 ms doubling
 //! to 5 s).
 
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::lines::{Frame, LineFramer};
 use super::receiver::{Receiver, ReceiverContext};
 use crate::context::StreamingContext;
 use crate::dstream::DStream;
@@ -46,15 +49,25 @@ fn pause(d: Duration, stop: &AtomicBool) {
     }
 }
 
-/// Hands one raw line to the engine. Returns false when the receiver has been stopped.
-fn deliver(ctx: &ReceiverContext<String>, raw: &mut Vec<u8>, addr: &str) -> bool {
-    if raw.last() == Some(&b'\n') {
-        raw.pop();
-        if raw.last() == Some(&b'\r') {
-            raw.pop();
+/// Hands one framed line to the engine. Returns false when the receiver has been stopped.
+fn deliver(ctx: &ReceiverContext<String>, frame: Frame, addr: &str, max: usize) -> bool {
+    let mut raw = match frame {
+        Frame::Line(raw) => raw,
+        Frame::TooLong(n) => {
+            ctx.report_bad_records(
+                1,
+                &format!(
+                    "a line of {n} bytes from {addr} is longer than {max} bytes \
+                     (sluice.streaming.receiver.maxLineBytes); skipped"
+                ),
+            );
+            return true;
         }
+    };
+    if raw.last() == Some(&b'\r') {
+        raw.pop();
     }
-    match String::from_utf8(std::mem::take(raw)) {
+    match String::from_utf8(raw) {
         Ok(line) => ctx.store(line).is_ok(),
         Err(e) => {
             ctx.report_bad_records(
@@ -71,6 +84,7 @@ fn deliver(ctx: &ReceiverContext<String>, raw: &mut Vec<u8>, addr: &str) -> bool
 
 fn receive(host: String, port: u16, stop: Arc<AtomicBool>, ctx: ReceiverContext<String>) {
     let addr = format!("{host}:{port}");
+    let max = ctx.max_line_bytes();
     let mut backoff = Duration::from_millis(100);
     while !stop.load(Ordering::Acquire) && !ctx.is_stopped() {
         let stream = match TcpStream::connect(&addr) {
@@ -87,29 +101,36 @@ fn receive(host: String, port: u16, stop: Arc<AtomicBool>, ctx: ReceiverContext<
         backoff = Duration::from_millis(100);
         let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
         let mut reader = BufReader::new(stream);
-        let mut line = Vec::new();
+        let mut framer = LineFramer::new(max);
         loop {
             if stop.load(Ordering::Acquire) || ctx.is_stopped() {
                 return;
             }
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) => {
-                    if !line.is_empty() && !deliver(&ctx, &mut line, &addr) {
-                        return;
-                    }
-                    ctx.report_error(&format!("{addr} closed the connection; reconnecting"));
-                    break;
+            let chunk = match reader.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    continue
                 }
-                Ok(_) => {
-                    if line.last() == Some(&b'\n') && !deliver(&ctx, &mut line, &addr) {
-                        return;
-                    }
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
                     ctx.report_error(&format!("reading from {addr}: {e}; reconnecting"));
                     break;
+                }
+            };
+            if chunk.is_empty() {
+                if let Some(last) = framer.finish() {
+                    if !deliver(&ctx, last, &addr, max) {
+                        return;
+                    }
+                }
+                ctx.report_error(&format!("{addr} closed the connection; reconnecting"));
+                break;
+            }
+            let (used, frame) = framer.feed(chunk);
+            reader.consume(used);
+            if let Some(frame) = frame {
+                if !deliver(&ctx, frame, &addr, max) {
+                    return;
                 }
             }
         }

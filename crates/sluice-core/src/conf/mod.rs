@@ -12,11 +12,23 @@
 //! | `sluice.storage.memoryBytes` | `512m` | memory budget of cached partitions (`k`, `m`, `g` suffixes) |
 //! | `sluice.local.dir` | system temp dir | where disk-persisted partitions are written |
 //! | `sluice.lineage.maxDepth` | `5000` | narrow operations one task may chain before a job is refused (each is a level of the task's stack) |
+//!
+//! Every key of every layer is checked when a [`Context`](crate::Context) is built
+//! ([`keys`]); a ported job's `spark.*` keys are renamed to their Sluice equivalents with a
+//! notice, or rejected ([`spark`]).
+
+pub mod keys;
+mod parse;
+pub mod spark;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+
+pub use parse::{
+    parse_bool, parse_bytes, parse_duration, parse_master, parse_positive, MAX_WORKER_THREADS,
+};
 
 /// Key of the master setting.
 pub const MASTER: &str = "sluice.master";
@@ -79,9 +91,39 @@ impl Conf {
         self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    /// Parses and validates the configuration.
+    /// Parses and validates the configuration (after [`resolve`](Self::resolve)).
     pub fn settings(&self) -> Result<Settings> {
         Settings::from_conf(self)
+    }
+
+    /// The configuration a context runs with: `spark.*` keys renamed to their Sluice
+    /// equivalents (or rejected, when there is none), then every `sluice.*` key checked.
+    /// Returns it with one notice per renamed key.
+    ///
+    /// ```
+    /// use sluice_core::Conf;
+    /// let (conf, notices) = Conf::new()
+    ///     .set("spark.streaming.backpressure.enabled", "true")
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(conf.get("sluice.streaming.backpressure.enabled"), Some("true"));
+    /// assert_eq!(conf.get("spark.streaming.backpressure.enabled"), None);
+    /// assert_eq!(notices.len(), 1);
+    /// assert!(Conf::new().set("spark.executor.memory", "4g").resolve().is_err());
+    /// assert!(Conf::new().set("sluice.ui.port", "http").resolve().is_err());
+    /// ```
+    pub fn resolve(&self) -> Result<(Conf, Vec<String>)> {
+        let t = spark::translate(self.iter())?;
+        let mut values: BTreeMap<String, String> = self
+            .values
+            .iter()
+            .filter(|(k, _)| !k.starts_with("spark."))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        values.extend(t.renamed);
+        let conf = Conf { values };
+        keys::validate(conf.iter())?;
+        Ok((conf, t.notices))
     }
 }
 
@@ -111,15 +153,6 @@ pub struct Settings {
 
 impl Settings {
     fn from_conf(conf: &Conf) -> Result<Self> {
-        let known = [
-            MASTER,
-            APP_NAME,
-            DEFAULT_PARALLELISM,
-            TASK_MAX_FAILURES,
-            STORAGE_MEMORY_BYTES,
-            LOCAL_DIR,
-            LINEAGE_MAX_DEPTH,
-        ];
         let master = conf.get(MASTER).unwrap_or("local[*]");
         let worker_threads = parse_master(master)?;
         let default_parallelism = match conf.get(DEFAULT_PARALLELISM) {
@@ -142,11 +175,7 @@ impl Settings {
             .get(LOCAL_DIR)
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
-        for (k, v) in conf.iter() {
-            if k.starts_with("sluice.") && !known.contains(&k) && !is_other_layer_key(k) {
-                return Err(Error::config(k, v, "unknown configuration key"));
-            }
-        }
+        keys::validate(conf.iter())?;
         Ok(Settings {
             app_name: conf.get(APP_NAME).unwrap_or("sluice").to_string(),
             worker_threads,
@@ -158,82 +187,6 @@ impl Settings {
             lineage_max_depth,
         })
     }
-}
-
-/// Keys owned by layers above the core (streaming, UI, connectors): the core leaves them to
-/// those layers to validate.
-fn is_other_layer_key(key: &str) -> bool {
-    [
-        "sluice.streaming.",
-        "sluice.ui.",
-        "sluice.kafka.",
-        "sluice.checkpoint.",
-    ]
-    .iter()
-    .any(|p| key.starts_with(p))
-}
-
-/// Parses a master string into a number of worker threads.
-///
-/// ```
-/// use sluice_core::conf::parse_master;
-/// assert_eq!(parse_master("local").unwrap(), 1);
-/// assert_eq!(parse_master("local[3]").unwrap(), 3);
-/// assert!(parse_master("local[0]").is_err());
-/// assert!(parse_master("yarn").is_err());
-/// ```
-pub fn parse_master(master: &str) -> Result<usize> {
-    let m = master.trim();
-    if m == "local" {
-        return Ok(1);
-    }
-    let inner = m
-        .strip_prefix("local[")
-        .and_then(|s| s.strip_suffix(']'))
-        .ok_or_else(|| Error::config(MASTER, master, "expected local, local[N] or local[*]"))?;
-    if inner == "*" {
-        return Ok(std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1));
-    }
-    parse_positive(MASTER, inner).map_err(|_| {
-        Error::config(
-            MASTER,
-            master,
-            "the thread count in local[N] must be a positive integer or *",
-        )
-    })
-}
-
-fn parse_positive(key: &str, value: &str) -> Result<usize> {
-    match value.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(Error::config(key, value, "expected a positive integer")),
-    }
-}
-
-/// Parses a byte size such as `1048576`, `64k`, `512m` or `2g` (binary multiples).
-///
-/// ```
-/// use sluice_core::conf::parse_bytes;
-/// assert_eq!(parse_bytes("k", "64k").unwrap(), 65536);
-/// assert!(parse_bytes("k", "lots").is_err());
-/// ```
-pub fn parse_bytes(key: &str, value: &str) -> Result<u64> {
-    let v = value.trim().to_ascii_lowercase();
-    let v = v.strip_suffix('b').unwrap_or(&v);
-    let (num, shift) = match v.chars().last() {
-        Some('k') => (&v[..v.len() - 1], 10),
-        Some('m') => (&v[..v.len() - 1], 20),
-        Some('g') => (&v[..v.len() - 1], 30),
-        Some('t') => (&v[..v.len() - 1], 40),
-        _ => (v, 0),
-    };
-    num.trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(1u64 << shift))
-        .ok_or_else(|| Error::config(key, value, "expected a byte size such as 512m or 2g"))
 }
 
 #[cfg(test)]
@@ -272,8 +225,20 @@ mod tests {
             .settings()
             .is_err());
         assert!(Conf::new()
-            .set("sluice.streaming.x", "1")
+            .set("sluice.streaming.clock", "manual")
             .settings()
             .is_ok());
+        let e = Conf::new()
+            .set("sluice.checkpoint.x", "1")
+            .settings()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sluice.checkpoint.x"), "{e}");
+        let e = Conf::new()
+            .set_master("local[100000]")
+            .settings()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 1024"), "{e}");
     }
 }
