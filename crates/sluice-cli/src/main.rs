@@ -2,10 +2,17 @@
 //!
 //! - `sluice demo`: a streaming word count over the embedded text generator — nothing to
 //!   install or start — printing each batch in Spark's format and a one-line summary per batch,
-//!   until Ctrl-C (a graceful stop) or `--batches N`.
+//!   until Ctrl-C, SIGTERM or SIGHUP (a graceful stop) or `--batches N`.
 //! - `sluice wordcount`: word count with the RDD API over a file, directory or glob (`--input`)
 //!   or a generated corpus; or a streaming word count over a TCP socket (`--socket`) or a
 //!   directory of new files (`--dir`).
+//!
+//! Streaming jobs report on standard error: a status line per batch (with bad records when a
+//! receiver counted some), receivers starting, failing and stopping, and a warning when
+//! batches start later than `--max-delay-ms`. A graceful stop that has to drop queued batches
+//! (after `--stop-timeout-ms`) says how many and exits with an error.
+
+mod status;
 
 use std::cmp::Reverse;
 use std::process::ExitCode;
@@ -17,7 +24,8 @@ use clap::{Parser, Subcommand};
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
 use sluice::ui::{UiConfig, UiServer};
-use sluice::BatchInfo;
+
+use crate::status::Status;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -45,10 +53,11 @@ enum Command {
 #[derive(clap::Args)]
 struct StreamArgs {
     /// Batch interval in milliseconds.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = at_least_one)]
     interval_ms: u64,
-    /// Stop (gracefully) after this many batches; run until Ctrl-C otherwise.
-    #[arg(long)]
+    /// Run this many batches, then stop gracefully; run until Ctrl-C, SIGTERM or SIGHUP
+    /// otherwise.
+    #[arg(long, value_parser = at_least_one)]
     batches: Option<u64>,
     /// Records of each batch to print.
     #[arg(long, default_value_t = 10)]
@@ -62,6 +71,32 @@ struct StreamArgs {
     /// Do not start the web UI.
     #[arg(long)]
     no_ui: bool,
+    /// Warn when a batch starts more than this many milliseconds after its time (the job is
+    /// falling behind) [default: 10 batch intervals, at least 1000].
+    #[arg(long, value_parser = at_least_one)]
+    max_delay_ms: Option<u64>,
+    /// How long a graceful stop may take to run the batches still queued, in milliseconds;
+    /// batches still queued then are dropped and the program exits with an error [default:
+    /// 10 batch intervals, at least 1000].
+    #[arg(long)]
+    stop_timeout_ms: Option<u64>,
+}
+
+impl StreamArgs {
+    /// Ten batch intervals, at least a second.
+    fn ten_intervals(&self) -> Duration {
+        Duration::from_millis(self.interval_ms.saturating_mul(10).max(1000))
+    }
+
+    fn max_delay(&self) -> Duration {
+        self.max_delay_ms
+            .map_or_else(|| self.ten_intervals(), Duration::from_millis)
+    }
+
+    fn stop_timeout(&self) -> Duration {
+        self.stop_timeout_ms
+            .map_or_else(|| self.ten_intervals(), Duration::from_millis)
+    }
 }
 
 #[derive(clap::Args)]
@@ -81,9 +116,9 @@ struct WordcountArgs {
     /// A text file, directory or glob to count with the RDD API.
     #[arg(long, conflicts_with_all = ["socket", "dir"])]
     input: Option<String>,
-    /// Stream lines from a TCP server, `host:port`.
-    #[arg(long, conflicts_with = "dir")]
-    socket: Option<String>,
+    /// Stream lines from a TCP server, `host:port` (an IPv6 address in brackets).
+    #[arg(long, conflicts_with = "dir", value_name = "HOST:PORT", value_parser = parse_host_port)]
+    socket: Option<HostPort>,
     /// Stream the lines of new files appearing in this directory.
     #[arg(long)]
     dir: Option<String>,
@@ -101,6 +136,54 @@ struct WordcountArgs {
     output: Option<String>,
     #[command(flatten)]
     stream: StreamArgs,
+}
+
+/// Parses a count or duration that must not be zero.
+fn at_least_one(s: &str) -> std::result::Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number of at least 1".into()),
+    }
+}
+
+/// A TCP server's address as given: a host name or address, and a port.
+#[derive(Debug, Clone)]
+struct HostPort {
+    host: String,
+    port: u16,
+}
+
+/// Parses `host:port`, refusing what could never connect (an empty host, a port that is not
+/// 1 to 65535).
+fn parse_host_port(s: &str) -> std::result::Result<HostPort, String> {
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| "expected host:port, for example localhost:9999".to_string())?;
+    if host.is_empty() {
+        return Err("the host is empty: expected host:port, for example localhost:9999".into());
+    }
+    if host.chars().any(char::is_whitespace) {
+        return Err(format!("the host {host:?} contains white space"));
+    }
+    let bracketed = host.starts_with('[') && host.ends_with(']');
+    if host.contains(':') && !bracketed {
+        return Err(format!(
+            "write an IPv6 address in brackets, for example [{host}]:{port}"
+        ));
+    }
+    if bracketed && host.len() == 2 {
+        return Err("the host is empty: expected host:port, for example localhost:9999".into());
+    }
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("bad port {port:?}: expected a number from 1 to 65535"))?;
+    Ok(HostPort {
+        host: host.to_string(),
+        port,
+    })
 }
 
 fn main() -> ExitCode {
@@ -134,69 +217,54 @@ fn count_words(lines: DStream<String>) -> DStream<(String, u64)> {
         })
 }
 
-/// Shows the job's progress: a live status line on a terminal, a plain line per batch
-/// otherwise (both on standard error, beside the batches printed on standard output).
-struct Status {
-    tty: bool,
-    totals: parking_lot::Mutex<(u64, u64)>,
-}
-
-impl Status {
-    fn new() -> Self {
-        use std::io::IsTerminal;
-        Status {
-            tty: std::io::stderr().is_terminal(),
-            totals: parking_lot::Mutex::new((0, 0)),
-        }
-    }
-}
-
-impl StreamingListener for Status {
-    fn on_batch_completed(&self, b: &BatchInfo) {
-        let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1e3);
-        let (batches, records) = {
-            let mut t = self.totals.lock();
-            t.0 += 1;
-            t.1 += b.num_records();
-            *t
-        };
-        let failed = b.num_failed_output_ops();
-        let line = format!(
-            "batch {}: {} records, processing {:.1} ms, scheduling delay {:.1} ms | {} batches, {} records{}",
-            b.batch_time,
-            b.num_records(),
-            ms(b.processing_delay),
-            ms(b.scheduling_delay),
-            batches,
-            records,
-            if failed > 0 {
-                format!(" | {failed} output operation(s) FAILED")
-            } else {
-                String::new()
-            }
-        );
-        if self.tty {
-            eprint!("\r\x1b[2K{line}");
-        } else {
-            eprintln!("{line}");
-        }
-    }
-}
-
-/// Runs a started context until `--batches` or Ctrl-C, then stops it gracefully.
-fn run_until_done(ssc: &StreamingContext, args: &StreamArgs) -> Result<()> {
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&interrupted);
-    // A second Ctrl-C while stopping falls through to the default (exit).
-    let _ = ctrlc::set_handler(move || {
+/// Sets Ctrl-C, SIGTERM and SIGHUP to ask for a graceful stop; a second one exits at once.
+fn stop_on_signals(status: &Arc<Status>) -> Arc<AtomicBool> {
+    let requested = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&requested);
+    if let Err(e) = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-    });
+    }) {
+        status.note(&format!(
+            "note: Ctrl-C, SIGTERM and SIGHUP will not stop the job gracefully: {e}"
+        ));
+    }
+    requested
+}
+
+/// Runs the job: limits it to `--batches`, starts the UI and the context, runs until done,
+/// stops gracefully.
+fn run_stream(ssc: &StreamingContext, status: &Arc<Status>, args: &StreamArgs) -> Result<()> {
+    if let Some(n) = args.batches {
+        ssc.limit_batches(n)?;
+    }
+    let ui = start_ui(ssc, status, args)?;
+    let stop = stop_on_signals(status);
+    ssc.start()?;
+    let result = run_until_done(ssc, status, args, &stop);
+    // The UI waits for open connections for a bounded time only.
+    if let Some(ui) = ui {
+        if let Err(e) = ui.stop() {
+            status.note(&format!("note: stopping the UI: {e}"));
+        }
+    }
+    result
+}
+
+/// Waits for `--batches` or a stop signal, then stops gracefully. Batches dropped by the stop
+/// (it timed out) are an error.
+fn run_until_done(
+    ssc: &StreamingContext,
+    status: &Status,
+    args: &StreamArgs,
+    stop: &AtomicBool,
+) -> Result<()> {
     let mut failure = None;
     loop {
-        if interrupted.load(Ordering::SeqCst) {
-            eprintln!("stopping gracefully (Ctrl-C again to exit at once) ...");
+        if stop.load(Ordering::SeqCst) {
+            status
+                .note("stopping gracefully (Ctrl-C, SIGTERM or SIGHUP again to exit at once) ...");
             break;
         }
         if args.batches.is_some_and(|n| ssc.batches_completed() >= n) {
@@ -206,28 +274,47 @@ fn run_until_done(ssc: &StreamingContext, args: &StreamArgs) -> Result<()> {
             Ok(true) => break,
             Ok(false) => {}
             Err(e) => {
-                eprintln!("batch failed: {e}");
+                status.note(&format!("batch failed: {e}"));
                 failure.get_or_insert(e);
             }
         }
     }
-    let timeout = Duration::from_millis(args.interval_ms.saturating_mul(10).max(1000));
+    let timeout = args.stop_timeout();
     ssc.stop(StopMode::Graceful { timeout })?;
+    status.finish();
+    let dropped = ssc.batches_dropped();
+    if dropped > 0 {
+        return Err(Error::User(format!(
+            "the graceful stop timed out after {} ms and dropped {dropped} queued batch(es) \
+             without running them (their input is lost; --stop-timeout-ms allows more time)",
+            timeout.as_millis()
+        )));
+    }
+    status.note(&format!(
+        "stopped after {} batches",
+        ssc.batches_completed()
+    ));
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
     }
 }
 
-fn streaming_context(args: &StreamArgs, app: &str) -> Result<StreamingContext> {
+fn streaming_context(args: &StreamArgs, app: &str) -> Result<(StreamingContext, Arc<Status>)> {
     let ctx = Context::new(Conf::new().set_master(&args.master).set_app_name(app))?;
-    let ssc = StreamingContext::new(&ctx, Duration::from_millis(args.interval_ms.max(1)))?;
-    ssc.add_listener(Arc::new(Status::new()));
-    Ok(ssc)
+    let interval = Duration::from_millis(args.interval_ms);
+    let ssc = StreamingContext::new(&ctx, interval)?;
+    let status = Arc::new(Status::new(interval, args.max_delay()));
+    ssc.add_listener(Arc::clone(&status) as Arc<dyn StreamingListener>);
+    Ok((ssc, status))
 }
 
 /// Starts the web UI unless turned off; keep the returned server alive while the job runs.
-fn start_ui(ssc: &StreamingContext, args: &StreamArgs) -> Result<Option<UiServer>> {
+fn start_ui(
+    ssc: &StreamingContext,
+    status: &Status,
+    args: &StreamArgs,
+) -> Result<Option<UiServer>> {
     if args.no_ui {
         return Ok(None);
     }
@@ -238,12 +325,12 @@ fn start_ui(ssc: &StreamingContext, args: &StreamArgs) -> Result<Option<UiServer
             ..UiConfig::default()
         },
     )?;
-    eprintln!("Streaming UI at {}", ui.url());
+    status.note(&format!("Streaming UI at {}", ui.url()));
     Ok(Some(ui))
 }
 
 fn demo(args: DemoArgs) -> Result<()> {
-    let ssc = streaming_context(&args.stream, "demo")?;
+    let (ssc, status) = streaming_context(&args.stream, "demo")?;
     let corpus = Arc::new(Corpus::standard());
     let seed = args.seed;
     println!(
@@ -257,31 +344,19 @@ fn demo(args: DemoArgs) -> Result<()> {
         .rate_stream(args.rate, None, move |i| corpus.line_at(seed, i, 10))
         .name("generated lines");
     count_words(lines).print(args.stream.top)?;
-    let _ui = start_ui(&ssc, &args.stream)?;
-    ssc.start()?;
-    run_until_done(&ssc, &args.stream)
+    run_stream(&ssc, &status, &args.stream)
 }
 
 fn wordcount(args: WordcountArgs) -> Result<()> {
     if let Some(addr) = &args.socket {
-        let (host, port) = addr
-            .rsplit_once(':')
-            .and_then(|(h, p)| p.parse::<u16>().ok().map(|p| (h.to_string(), p)))
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!("--socket wants host:port, got {addr}"))
-            })?;
-        let ssc = streaming_context(&args.stream, "network word count")?;
-        count_words(ssc.socket_text_stream(&host, port)).print(args.stream.top)?;
-        let _ui = start_ui(&ssc, &args.stream)?;
-        ssc.start()?;
-        return run_until_done(&ssc, &args.stream);
+        let (ssc, status) = streaming_context(&args.stream, "network word count")?;
+        count_words(ssc.socket_text_stream(&addr.host, addr.port)).print(args.stream.top)?;
+        return run_stream(&ssc, &status, &args.stream);
     }
     if let Some(dir) = &args.dir {
-        let ssc = streaming_context(&args.stream, "directory word count")?;
+        let (ssc, status) = streaming_context(&args.stream, "directory word count")?;
         count_words(ssc.text_file_stream(dir)?).print(args.stream.top)?;
-        let _ui = start_ui(&ssc, &args.stream)?;
-        ssc.start()?;
-        return run_until_done(&ssc, &args.stream);
+        return run_stream(&ssc, &status, &args.stream);
     }
     batch_wordcount(&args)
 }

@@ -439,6 +439,18 @@ impl StreamingContext {
         Ok(())
     }
 
+    /// What each direct source (a directory, Kafka) skipped because it could not be decoded or
+    /// read, by source name; receivers report theirs in [`ReceiverInfo`](crate::ReceiverInfo).
+    pub fn bad_records(&self) -> Vec<(String, crate::source::bad_records::BadRecordReport)> {
+        self.shared()
+            .graph
+            .lock()
+            .inputs
+            .iter()
+            .filter_map(|i| i.bad_records().map(|r| (i.name(), r)))
+            .collect()
+    }
+
     /// Registers a listener.
     pub fn add_listener(&self, l: Arc<dyn StreamingListener>) {
         self.shared().bus.add(l);

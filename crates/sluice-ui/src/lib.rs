@@ -28,6 +28,7 @@
 
 pub mod metrics;
 pub mod model;
+mod serve;
 pub mod server;
 
 pub use server::{UiConfig, UiServer};

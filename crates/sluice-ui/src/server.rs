@@ -1,10 +1,16 @@
 //! The HTTP server: the web UI's pages and assets (all compiled into the binary), the REST
 //! API, and `/metrics`. It runs on its own thread with a single-threaded async runtime and
 //! holds only a weak handle on the streaming context.
+//!
+//! Connections have time limits ([`UiConfig::header_read_timeout`],
+//! [`UiConfig::idle_timeout`]), and stopping the server waits for open connections at most
+//! [`UiConfig::shutdown_timeout`] (2 s by default) before dropping them, so a slow or
+//! half-open client never keeps the program from exiting.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -16,6 +22,14 @@ use sluice_streaming::{StreamingContext, WeakStreamingContext};
 
 use crate::metrics;
 use crate::model::{Model, ModelListener, ReceiverSummary};
+use crate::serve::{self, Limits};
+
+/// The default of [`UiConfig::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default of [`UiConfig::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default of [`UiConfig::shutdown_timeout`].
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Settings of the UI server.
 #[derive(Debug, Clone)]
@@ -30,6 +44,20 @@ pub struct UiConfig {
     pub bind: IpAddr,
     /// Completed batches kept for the UI and the API.
     pub retained_batches: usize,
+    /// The longest a request head (request line and headers) may take to arrive, counted from
+    /// when the server starts waiting for it: on a new connection, or after the previous
+    /// response on a kept-alive one. A slower client's connection is closed. Default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`] (10 s); must not be zero.
+    pub header_read_timeout: Duration,
+    /// A connection on which nothing is received or sent for this long while none of its
+    /// requests is being handled is closed: a kept-alive connection waiting for its next
+    /// request, or a client that stopped in the middle of a request or stopped reading its
+    /// response. Default [`DEFAULT_IDLE_TIMEOUT`] (5 s; the page polls every second); must
+    /// not be zero.
+    pub idle_timeout: Duration,
+    /// When the server stops, the longest it waits for open connections to finish their
+    /// responses before it drops them. Default [`DEFAULT_SHUTDOWN_TIMEOUT`] (2 s).
+    pub shutdown_timeout: Duration,
 }
 
 impl UiConfig {
@@ -74,11 +102,15 @@ impl Default for UiConfig {
             port_attempts: 16,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             retained_batches: 1000,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }
 
-/// A running UI server. Dropping it stops the server.
+/// A running UI server. [`stop`](UiServer::stop) or dropping it stops the server, waiting at
+/// most [`UiConfig::shutdown_timeout`] for open connections.
 pub struct UiServer {
     addr: SocketAddr,
     model: Arc<Model>,
@@ -206,6 +238,21 @@ impl UiServer {
 
     /// Starts the UI of `ssc` (register it before `ssc.start()` to see every batch).
     pub fn start(ssc: &StreamingContext, config: &UiConfig) -> Result<UiServer> {
+        for (name, d) in [
+            ("header_read_timeout", config.header_read_timeout),
+            ("idle_timeout", config.idle_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(Error::InvalidArgument(format!(
+                    "the UI's {name} must be longer than zero"
+                )));
+            }
+        }
+        let limits = Limits {
+            header_read: config.header_read_timeout,
+            idle: config.idle_timeout,
+            shutdown: config.shutdown_timeout,
+        };
         let model = Arc::new(Model::new(
             config.retained_batches,
             ssc.batch_interval(),
@@ -226,6 +273,7 @@ impl UiServer {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
+            .enable_time()
             .build()
             .map_err(|e| Error::Internal(format!("UI runtime: {e}")))?;
         let thread = std::thread::Builder::new()
@@ -235,11 +283,7 @@ impl UiServer {
                     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                         return;
                     };
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
+                    serve::serve(listener, app, limits, rx).await;
                 });
             })
             .map_err(|e| Error::Internal(format!("starting the UI thread: {e}")))?;
@@ -265,15 +309,29 @@ impl UiServer {
     pub fn model(&self) -> &Arc<Model> {
         &self.model
     }
+
+    /// Stops the server: no new connections; open ones may finish their responses for at most
+    /// [`UiConfig::shutdown_timeout`], then they are dropped. Returns once the server's thread
+    /// has ended.
+    pub fn stop(mut self) -> Result<()> {
+        self.shut_down()
+    }
+
+    fn shut_down(&mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| Error::Internal("the UI server's thread panicked".into())),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Drop for UiServer {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let _ = self.shut_down();
     }
 }

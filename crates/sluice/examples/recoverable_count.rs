@@ -8,11 +8,15 @@
 //!
 //! `--step` runs the batches back to back on a step clock that starts at 0 (batch `k` at
 //! `k` seconds, selecting files modified up to then), instead of on the wall clock.
+//!
+//! The job's batches are counted from its first batch, across restarts (a restarted job
+//! resumes on the original batch times): it stops once batch `<batches>` is done. A first run
+//! generates exactly `<batches>` batches.
 
 use std::time::Duration;
 
 use sluice::prelude::*;
-use sluice::Time;
+use sluice::streaming::StreamingState;
 
 fn main() -> sluice::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -23,9 +27,11 @@ fn main() -> sluice::Result<()> {
         std::process::exit(1);
     }
     let (input, checkpoint, prefix) = (args[1].clone(), args[2].clone(), args[3].clone());
-    let batches: i64 = args[4]
+    let batches: u32 = args[4]
         .parse()
-        .map_err(|_| Error::InvalidArgument(format!("bad batch count {}", args[4])))?;
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| Error::InvalidArgument(format!("bad batch count {}", args[4])))?;
     let mut conf = Conf::new()
         .set_master("local[2]")
         .set_app_name("RecoverableCount");
@@ -33,8 +39,9 @@ fn main() -> sluice::Result<()> {
         conf = conf.set("sluice.streaming.clock", "step");
     }
     let ctx = Context::new(conf)?;
+    let interval = seconds(1);
     let ssc = StreamingContext::get_or_create(&checkpoint, || {
-        let ssc = StreamingContext::new(&ctx, seconds(1))?;
+        let ssc = StreamingContext::new(&ctx, interval)?;
         ssc.text_file_stream(&input)?
             .flat_map(|l: String| l.split_whitespace().map(String::from).collect::<Vec<_>>())
             .map(|w| (w, 1u64))
@@ -46,12 +53,22 @@ fn main() -> sluice::Result<()> {
             .save_as_text_files(&prefix, "")?;
         Ok(ssc)
     })?;
-    if let Some(t) = ssc.recovered_from() {
-        eprintln!("restarting after batch {t}");
+    match ssc.recovered_from() {
+        Some(t) => eprintln!("restarting after batch {t}"),
+        None => ssc.limit_batches(u64::from(batches))?,
     }
     ssc.start()?;
-    let last = Time::from_millis(batches * 1000);
-    while !ssc.await_batch(last, Duration::from_secs(1))? {}
+    // Batch times, not counts: the first batch is at the start time (on the wall clock, or 1 s
+    // on the step clock), on the original times after a restart too.
+    let first = ssc
+        .start_time()
+        .ok_or_else(|| Error::Internal("a started context has a start time".into()))?;
+    let last = first + interval * (batches - 1);
+    while !ssc.await_batch(last, Duration::from_secs(1))? {
+        if ssc.state() == StreamingState::Stopped {
+            break;
+        }
+    }
     ssc.stop(StopMode::Graceful {
         timeout: Duration::from_secs(30),
     })?;

@@ -12,10 +12,10 @@ const PATHS: [&str; 4] = ["/", "/login", "/api/items", "/api/orders"];
 
 /// A generated log line: `status path`, with every 97th line malformed.
 fn log_line(i: u64) -> String {
-    if i % 97 == 0 {
+    if i.is_multiple_of(97) {
         return "garbage".to_string();
     }
-    let status = if i % 7 == 0 { 500 } else { 200 };
+    let status = if i.is_multiple_of(7) { 500 } else { 200 };
     format!("{status} {}", PATHS[(i % 4) as usize])
 }
 

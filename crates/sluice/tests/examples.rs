@@ -101,3 +101,58 @@ fn directory_word_count_counts_new_files() {
     assert!(child.wait().unwrap().success());
     assert!(text.contains("(gate,1)\n(sluice,2)\n"), "{text}");
 }
+
+/// The batch times of the output directories `<prefix>-<time>` in `dir`.
+fn output_batches(dir: &std::path::Path, prefix: &str) -> Vec<i64> {
+    let mut times: Vec<i64> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().to_string();
+            name.strip_prefix(&format!("{prefix}-"))?.parse().ok()
+        })
+        .collect();
+    times.sort();
+    times
+}
+
+#[test]
+fn recoverable_count_runs_the_batches_it_is_asked_for_on_the_wall_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, ckpt, out) = (
+        dir.path().join("in"),
+        dir.path().join("ckpt"),
+        dir.path().join("out"),
+    );
+    std::fs::create_dir(&input).unwrap();
+    std::fs::create_dir(&out).unwrap();
+    let mut child = Command::new(example("recoverable_count"))
+        .args([
+            input.to_str().unwrap(),
+            ckpt.to_str().unwrap(),
+            out.join("counts").to_str().unwrap(),
+            "3",
+        ])
+        .spawn()
+        .unwrap();
+    // Three 1-second batches: a minute is plenty.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("recoverable_count did not finish 3 batches within a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success());
+    // Three consecutive 1-second batches, each with its complete output.
+    let times = output_batches(&out, "counts");
+    assert_eq!(times.len(), 3, "{times:?}");
+    assert!(times.windows(2).all(|w| w[1] - w[0] == 1000), "{times:?}");
+    for t in &times {
+        assert!(out.join(format!("counts-{t}/_SUCCESS")).exists());
+    }
+}

@@ -54,7 +54,8 @@ fn command(input: &Path, ckpt: &Path, out: &Path) -> Command {
     c
 }
 
-/// The sorted lines of each batch directory `counts-<t>` for t ≤ the last batch.
+/// The bytes of each part file of each batch directory `counts-<t>` for t ≤ the last batch,
+/// in file-name order: a recovered run must write the same bytes, not only the same lines.
 fn outputs(out: &Path) -> Vec<(i64, Vec<String>)> {
     let mut v = Vec::new();
     for e in std::fs::read_dir(out).unwrap() {
@@ -70,23 +71,21 @@ fn outputs(out: &Path) -> Vec<(i64, Vec<String>)> {
         }
         let dir = out.join(&name);
         assert!(dir.join("_SUCCESS").exists(), "{name} is incomplete");
-        let mut lines = Vec::new();
-        for part in std::fs::read_dir(&dir).unwrap() {
-            let p = part.unwrap().path();
-            if p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("part-")
-            {
-                lines.extend(
-                    std::fs::read_to_string(p)
-                        .unwrap()
-                        .lines()
-                        .map(String::from),
-                );
-            }
-        }
-        lines.sort();
+        let mut parts: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|p| p.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("part-")
+            })
+            .collect();
+        parts.sort();
+        let lines: Vec<String> = parts
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
         v.push((t, lines));
     }
     v.sort();
@@ -158,10 +157,18 @@ fn killed_and_restarted_job_produces_the_output_of_a_failure_free_run() {
     assert!(kills >= 1);
 
     assert_eq!(outputs(&out_b), reference);
+    // Nothing the killed runs were writing is left behind.
+    let leftovers: Vec<String> = std::fs::read_dir(&out_b)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     // The final state: every word counted exactly once.
     let last = &reference.last().unwrap().1;
     let total: u64 = last
         .iter()
+        .flat_map(|part| part.lines())
         .map(|l| {
             l.rsplit(',')
                 .next()

@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use sluice_core::{Context, Error, Rdd, Result};
 use sluice_streaming::backpressure::{BackpressureSettings, PidRateEstimator};
 use sluice_streaming::listener::StreamInputInfo;
+pub use sluice_streaming::source::bad_records::BadRecordReport;
+use sluice_streaming::source::bad_records::BadRecords;
 use sluice_streaming::source::{InputSource, InputStream};
 use sluice_streaming::{BatchInfo, DStream, StreamingContext, Time};
 
@@ -40,56 +42,6 @@ pub enum ConsumerStrategy {
     Subscribe(Vec<String>),
     /// Exactly these partitions.
     Assign(Vec<TopicPartition>),
-}
-
-/// Records that could not be decoded, with where they were and why.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BadRecordReport {
-    /// How many records were dropped because their key or value did not decode.
-    pub total: u64,
-    /// Up to 10 recent examples: `topic-partition@offset: reason`.
-    pub samples: Vec<String>,
-}
-
-/// Bad records by (batch time, RDD partition), so that a retried task replaces its count
-/// instead of adding to it.
-#[derive(Default)]
-struct BadRecords {
-    by_task: Mutex<BTreeMap<(i64, usize), (u64, String)>>,
-    /// Counts of tasks too old to keep individually.
-    folded: std::sync::atomic::AtomicU64,
-}
-
-impl BadRecords {
-    const KEEP: usize = 10_000;
-
-    fn set(&self, time: Time, partition: usize, count: u64, sample: String) {
-        let mut m = self.by_task.lock();
-        if count == 0 {
-            m.remove(&(time.millis(), partition));
-            return;
-        }
-        m.insert((time.millis(), partition), (count, sample));
-        while m.len() > Self::KEEP {
-            if let Some((_, (c, _))) = m.pop_first() {
-                self.folded.fetch_add(c, Ordering::Relaxed);
-            }
-        }
-    }
-
-    fn report(&self) -> BadRecordReport {
-        let m = self.by_task.lock();
-        BadRecordReport {
-            total: self.folded.load(Ordering::Relaxed) + m.values().map(|(c, _)| c).sum::<u64>(),
-            samples: m
-                .values()
-                .rev()
-                .filter(|(_, s)| !s.is_empty())
-                .take(10)
-                .map(|(_, s)| s.clone())
-                .collect(),
-        }
-    }
 }
 
 /// One batch's plan.
@@ -247,6 +199,10 @@ impl<K, V> DirectSource<K, V> {
 impl<K: Send + Sync + 'static, V: Send + Sync + 'static> InputStream for DirectSource<K, V> {
     fn id(&self) -> usize {
         self.id.get().copied().unwrap_or(usize::MAX)
+    }
+
+    fn bad_records(&self) -> Option<BadRecordReport> {
+        Some(self.bad.report())
     }
 
     fn name(&self) -> String {

@@ -125,3 +125,55 @@ pub(crate) fn temp_sibling(target: &Path) -> Result<PathBuf> {
         nanos
     )))
 }
+
+/// Whether `name` is a temporary left by [`temp_sibling`] for a target whose name starts with
+/// `target_prefix`, made by a process other than this one; returns that process's id.
+fn foreign_temporary(name: &str, target_prefix: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_prefix(target_prefix)?;
+    let (_, tail) = rest.rsplit_once(".tmp-")?;
+    let (pid, _nanos) = tail.split_once('-')?;
+    let pid: u32 = pid.parse().ok()?;
+    (pid != std::process::id()).then_some(pid)
+}
+
+/// Removes the temporary directories (and files) that a killed process left in `dir` while
+/// writing outputs whose names start with `target_prefix` (see
+/// [`Rdd::save_as_text_file_replacing`]). A temporary of a process that is still running is
+/// kept. Returns how many were removed.
+///
+/// ```
+/// use sluice_core::rdd::save::remove_stale_temporaries;
+/// let dir = tempfile::tempdir().unwrap();
+/// // Left by a process that no longer exists (pid 0 is never a user process).
+/// std::fs::create_dir(dir.path().join(".out-1000.tmp-0-123")).unwrap();
+/// std::fs::create_dir(dir.path().join("out-1000")).unwrap();
+/// assert_eq!(remove_stale_temporaries(dir.path(), "out-").unwrap(), 1);
+/// assert!(dir.path().join("out-1000").exists());
+/// ```
+pub fn remove_stale_temporaries(dir: &Path, target_prefix: &str) -> Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::io("listing", dir, e)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("listing", dir, e))?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(pid) = foreign_temporary(&name, target_prefix) else {
+            continue;
+        };
+        if pid != 0 && Path::new(&format!("/proc/{pid}")).exists() {
+            continue; // its writer is alive (another job writing next to ours)
+        }
+        let path = entry.path();
+        let r = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        r.map_err(|e| Error::io("removing stale temporary", &path, e))?;
+        removed += 1;
+    }
+    Ok(removed)
+}

@@ -4,11 +4,14 @@
 //! as Hadoop does) or a glob pattern. Files are cut into byte-range splits (at least
 //! `min_partitions` in all, at most 32 MiB each); a line belongs to the split where it starts,
 //! so every line is read exactly once. Lines end at `\n`, and a trailing `\r` is removed.
-//! A line that is not valid UTF-8 fails the task with an error naming the file and offset.
+//! A line that is not valid UTF-8 fails the task with an error naming the file and offset —
+//! or, read with [`Context::text_files_lenient`], is skipped and reported, and so is a file
+//! that cannot be read.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::{ChunkIter, Compute, Rdd, CHUNK_SIZE};
 use crate::context::Context;
@@ -105,16 +108,72 @@ pub fn plan_splits(files: &[(PathBuf, u64)], min_partitions: usize) -> Vec<FileS
     splits
 }
 
+/// What a lenient read skipped in one split (one task), reported once the split has been read
+/// to its end. A retried task reports again, for the same split: keep the last report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedInput {
+    /// The split (RDD partition).
+    pub split: usize,
+    /// Lines skipped because they are not valid UTF-8.
+    pub bad_lines: u64,
+    /// Whether the file could not be read (or stopped being readable part-way).
+    pub unreadable: bool,
+    /// The first problem, naming the file and the byte offset; empty when nothing was skipped.
+    pub sample: String,
+}
+
+/// Receives a lenient read's [`SkippedInput`] reports.
+pub type SkipReport = Arc<dyn Fn(SkippedInput) + Send + Sync>;
+
 struct TextFileCompute {
     splits: Vec<FileSplit>,
+    /// Set for a lenient read.
+    report: Option<SkipReport>,
 }
 
 impl Compute<String> for TextFileCompute {
     fn compute(&self, split: usize, _: &TaskContext) -> Result<ChunkIter<String>> {
         let s = self.splits[split].clone();
-        let mut reader = LineReader::open(&s)?;
+        let Some(report) = self.report.clone() else {
+            let mut reader = LineReader::open(&s)?;
+            return Ok(Box::new(std::iter::from_fn(move || {
+                reader.next_chunk().transpose()
+            })));
+        };
+        let mut skipped = SkippedInput {
+            split,
+            bad_lines: 0,
+            unreadable: false,
+            sample: String::new(),
+        };
+        let mut reader = match LineReader::open(&s) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                skipped.unreadable = true;
+                skipped.sample = e.to_string();
+                None
+            }
+        };
+        let mut reported = false;
         Ok(Box::new(std::iter::from_fn(move || {
-            reader.next_chunk().transpose()
+            if let Some(r) = reader.as_mut() {
+                match r.next_chunk_lenient(&mut skipped) {
+                    Ok(Some(chunk)) => return Some(Ok(chunk)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        skipped.unreadable = true;
+                        if skipped.sample.is_empty() {
+                            skipped.sample = e.to_string();
+                        }
+                    }
+                }
+                reader = None;
+            }
+            if !reported {
+                reported = true;
+                report(skipped.clone());
+            }
+            None
         })))
     }
 }
@@ -154,6 +213,18 @@ impl LineReader {
     }
 
     fn next_chunk(&mut self) -> Result<Option<Vec<String>>> {
+        self.read_chunk(None)
+    }
+
+    /// Like `next_chunk`, but skips lines that are not valid UTF-8, counting them in `skipped`.
+    fn next_chunk_lenient(&mut self, skipped: &mut SkippedInput) -> Result<Option<Vec<String>>> {
+        self.read_chunk(Some(skipped))
+    }
+
+    fn read_chunk(
+        &mut self,
+        mut skipped: Option<&mut SkippedInput>,
+    ) -> Result<Option<Vec<String>>> {
         let mut out = Vec::new();
         while out.len() < CHUNK_SIZE && self.pos < self.end {
             self.buf.clear();
@@ -177,10 +248,19 @@ impl LineReader {
             match std::str::from_utf8(line) {
                 Ok(s) => out.push(s.to_string()),
                 Err(_) => {
-                    return Err(Error::InvalidUtf8 {
+                    let e = Error::InvalidUtf8 {
                         path: self.path.clone(),
                         offset: line_start,
-                    })
+                    };
+                    match skipped.as_deref_mut() {
+                        Some(sk) => {
+                            sk.bad_lines += 1;
+                            if sk.sample.is_empty() {
+                                sk.sample = e.to_string();
+                            }
+                        }
+                        None => return Err(e),
+                    }
                 }
             }
         }
@@ -219,16 +299,70 @@ impl Context {
                 .len();
             sized.push((f.clone(), len));
         }
-        let splits = plan_splits(&sized, min_partitions);
-        Ok(Rdd::from_compute(
+        Ok(self.text_file_rdd(plan_splits(&sized, min_partitions), name, None))
+    }
+
+    /// Like [`text_files`](Self::text_files), but a line that is not valid UTF-8 is skipped,
+    /// and so is a file that cannot be read; `report` hears of each split's skips once the
+    /// split has been read (see [`SkippedInput`]). For sources that must not lose a whole
+    /// batch to one bad file.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use sluice_core::Context;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let f = dir.path().join("a.txt");
+    /// std::fs::write(&f, b"one\n\xff\ntwo\n").unwrap();
+    /// let missing = dir.path().join("gone.txt");
+    /// let skipped = Arc::new(Mutex::new(Vec::new()));
+    /// let s2 = skipped.clone();
+    /// let ctx = Context::local(1).unwrap();
+    /// let lines = ctx
+    ///     .text_files_lenient(&[f, missing], 1, "t", Arc::new(move |s| s2.lock().unwrap().push(s)))
+    ///     .unwrap();
+    /// assert_eq!(lines.collect().unwrap(), vec!["one", "two"]);
+    /// let mut skipped = skipped.lock().unwrap().clone();
+    /// skipped.sort_by_key(|s| s.split);
+    /// assert_eq!((skipped[0].bad_lines, skipped[0].unreadable), (1, false));
+    /// assert!(skipped[1].unreadable);
+    /// ```
+    pub fn text_files_lenient(
+        &self,
+        files: &[PathBuf],
+        min_partitions: usize,
+        name: &str,
+        report: SkipReport,
+    ) -> Result<Rdd<String>> {
+        // A file whose size cannot be read is still given a split, which reports it.
+        let sized: Vec<(PathBuf, u64)> = files
+            .iter()
+            .map(|f| (f.clone(), std::fs::metadata(f).map_or(0, |m| m.len())))
+            .collect();
+        let mut splits = plan_splits(&sized, min_partitions);
+        for s in &mut splits {
+            if s.end == 0 {
+                // Read to the end whatever the size said (a missing file fails to open).
+                s.end = u64::MAX;
+            }
+        }
+        Ok(self.text_file_rdd(splits, name, Some(report)))
+    }
+
+    fn text_file_rdd(
+        &self,
+        splits: Vec<FileSplit>,
+        name: &str,
+        report: Option<SkipReport>,
+    ) -> Rdd<String> {
+        Rdd::from_compute(
             self,
             "MapPartitionsRDD",
             name,
             splits.len(),
             vec![],
             None,
-            TextFileCompute { splits },
-        ))
+            TextFileCompute { splits, report },
+        )
     }
 }
 

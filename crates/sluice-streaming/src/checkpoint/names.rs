@@ -15,6 +15,18 @@ pub const BATCHES_DIR: &str = "batches";
 /// The lock file, relative to the checkpoint directory.
 pub const LOCK_FILE: &str = ".lock";
 
+/// Whether `name` is a temporary file of an atomic write (see
+/// [`write_atomic`](super::format::write_atomic)): `.<file>.tmp-<pid>`.
+///
+/// ```
+/// use sluice_streaming::checkpoint::names::is_temporary;
+/// assert!(is_temporary(".manifest-00000000000000000001.ckpt.tmp-4242"));
+/// assert!(!is_temporary("manifest-00000000000000000001.ckpt"));
+/// ```
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}
+
 /// The file name of manifest `seq`.
 ///
 /// ```

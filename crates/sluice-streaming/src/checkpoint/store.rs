@@ -48,7 +48,28 @@ impl CheckpointDir {
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io("creating checkpoint directory", &dir, e))?;
         let lock = lock(&dir)?;
-        Ok(CheckpointDir { dir, _lock: lock })
+        let cdir = CheckpointDir { dir, _lock: lock };
+        cdir.remove_temporaries()?;
+        Ok(cdir)
+    }
+
+    /// Removes what atomic writes of a killed process left behind (the lock says no other
+    /// process writes here).
+    fn remove_temporaries(&self) -> Result<()> {
+        let mut dirs = vec![self.dir.clone(), self.dir.join(BATCHES_DIR)];
+        for op in list(&self.dir.join(STATE_DIR))? {
+            dirs.push(self.dir.join(STATE_DIR).join(op));
+        }
+        for d in dirs.into_iter().filter(|d| d.is_dir()) {
+            for name in list(&d)? {
+                if names::is_temporary(&name) {
+                    let p = d.join(&name);
+                    std::fs::remove_file(&p)
+                        .map_err(|e| Error::io("removing stale temporary", &p, e))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Refuses a directory that has state files or batch records but no manifest: a

@@ -127,6 +127,11 @@ impl<T: Data> OutputStream for HiddenOutput<T> {
         if !self.stream.node.is_valid_time(time) {
             return Ok(None);
         }
+        // The job computes its inputs when it runs; their sources must fix (and record) what
+        // they read now, while the batch is generated, like those of every other job.
+        for p in self.stream.base().parents() {
+            p.prepare(time)?;
+        }
         let run = Arc::clone(&self.run);
         Ok(Some(Job {
             time,

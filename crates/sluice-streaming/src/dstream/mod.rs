@@ -62,6 +62,9 @@ pub trait DStreamBase: Send + Sync {
     fn remembered_times(&self) -> Vec<Time>;
     /// Whether the program gave the stream a name.
     fn is_named(&self) -> bool;
+    /// Computes (and memoises) the stream's RDD for `time` while the batch is generated, so
+    /// that its sources fix what they read — and record it — before the batch runs.
+    fn prepare(&self, time: Time) -> Result<()>;
 }
 
 /// Identity and bookkeeping shared by all stream nodes.
@@ -131,9 +134,28 @@ impl<T: Data> DStreamBase for StreamNode<T> {
     fn is_named(&self) -> bool {
         self.meta.named.load(std::sync::atomic::Ordering::Acquire)
     }
+    fn prepare(&self, time: Time) -> Result<()> {
+        self.get_or_compute(time).map(drop)
+    }
 }
 
 impl<T: Data> StreamNode<T> {
+    /// The RDD for `time` (see [`DStream::get_or_compute`]).
+    pub(crate) fn get_or_compute(&self, time: Time) -> Result<Option<Rdd<T>>> {
+        let mut generated = self.generated.lock();
+        if let Some(r) = generated.get(&time) {
+            return Ok(r.clone());
+        }
+        if !self.is_valid_time(time) {
+            return Ok(None);
+        }
+        // Shuffles made for this stream remember their table sizes per stream, batch to batch.
+        let scope = self.meta.id as u64 + 1;
+        let rdd = sluice_core::shuffle::size_hints::in_scope(scope, || self.compute.compute(time))?;
+        generated.insert(time, rdd.clone());
+        Ok(rdd)
+    }
+
     /// Whether `t` is a time this stream produces RDDs for.
     pub(crate) fn is_valid_time(&self, t: Time) -> bool {
         match *self.meta.zero_time.lock() {
@@ -276,19 +298,7 @@ impl<T: Data> DStream<T> {
     /// The RDD for `time`: memoised, computed from the parents on first request, `None` for
     /// times that are not batch times of this stream.
     pub fn get_or_compute(&self, time: Time) -> Result<Option<Rdd<T>>> {
-        let node = &self.node;
-        let mut generated = node.generated.lock();
-        if let Some(r) = generated.get(&time) {
-            return Ok(r.clone());
-        }
-        if !node.is_valid_time(time) {
-            return Ok(None);
-        }
-        // Shuffles made for this stream remember their table sizes per stream, batch to batch.
-        let scope = node.meta.id as u64 + 1;
-        let rdd = sluice_core::shuffle::size_hints::in_scope(scope, || node.compute.compute(time))?;
-        generated.insert(time, rdd.clone());
-        Ok(rdd)
+        self.node.get_or_compute(time)
     }
 
     /// Checks that the context accepts new streams (not yet started).

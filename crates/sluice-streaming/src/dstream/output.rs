@@ -140,12 +140,23 @@ impl<T: Data> DStream<T> {
     /// Saves every batch as a text-file directory named `prefix-TIME_IN_MS[.suffix]` (see
     /// [`batch_file_name`]), one directory per batch even when the batch is empty, as in
     /// Spark. Each directory is written completely before it appears, and writing a batch
-    /// again replaces it, so a re-run batch leaves the same output.
+    /// again replaces it, so a re-run batch leaves the same output. The temporary directories
+    /// a killed earlier run left beside these outputs are removed here.
     pub fn save_as_text_files(&self, prefix: &str, suffix: &str) -> Result<()>
     where
         T: ToText,
     {
         let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
+        let p = std::path::Path::new(&prefix);
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        let name = p.file_name().map(|n| n.to_string_lossy().to_string());
+        sluice_core::rdd::save::remove_stale_temporaries(
+            dir,
+            &format!("{}-", name.unwrap_or_default()),
+        )?;
         self.register_output(
             "save_as_text_files",
             Arc::new(move |rdd: Rdd<T>, time| {

@@ -7,6 +7,12 @@
 //! of the batch interval covering `sluice.streaming.fileStream.minRememberDuration` (60 s).
 //! Files are identified by modification time, so write a file elsewhere and rename it into the
 //! directory; changes to a file after it was selected are not seen.
+//!
+//! The directory is resolved to its canonical path when the stream is created, so a job
+//! restarted from its checkpoint with the path written another way (`in`, `./in`, absolute)
+//! recognises the files it already read. A line that is not valid UTF-8, or a file that cannot
+//! be read, is skipped and counted ([`StreamingContext::bad_records`]), not allowed to fail
+//! the batch and lose its good files.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -14,11 +20,13 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use parking_lot::Mutex;
+use sluice_core::rdd::text_file::SkippedInput;
 use sluice_core::{Error, Rdd, Result};
 
 use crate::context::{Shared, StreamingContext};
 use crate::dstream::{DStream, StreamCompute};
 use crate::listener::StreamInputInfo;
+use crate::source::bad_records::{BadRecordReport, BadRecords};
 use crate::source::InputStream;
 use crate::time::{duration_ms, Time};
 
@@ -69,6 +77,8 @@ struct FileSource {
     batches: Mutex<BTreeMap<Time, Vec<PathBuf>>>,
     /// Files recorded for batches that re-run after a restart: used instead of a listing.
     replay: Mutex<BTreeMap<Time, Vec<PathBuf>>>,
+    /// Lines and files skipped by the reading tasks.
+    bad: Arc<BadRecords>,
 }
 
 fn list_dir(dir: &Path) -> Result<Vec<(PathBuf, i64)>> {
@@ -122,10 +132,15 @@ impl StreamCompute<String> for FileCompute {
         if files.is_empty() {
             return Ok(Some(ctx.empty()));
         }
-        ctx.text_files(
+        let bad = Arc::clone(&src.bad);
+        ctx.text_files_lenient(
             &files,
             files.len(),
             &format!("text_file_stream {}", src.dir.display()),
+            Arc::new(move |s: SkippedInput| {
+                let count = s.bad_lines + u64::from(s.unreadable);
+                bad.set(time, s.split, count, s.sample);
+            }),
         )
         .map(Some)
     }
@@ -156,6 +171,9 @@ impl InputStream for FileSource {
     }
     fn batch_completed(&self, time: Time) {
         self.batches.lock().retain(|&t, _| t > time);
+    }
+    fn bad_records(&self) -> Option<BadRecordReport> {
+        Some(self.bad.report())
     }
     fn name(&self) -> String {
         format!("text_file_stream-{}", self.id())
@@ -204,13 +222,15 @@ impl StreamingContext {
     /// count as new). A missing directory is an error here and at every batch.
     pub fn text_file_stream(&self, dir: impl AsRef<Path>) -> Result<DStream<String>> {
         self.shared().check_can_add()?;
-        let dir = dir.as_ref().to_path_buf();
-        if !dir.is_dir() {
+        let given = dir.as_ref();
+        if !given.is_dir() {
             return Err(Error::InputNotFound(format!(
                 "{} (text_file_stream needs an existing directory)",
-                dir.display()
+                given.display()
             )));
         }
+        let dir =
+            std::fs::canonicalize(given).map_err(|e| Error::io("resolving directory", given, e))?;
         let shared = self.shared();
         let interval = shared.batch_interval;
         let min = duration_ms(shared.settings.file_min_remember).max(0);
@@ -227,6 +247,7 @@ impl StreamingContext {
             }),
             batches: Mutex::new(BTreeMap::new()),
             replay: Mutex::new(BTreeMap::new()),
+            bad: Arc::new(BadRecords::default()),
         });
         let stream = DStream::new_node(
             shared,

@@ -6,8 +6,10 @@
 //! - [`file`](mod@file): new files in a directory, by Spark's modification-time rules;
 //! - [`receiver`]: the custom-receiver contract, with blocks and bounded buffers;
 //! - [`socket`]: lines from a TCP server, a receiver;
-//! - [`lines`]: cutting bytes into lines of bounded length.
+//! - [`lines`]: cutting bytes into lines of bounded length;
+//! - [`bad_records`]: counting what a source skipped, once per task however often it runs.
 
+pub mod bad_records;
 pub mod file;
 pub mod lines;
 pub mod queue;
@@ -52,6 +54,11 @@ pub trait InputStream: Send + Sync {
     fn on_batch_completed(&self, _info: &BatchInfo, _failed: bool) {}
     /// The receiver's state, for receiver-based streams.
     fn receiver_info(&self) -> Option<ReceiverInfo> {
+        None
+    }
+    /// What the source skipped because it could not be decoded or read (direct sources;
+    /// receivers count theirs in [`ReceiverInfo::bad_records`]).
+    fn bad_records(&self) -> Option<bad_records::BadRecordReport> {
         None
     }
     /// A name that is the same each time the program builds its graph (checkpoints key the

@@ -197,9 +197,17 @@ impl<K: Hash + Eq + Clone, S: Clone> StateStore<K, S> {
             .map(|&g| self.groups[g].lock().map.len())
             .sum();
         let mut out = Vec::with_capacity(len);
+        // A checkpointed job's hash maps are rebuilt in another order after a restore: its
+        // output is put in an order of the keys alone, so that a recovered run writes the same
+        // bytes as a run without failures.
+        let ordered = self.track_changes.load(Ordering::Acquire);
         for g in groups {
             let group = self.groups[g].lock();
+            let start = out.len();
             out.extend(group.map.iter().map(|(k, e)| (k.clone(), e.value.clone())));
+            if ordered {
+                out[start..].sort_by_cached_key(|(k, _)| stable_hash(k));
+            }
         }
         out
     }
