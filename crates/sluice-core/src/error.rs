@@ -2,12 +2,32 @@
 //!
 //! Every fallible call in Sluice returns [`Result<T>`]. Errors carry enough context to act on
 //! them: the configuration key and value that were rejected, the path that could not be read,
-//! the RDD, stage and partition of a task that kept failing.
+//! the RDD, stage and partition of a task that kept failing — and they keep their cause
+//! ([`std::error::Error::source`]): a failed batch holds the error of its output operation,
+//! a failed job the error of its task's last attempt, an I/O error the `io::Error`.
+//!
+//! `?` works inside user functions on I/O errors and on any boxed error:
+//!
+//! ```
+//! use sluice_core::{Error, Result};
+//! fn read(path: &str) -> Result<String> {
+//!     Ok(std::fs::read_to_string(path)?)
+//! }
+//! let e = read("/no/such/file").unwrap_err();
+//! assert!(std::error::Error::source(&e).is_some());
+//! fn parse(s: &str) -> Result<i32> {
+//!     s.parse::<i32>().map_err(Error::other)
+//! }
+//! assert!(parse("x").is_err());
+//! ```
 
 use std::path::PathBuf;
 
 /// Shorthand for `std::result::Result<T, sluice_core::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Any error, boxed (what [`Error::Other`] holds).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong in the engine.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +97,9 @@ pub enum Error {
         attempts: usize,
         /// The panic message or error of the last attempt.
         message: String,
+        /// The error of the last attempt, when it returned one (not for a panic).
+        #[source]
+        cause: Option<Box<Error>>,
     },
 
     /// An operation is not allowed in the current state (for example adding a stream to a
@@ -93,6 +116,9 @@ pub enum Error {
         output_op: String,
         /// The failure.
         message: String,
+        /// The output operation's error, when it returned one (not for a panic).
+        #[source]
+        cause: Option<Box<Error>>,
     },
 
     /// A checkpoint could not be read or does not fit the job.
@@ -120,9 +146,31 @@ pub enum Error {
     /// An internal invariant was violated; this is a bug in Sluice.
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// Any other error, from a user function or a library it calls: what `?` makes of an
+    /// `io::Error` or a boxed error.
+    #[error("{0}")]
+    Other(#[source] BoxError),
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Other(Box::new(e))
+    }
+}
+
+impl From<BoxError> for Error {
+    fn from(e: BoxError) -> Self {
+        Error::Other(e)
+    }
 }
 
 impl Error {
+    /// Wraps any error as [`Error::Other`], keeping it as the source.
+    pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Other(Box::new(e))
+    }
+
     /// Builds an [`Error::Io`] from an `std::io::Error`, the action and the path.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -551,3 +551,35 @@ fn a_job_generation_failure_treats_all_output_operations_alike() {
         assert!(ran.contains(&(op, 2000)), "{ran:?}");
     }
 }
+
+#[test]
+fn a_failed_batch_keeps_the_output_operations_error_as_its_source() {
+    use std::error::Error as _;
+    #[derive(Debug)]
+    struct SinkDown;
+    impl std::fmt::Display for SinkDown {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("the sink is down")
+        }
+    }
+    impl std::error::Error for SinkDown {}
+
+    let (ssc, clock) = manual_context();
+    ssc.rate_stream(10, None, |i| i)
+        .foreach_rdd(|_, _| Err(Error::other(SinkDown)))
+        .unwrap();
+    ssc.start().unwrap();
+    run_batch(&ssc, &clock, 1);
+    ssc.stop(StopMode::Immediate).unwrap();
+    let e = ssc.take_error().expect("the batch failed");
+    assert!(matches!(e, Error::BatchFailed { .. }), "{e:?}");
+    assert!(e.to_string().contains("the sink is down"), "{e}");
+    // The user's error is in the chain of causes, not only in the message.
+    let mut found = false;
+    let mut next = e.source();
+    while let Some(c) = next {
+        found |= c.downcast_ref::<SinkDown>().is_some();
+        next = c.source();
+    }
+    assert!(found, "{e:?}");
+}

@@ -85,6 +85,7 @@ impl Executor {
         F: Fn(&TaskContext) -> Result<R>,
     {
         let mut last = String::new();
+        let mut cause = None;
         for attempt in 0..self.max_failures {
             let tc = TaskContext {
                 stage_id: stage.stage_id,
@@ -102,10 +103,12 @@ impl Executor {
                 Ok(Err(e)) => {
                     updates.finish(false);
                     last = e.to_string();
+                    cause = Some(Box::new(e));
                 }
                 Err(payload) => {
                     updates.finish(false);
                     last = format!("panic: {}", panic_message(&*payload));
+                    cause = None;
                 }
             }
             metrics.tasks_failed.fetch_add(1, Ordering::Relaxed);
@@ -116,6 +119,7 @@ impl Executor {
             partition,
             attempts: self.max_failures,
             message: last,
+            cause,
         })
     }
 }

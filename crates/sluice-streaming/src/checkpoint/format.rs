@@ -96,6 +96,69 @@ pub fn unframe<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
     Ok(payload)
 }
 
+/// What starts a byte slice made of consecutive frames (a write-ahead log segment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FramePrefix<'a> {
+    /// A whole frame: its payload and its length in bytes (header included).
+    Whole {
+        /// The checked payload.
+        payload: &'a [u8],
+        /// Bytes of the frame, header included.
+        len: usize,
+    },
+    /// The beginning of a frame whose end is missing: a write cut short.
+    Partial,
+}
+
+/// Reads the frame at the start of `bytes` (which may be followed by more frames). A frame
+/// whose end is missing is [`FramePrefix::Partial`]; bad magic bytes, another version or a
+/// checksum that does not match are errors naming `path`.
+///
+/// ```
+/// use std::path::Path;
+/// use sluice_streaming::checkpoint::format::{frame, next_frame, FramePrefix};
+/// let mut log = frame(b"one");
+/// log.extend(frame(b"two"));
+/// let FramePrefix::Whole { payload, len } = next_frame(&log, Path::new("x")).unwrap() else {
+///     panic!()
+/// };
+/// assert_eq!(payload, b"one");
+/// assert_eq!(next_frame(&log[len..log.len() - 1], Path::new("x")).unwrap(), FramePrefix::Partial);
+/// ```
+pub fn next_frame<'a>(bytes: &'a [u8], path: &Path) -> Result<FramePrefix<'a>> {
+    let magic = bytes.len().min(4);
+    if bytes[..magic] != MAGIC[..magic] {
+        return Err(corrupt(path, "not a checkpoint frame (bad magic bytes)"));
+    }
+    if bytes.len() < HEADER {
+        return Ok(FramePrefix::Partial);
+    }
+    let version = le_u32(&bytes[4..8]);
+    if version != FORMAT_VERSION {
+        return Err(corrupt(
+            path,
+            format!(
+                "checkpoint format version {version}; this build reads version {FORMAT_VERSION}"
+            ),
+        ));
+    }
+    let len = usize::try_from(le_u64(&bytes[8..16])).unwrap_or(usize::MAX);
+    let crc = le_u32(&bytes[16..20]);
+    let Some(payload) = HEADER
+        .checked_add(len)
+        .and_then(|end| bytes.get(HEADER..end))
+    else {
+        return Ok(FramePrefix::Partial);
+    };
+    if crc32fast::hash(payload) != crc {
+        return Err(corrupt(path, "checksum mismatch: the file is corrupt"));
+    }
+    Ok(FramePrefix::Whole {
+        payload,
+        len: HEADER + len,
+    })
+}
+
 /// Writes a file atomically: a temporary file in the same directory, fsync, rename, and an
 /// fsync of the directory, so that after a crash the file is either absent or complete.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

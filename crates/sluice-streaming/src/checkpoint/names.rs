@@ -5,6 +5,8 @@
 //! state/<operator>/g<group>-<seq>-full.ckpt
 //! state/<operator>/g<group>-<seq>-delta.ckpt
 //! batches/<time ms>.ckpt                  what the sources read for a generated batch
+//! receivedData/<input>/log-<first seq, 20 digits>.wal
+//!                                         a segment of a receiver's write-ahead log
 //! .lock                                   held by the process that uses the directory
 //! ```
 
@@ -12,6 +14,8 @@
 pub const STATE_DIR: &str = "state";
 /// The directory of batch records, relative to the checkpoint directory.
 pub const BATCHES_DIR: &str = "batches";
+/// The directory of receivers' write-ahead logs, relative to the checkpoint directory.
+pub const RECEIVED_DATA_DIR: &str = "receivedData";
 /// The lock file, relative to the checkpoint directory.
 pub const LOCK_FILE: &str = ".lock";
 
@@ -124,4 +128,34 @@ impl StateFileName {
             full,
         })
     }
+}
+
+/// The directory of the write-ahead log of input `input`, relative to the checkpoint
+/// directory (the name is sanitised like [`operator_dir`]).
+///
+/// ```
+/// use sluice_streaming::checkpoint::names::received_data_dir;
+/// assert_eq!(received_data_dir("input-0"), "receivedData/input-0");
+/// assert_eq!(received_data_dir("a b"), "receivedData/a_b");
+/// ```
+pub fn received_data_dir(input: &str) -> String {
+    format!("{RECEIVED_DATA_DIR}/{}", operator_dir(input))
+}
+
+/// The file name of the log segment whose first record has sequence number `first_seq`.
+///
+/// ```
+/// use sluice_streaming::checkpoint::names::{log_segment, parse_log_segment};
+/// assert_eq!(log_segment(42), "log-00000000000000000042.wal");
+/// assert_eq!(parse_log_segment(&log_segment(42)), Some(42));
+/// assert_eq!(parse_log_segment("log-x.wal"), None);
+/// assert_eq!(parse_log_segment("log-1.ckpt"), None);
+/// ```
+pub fn log_segment(first_seq: u64) -> String {
+    format!("log-{first_seq:020}.wal")
+}
+
+/// The first sequence number of a log segment's file name.
+pub fn parse_log_segment(name: &str) -> Option<u64> {
+    name.strip_prefix("log-")?.strip_suffix(".wal")?.parse().ok()
 }

@@ -54,6 +54,7 @@ fn run_batch(shared: &Arc<Shared>, js: JobSet) {
             batch_time_ms: time.millis(),
             output_op: "(job generation)".into(),
             message: msg.clone(),
+            cause: None,
         });
     }
     for job in js.jobs {
@@ -69,13 +70,16 @@ fn run_batch(shared: &Arc<Shared>, js: JobSet) {
         let t0 = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(job.run));
         op.duration = Some(t0.elapsed());
-        let failure = match outcome {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(p) => Some(format!(
-                "panic: {}",
-                sluice_core::scheduler::executor::panic_message(&*p)
-            )),
+        let (failure, cause) = match outcome {
+            Ok(Ok(())) => (None, None),
+            Ok(Err(e)) => (Some(e.to_string()), Some(Box::new(e))),
+            Err(p) => (
+                Some(format!(
+                    "panic: {}",
+                    sluice_core::scheduler::executor::panic_message(&*p)
+                )),
+                None,
+            ),
         };
         if let Some(msg) = &failure {
             failed = true;
@@ -83,6 +87,7 @@ fn run_batch(shared: &Arc<Shared>, js: JobSet) {
                 batch_time_ms: time.millis(),
                 output_op: format!("{} ({})", job.output_id, job.name),
                 message: msg.clone(),
+                cause,
             });
         }
         op.failure_reason = failure;
