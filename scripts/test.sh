@@ -34,7 +34,12 @@ export SLUICE_TANSU_BIN="$tansu"
 echo "broker at $SLUICE_KAFKA_BROKERS (pid $broker_pid)"
 
 step "cargo test (all features)"
+# The examples run as child processes by the crash tests.
+cargo build --quiet --locked -p sluice --examples
 cargo test --workspace --all-features --locked
+
+step "cargo test: the tests that need the broker (ignored without one)"
+cargo test --locked -p sluice-connectors --all-features -- --ignored
 
 step "main job smoke run"
 cargo run --quiet --locked -p sluice-cli -- demo --batches 3 --interval-ms 200 --rate 5000 --top 3 --no-ui
