@@ -9,15 +9,23 @@
 //! counts exactly once.
 //!
 //! When the broker cannot be reached while planning a batch, the driver retries with
-//! backoff (100 ms doubling to 5 s) and the batch waits; nothing is skipped. A task that
-//! cannot read its range within `sluice.kafka.pollTimeout` fails and is retried.
+//! backoff (100 ms doubling to 5 s, cut short by a stop) and the batch waits; nothing is
+//! skipped. A task that cannot read its range within `sluice.kafka.pollTimeout` fails and is
+//! retried.
+//!
+//! The broker is never called while the source's state is locked: planning takes a snapshot
+//! of the position under the lock, asks the broker for the latest offsets without it, decides
+//! the ranges with the pure functions of [`offsets`](super::offsets), and stores the plan
+//! under the lock again. So `offset_ranges`, input reports and checkpoints never wait for the
+//! network. A failed offset commit is counted and kept (`commit_failures`,
+//! `last_commit_error`, and the next batch's input description), not dropped.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
 use sluice_core::{Context, Error, Rdd, Result};
 use sluice_streaming::backpressure::{BackpressureSettings, PidRateEstimator};
@@ -70,6 +78,9 @@ struct State {
     last_error: Option<String>,
     /// The offsets last committed after a batch (committed again, synchronously, at stop).
     last_commit: Option<BTreeMap<TopicPartition, i64>>,
+    /// Offset commits that failed, and the last failure.
+    commit_failures: u64,
+    last_commit_error: Option<String>,
 }
 
 type DecodeFn<T> = dyn Fn(&Arc<str>, i32, super::client::RawRecord) -> std::result::Result<T, String>
@@ -87,12 +98,14 @@ struct DirectSource<K, V> {
     settings: KafkaSettings,
     backpressure: BackpressureSettings,
     commit_after_batch: bool,
-    client: Mutex<MetadataClient>,
+    client: MetadataClient,
     reader: Arc<PartitionReader>,
     decode: Arc<DecodeFn<ConsumerRecord<K, V>>>,
     bad: Arc<BadRecords>,
     state: Mutex<State>,
     stopped: AtomicBool,
+    /// Wakes a planning backoff when the stream stops.
+    stop_signal: Condvar,
 }
 
 impl<K, V> DirectSource<K, V> {
@@ -113,8 +126,8 @@ impl<K, V> DirectSource<K, V> {
 
     /// Resolves where a new stream starts.
     fn starting_offsets(&self) -> Result<BTreeMap<TopicPartition, i64>> {
-        let client = self.client.lock();
-        let tps = self.partitions(&client)?;
+        let client = &self.client;
+        let tps = self.partitions(client)?;
         let committed = match &self.starting {
             StartingOffsets::Committed { .. } => Some(client.committed(&tps)?),
             _ => None,
@@ -140,43 +153,48 @@ impl<K, V> DirectSource<K, V> {
         Ok(out)
     }
 
-    /// Plans batch `time` from the current position.
+    /// Plans batch `time` from the current position: a snapshot under the lock, the broker
+    /// asked without it, the plan stored under it again (only this thread moves the position).
     fn plan(&self, time: Time) -> Result<()> {
-        let client = self.client.lock();
-        let mut st = self.state.lock();
+        let (mut current, latest_rate) = {
+            let st = self.state.lock();
+            (st.current.clone(), st.latest_rate)
+        };
+        let client = &self.client;
         // Partitions added since the last batch start at their earliest offset.
         if matches!(self.strategy, ConsumerStrategy::Subscribe(_)) {
-            for tp in self.partitions(&client)? {
-                if let std::collections::btree_map::Entry::Vacant(e) = st.current.entry(tp) {
+            for tp in self.partitions(client)? {
+                if let std::collections::btree_map::Entry::Vacant(e) = current.entry(tp) {
                     let (lo, _) = client.watermarks(e.key())?;
                     e.insert(lo);
                 }
             }
         }
         let mut latest = BTreeMap::new();
-        for tp in st.current.keys() {
+        for tp in current.keys() {
             latest.insert(tp.clone(), client.watermarks(tp)?.1);
         }
         let rate = self.backpressure.enabled.then(|| {
-            if st.latest_rate > 0.0 {
-                st.latest_rate
+            if latest_rate > 0.0 {
+                latest_rate
             } else {
                 self.backpressure.initial_rate
             }
         });
-        let lag: BTreeMap<_, _> = st
-            .current
+        let lag: BTreeMap<_, _> = current
             .iter()
             .map(|(tp, c)| (tp.clone(), latest.get(tp).copied().unwrap_or(*c) - c))
             .collect();
         let max = max_messages_per_partition(&lag, rate, self.settings.rate, self.batch_interval);
-        let ranges = plan_ranges(&st.current, &latest, max.as_ref());
+        let ranges = plan_ranges(&current, &latest, max.as_ref());
         for r in &ranges {
-            st.current.insert(r.topic_partition(), r.until_offset);
+            current.insert(r.topic_partition(), r.until_offset);
         }
         let rate_limit = max
             .as_ref()
             .map(|m| rate_of(m, self.batch_interval).round() as u64);
+        let mut st = self.state.lock();
+        st.current = current;
         st.planned.insert(
             time,
             Planned {
@@ -186,6 +204,17 @@ impl<K, V> DirectSource<K, V> {
         );
         st.last_error = None;
         Ok(())
+    }
+
+    /// Commits offsets to the group; a failure is counted and kept, not dropped.
+    fn commit(&self, offsets: &BTreeMap<TopicPartition, i64>, sync: bool) -> Result<()> {
+        let r = self.client.commit(offsets, sync);
+        if let Err(e) = &r {
+            let mut st = self.state.lock();
+            st.commit_failures += 1;
+            st.last_commit_error = Some(e.to_string());
+        }
+        r
     }
 
     fn until_offsets(ranges: &[OffsetRange]) -> BTreeMap<TopicPartition, i64> {
@@ -221,11 +250,18 @@ impl<K: Send + Sync + 'static, V: Send + Sync + 'static> InputStream for DirectS
     }
 
     fn stop(&self) {
-        self.stopped.store(true, Ordering::Release);
+        {
+            // Under the lock, so that a planning backoff between its check and its wait
+            // cannot miss the signal.
+            let _st = self.state.lock();
+            self.stopped.store(true, Ordering::Release);
+            self.stop_signal.notify_all();
+        }
         // Make sure the last batch's commit reached the broker before the process may exit.
         let last = self.state.lock().last_commit.clone();
         if let Some(offsets) = last {
-            let _ = self.client.lock().commit(&offsets, true);
+            // A failure is recorded by `commit`; the next run resumes from its checkpoint.
+            let _ = self.commit(&offsets, true);
         }
     }
 
@@ -255,12 +291,11 @@ impl<K: Send + Sync + 'static, V: Send + Sync + 'static> InputStream for DirectS
             match self.plan(time) {
                 Ok(()) => return,
                 Err(e) => {
-                    self.state.lock().last_error = Some(e.to_string());
-                    // Wait, in small steps so that a stop is seen quickly.
-                    let until = std::time::Instant::now() + backoff;
-                    while std::time::Instant::now() < until && !self.stopped.load(Ordering::Acquire)
-                    {
-                        std::thread::sleep(Duration::from_millis(20));
+                    let mut st = self.state.lock();
+                    st.last_error = Some(e.to_string());
+                    // Wait for the backoff, or less if the stream is stopped meanwhile.
+                    if !self.stopped.load(Ordering::Acquire) {
+                        self.stop_signal.wait_for(&mut st, backoff);
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
@@ -277,14 +312,21 @@ impl<K: Send + Sync + 'static, V: Send + Sync + 'static> InputStream for DirectS
             .filter(|r| r.count() > 0)
             .map(ToString::to_string)
             .collect();
+        let mut description = if described.is_empty() {
+            "no new records".to_string()
+        } else {
+            described.join(", ")
+        };
+        if let Some(e) = &st.last_commit_error {
+            description.push_str(&format!(
+                "; {} offset commit(s) failed, the last: {e}",
+                st.commit_failures
+            ));
+        }
         Some(StreamInputInfo {
             input_stream_id: self.id(),
             num_records: p.ranges.iter().map(OffsetRange::count).sum(),
-            description: if described.is_empty() {
-                "no new records".to_string()
-            } else {
-                described.join(", ")
-            },
+            description,
             rate_limit: p.rate_limit,
         })
     }
@@ -326,7 +368,8 @@ impl<K: Send + Sync + 'static, V: Send + Sync + 'static> InputStream for DirectS
         if let Some(offsets) = commit {
             // While stopping, commit synchronously: the process may exit right after.
             let sync = self.stopped.load(Ordering::Acquire);
-            let _ = self.client.lock().commit(&offsets, sync);
+            // A failure is recorded by `commit`; the next batch commits further offsets.
+            let _ = self.commit(&offsets, sync);
         }
     }
 
@@ -470,13 +513,13 @@ where
     /// tooling sees the group's lag. Call it after the outputs that used the ranges.
     pub fn commit_async(&self, ranges: &[OffsetRange]) -> Result<()> {
         let offsets = DirectSource::<K, V>::until_offsets(ranges);
-        self.source.client.lock().commit(&offsets, false)
+        self.source.commit(&offsets, false)
     }
 
     /// Commits `ranges` and waits for the broker to confirm.
     pub fn commit_sync(&self, ranges: &[OffsetRange]) -> Result<()> {
         let offsets = DirectSource::<K, V>::until_offsets(ranges);
-        self.source.client.lock().commit(&offsets, true)
+        self.source.commit(&offsets, true)
     }
 
     /// Records dropped because their key or value did not decode.
@@ -494,6 +537,16 @@ where
     /// stream is retrying.
     pub fn planning_error(&self) -> Option<String> {
         self.source.state.lock().last_error.clone()
+    }
+
+    /// How many offset commits failed (after a batch, at stop, or asked for).
+    pub fn commit_failures(&self) -> u64 {
+        self.source.state.lock().commit_failures
+    }
+
+    /// The last offset commit failure, if any.
+    pub fn last_commit_error(&self) -> Option<String> {
+        self.source.state.lock().last_commit_error.clone()
     }
 }
 
@@ -700,7 +753,7 @@ impl DirectStreamBuilder {
             settings,
             backpressure,
             commit_after_batch: self.commit_after_batch,
-            client: Mutex::new(client),
+            client,
             reader,
             decode: Arc::new(decode),
             bad: Arc::new(BadRecords::default()),
@@ -712,8 +765,11 @@ impl DirectStreamBuilder {
                 pid,
                 last_error: None,
                 last_commit: None,
+                commit_failures: 0,
+                last_commit_error: None,
             }),
             stopped: AtomicBool::new(false),
+            stop_signal: Condvar::new(),
         });
         let stream = self
             .ssc
