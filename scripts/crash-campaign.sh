@@ -61,10 +61,17 @@ while [ "$kills" -lt "$kills_wanted" ]; do
   sleep "$(awk -v ms="$wait_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
   if kill -9 "$pid" 2>/dev/null; then
     kills=$((kills + 1))
+    wait "$pid" 2>/dev/null || true
   else
+    # It ended by itself before its kill: it must have succeeded.
+    if ! wait "$pid"; then
+      echo "crash campaign FAILED (seed $seed): a restarted run failed after $kills kills:" >&2
+      # shellcheck disable=SC2046
+      "$bin" $(args b) >&2 || true
+      exit 1
+    fi
     finished_early=$((finished_early + 1))
   fi
-  wait "$pid" 2>/dev/null || true
   # A run that finished every batch before its kill leaves nothing to recover: start over.
   if [ -d "$work/out-b/counts-$((batches * 1000))" ] && [ "$kills" -lt "$kills_wanted" ]; then
     rm -rf "$work/ckpt-b" "$work/out-b"

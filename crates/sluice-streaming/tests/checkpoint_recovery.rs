@@ -431,7 +431,7 @@ fn state_without_a_manifest_is_not_silently_discarded() {
     assert!(ssc.recovered_from().is_none());
     let e = ssc.start().unwrap_err().to_string();
     assert!(
-        e.contains("no manifest") && e.contains("discardUnreferencedState"),
+        e.contains("manifests are gone") && e.contains("discardUnreferencedState"),
         "{e}"
     );
     drop(ssc);
@@ -450,6 +450,28 @@ fn state_without_a_manifest_is_not_silently_discarded() {
         build(&ctx, &outputs, "counts", 5, seconds(1))
     })
     .unwrap();
+    run_until(&ssc, 2_000, StopMode::Immediate);
+}
+
+#[test]
+fn a_crash_before_the_first_checkpoint_completed_starts_over() {
+    // State files of an unfinished first checkpoint, and batch records, but no manifest was
+    // ever written: nothing was committed, so the job starts from the beginning.
+    let ctx = step_ctx();
+    let dir = checkpointed_dir(&ctx);
+    for p in walk(dir.path()) {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("manifest-") || name == "committed" {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    assert!(!walk(&dir.path().join("state")).is_empty());
+    let outputs: Outputs = Arc::default();
+    let ssc = StreamingContext::get_or_create(dir.path(), || {
+        build(&ctx, &outputs, "counts", 5, seconds(1))
+    })
+    .unwrap();
+    assert!(ssc.recovered_from().is_none());
     run_until(&ssc, 2_000, StopMode::Immediate);
 }
 

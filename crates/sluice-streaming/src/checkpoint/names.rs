@@ -8,6 +8,7 @@
 //! receivedData/<input>/log-<first seq, 20 digits>.wal
 //!                                         a segment of a receiver's write-ahead log
 //! .lock                                   held by the process that uses the directory
+//! committed                               present once a first manifest was written
 //! ```
 
 /// The directory of state files, relative to the checkpoint directory.
@@ -18,6 +19,9 @@ pub const BATCHES_DIR: &str = "batches";
 pub const RECEIVED_DATA_DIR: &str = "receivedData";
 /// The lock file, relative to the checkpoint directory.
 pub const LOCK_FILE: &str = ".lock";
+/// Written once, before the directory's first manifest, and never removed: a directory that
+/// has it but no manifest lost its manifests (rather than crashed before its first one).
+pub const COMMITTED_MARKER: &str = "committed";
 
 /// Whether `name` is a temporary file of an atomic write (see
 /// [`write_atomic`](super::format::write_atomic)): `.<file>.tmp-<pid>`.
@@ -157,5 +161,8 @@ pub fn log_segment(first_seq: u64) -> String {
 
 /// The first sequence number of a log segment's file name.
 pub fn parse_log_segment(name: &str) -> Option<u64> {
-    name.strip_prefix("log-")?.strip_suffix(".wal")?.parse().ok()
+    name.strip_prefix("log-")?
+        .strip_suffix(".wal")?
+        .parse()
+        .ok()
 }

@@ -76,8 +76,15 @@ impl CheckpointDir {
     /// checkpoint whose index was lost. Starting over there would delete that state at the
     /// first checkpoint; `discard` (the setting
     /// `sluice.checkpoint.discardUnreferencedState`) allows it.
+    ///
+    /// A directory that never had a manifest (the first run crashed before its first
+    /// checkpoint completed) holds nothing committed: starting over there is right, and
+    /// allowed.
     pub fn check_unreferenced(&self, discard: bool) -> Result<()> {
-        if discard || !self.manifest_seqs()?.is_empty() {
+        if discard
+            || !self.manifest_seqs()?.is_empty()
+            || !self.dir.join(names::COMMITTED_MARKER).exists()
+        {
             return Ok(());
         }
         let state = self.state_files()?;
@@ -88,8 +95,8 @@ impl CheckpointDir {
         Err(Error::Checkpoint {
             path: self.dir.clone(),
             reason: format!(
-                "the directory holds {} state file(s) and {} batch record(s) but no manifest, \
-                 so it cannot be restored; starting over would delete them. Restore the \
+                "the directory holds {} state file(s) and {} batch record(s) but its manifests \
+                 are gone, so it cannot be restored; starting over would delete them. Restore the \
                  manifest files, use another directory, or set \
                  sluice.checkpoint.discardUnreferencedState=true to start over",
                 state.len(),
@@ -176,6 +183,10 @@ impl CheckpointDir {
     pub fn write_manifest(&self, m: &Manifest) -> Result<()> {
         let json = serde_json::to_vec_pretty(m)
             .map_err(|e| Error::Serialization(format!("manifest: {e}")))?;
+        let marker = self.dir.join(names::COMMITTED_MARKER);
+        if !marker.exists() {
+            write_atomic(&marker, &frame(b"a manifest was written here"))?;
+        }
         write_atomic(&self.dir.join(names::manifest(m.sequence)), &frame(&json))
     }
 
