@@ -9,6 +9,7 @@
 //! | `sluice.streaming.receiver.restartDelay` | `2s` | delay before a receiver restarts after an error (Spark's default) |
 //! | `sluice.checkpoint.discardUnreferencedState` | `false` | start over in a checkpoint directory that has state files but no manifest (deleting them) instead of refusing to |
 //! | `sluice.streaming.receiver.maxLineBytes` | `8m` | longest line a line-reading receiver (the socket source) accepts; a longer one is counted as a bad record and skipped |
+//! | `sluice.streaming.receiver.writeAheadLog.enable` | `false` | receivers log what they store under the checkpoint directory before `store` returns, so nothing stored is lost in a crash ([`wal`](crate::checkpoint::wal)); needs a checkpoint directory |
 //! | `sluice.streaming.backpressure.enabled` | `false` | sources that support it adapt their rate to processing ([`backpressure`](crate::backpressure)) |
 //! | `sluice.streaming.backpressure.initialRate` | `10000` | records/s of the first batch while backpressure has no measurement |
 //! | `sluice.streaming.backpressure.pid.{proportional,integral,derived,minRate}` | `1.0`, `0.2`, `0.0`, `100` | the PID estimator's gains and floor (Spark's) |
@@ -33,9 +34,11 @@ pub const RECEIVER_RESTART_DELAY: &str = "sluice.streaming.receiver.restartDelay
 pub const DISCARD_UNREFERENCED_STATE: &str = "sluice.checkpoint.discardUnreferencedState";
 /// Key of the longest line a line-reading receiver accepts.
 pub const MAX_LINE_BYTES: &str = "sluice.streaming.receiver.maxLineBytes";
+/// Key of the receivers' write-ahead log.
+pub const RECEIVER_WAL: &str = "sluice.streaming.receiver.writeAheadLog.enable";
 
 /// Every `sluice.streaming.*` key besides backpressure's, and the checkpoint keys.
-pub const KEYS: [&str; 7] = [
+pub const KEYS: [&str; 8] = [
     CLOCK,
     BLOCK_INTERVAL,
     MAX_BUFFERED_RECORDS,
@@ -43,6 +46,7 @@ pub const KEYS: [&str; 7] = [
     RECEIVER_RESTART_DELAY,
     MAX_LINE_BYTES,
     DISCARD_UNREFERENCED_STATE,
+    RECEIVER_WAL,
 ];
 
 /// Validated streaming settings.
@@ -65,6 +69,8 @@ pub struct StreamingSettings {
     /// Whether a job may start over in a checkpoint directory holding state but no manifest
     /// (that state is then deleted).
     pub discard_unreferenced_state: bool,
+    /// Whether receivers write what they store to a write-ahead log before `store` returns.
+    pub receiver_wal: bool,
     /// Backpressure (`sluice.streaming.backpressure.*`).
     pub backpressure: crate::backpressure::BackpressureSettings,
 }
@@ -125,7 +131,11 @@ impl StreamingSettings {
             .map_or(Ok(false), |v| {
                 sluice_core::conf::parse_bool(DISCARD_UNREFERENCED_STATE, v)
             })?;
+        let receiver_wal = conf.get(RECEIVER_WAL).map_or(Ok(false), |v| {
+            sluice_core::conf::parse_bool(RECEIVER_WAL, v)
+        })?;
         Ok(StreamingSettings {
+            receiver_wal,
             max_line_bytes,
             discard_unreferenced_state,
             manual_clock,

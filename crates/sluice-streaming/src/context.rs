@@ -566,6 +566,7 @@ impl StreamingContext {
         for i in &inputs {
             i.start()?;
         }
+        runtime::prepare_write_ahead_logs(shared)?;
         *shared.threads.lock() = Some(generator::spawn(Arc::clone(shared), first_batch)?);
         Ok(())
     }

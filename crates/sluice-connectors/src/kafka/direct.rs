@@ -174,12 +174,10 @@ impl<K, V> DirectSource<K, V> {
         for tp in current.keys() {
             latest.insert(tp.clone(), client.watermarks(tp)?.1);
         }
-        let rate = self.backpressure.enabled.then(|| {
-            if latest_rate > 0.0 {
-                latest_rate
-            } else {
-                self.backpressure.initial_rate
-            }
+        let rate = self.backpressure.enabled.then_some(if latest_rate > 0.0 {
+            latest_rate
+        } else {
+            self.backpressure.initial_rate
         });
         let lag: BTreeMap<_, _> = current
             .iter()

@@ -85,6 +85,10 @@ pub const KEYS: &[KeySpec] = &[
         ValueKind::Duration,
     ),
     k(
+        "sluice.streaming.receiver.writeAheadLog.enable",
+        ValueKind::Bool,
+    ),
+    k(
         "sluice.streaming.fileStream.minRememberDuration",
         ValueKind::Duration,
     ),

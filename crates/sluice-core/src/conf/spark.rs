@@ -20,6 +20,10 @@ pub const SPARK_EQUIVALENTS: &[(&str, &str)] = &[
         "sluice.streaming.fileStream.minRememberDuration",
     ),
     (
+        "spark.streaming.receiver.writeAheadLog.enable",
+        "sluice.streaming.receiver.writeAheadLog.enable",
+    ),
+    (
         "spark.streaming.backpressure.enabled",
         "sluice.streaming.backpressure.enabled",
     ),

@@ -10,6 +10,8 @@
 //! - [`store`]: reading and writing a checkpoint directory.
 //! - [`operator`]: stateful operators as the checkpoint sees them.
 //! - [`runtime`]: writing a checkpoint after a batch, and restoring a job from one.
+//! - [`wal`]: the receivers' write-ahead log: group commit, the replay and cleaning
+//!   decisions, torn tails.
 //!
 //! State is matched to operators by their names (`.name("counts")`), not by serialised code, so
 //! a job whose code changed can restore its state; a checkpoint that cannot be restored fails
@@ -22,3 +24,4 @@ pub mod names;
 pub mod operator;
 pub mod runtime;
 pub mod store;
+pub mod wal;

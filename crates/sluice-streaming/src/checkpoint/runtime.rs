@@ -11,6 +11,10 @@
 //! state type. Any difference is an error naming the operator and what differs. The job then
 //! resumes at `T + interval`, with the sources told what they read for batches that were
 //! generated but not completed, so those batches re-run on the same input.
+//!
+//! A job whose receivers write a write-ahead log ([`wal`](super::wal)) also gets a checkpoint
+//! at its zero time when it starts without one, so that a crash before its first regular
+//! checkpoint can be recovered from too.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -144,7 +148,38 @@ pub(crate) fn write_checkpoint(shared: &Shared, dir: &CheckpointDir, time: Time)
     };
     dir.write_manifest(&manifest)?;
     *shared.last_manifest.lock() = Some(manifest);
-    dir.clean(KEEP)
+    dir.clean(KEEP)?;
+    // Receivers' write-ahead logs: what the new checkpoint covers is no longer needed.
+    for i in &inputs {
+        i.checkpoint_written(time)?;
+    }
+    Ok(())
+}
+
+/// Checks that inputs writing a write-ahead log have a checkpoint directory, and gives a job
+/// that starts without a checkpoint one at its zero time (nothing processed yet), so that a
+/// crash before its first regular checkpoint restarts from there and replays the log instead
+/// of finding batch records without a manifest. Called by `start` once the sources started.
+pub(crate) fn prepare_write_ahead_logs(shared: &Shared) -> Result<()> {
+    let inputs = shared.graph.lock().inputs.clone();
+    if !inputs.iter().any(|i| i.uses_write_ahead_log()) {
+        return Ok(());
+    }
+    let Some(dir) = shared.checkpoint_dir.lock().clone() else {
+        return Err(Error::config(
+            crate::conf::RECEIVER_WAL,
+            "true",
+            "the receivers' write-ahead log needs a checkpoint directory: call \
+             StreamingContext::checkpoint or use get_or_create",
+        ));
+    };
+    if shared.last_manifest.lock().is_some() {
+        return Ok(());
+    }
+    let zero = shared
+        .zero_time()
+        .ok_or_else(|| Error::Internal("checkpoint before start".into()))?;
+    write_checkpoint(shared, &dir, zero)
 }
 
 /// Restores the job's state from `manifest`; returns where to resume.

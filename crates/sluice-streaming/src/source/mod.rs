@@ -83,6 +83,15 @@ pub trait InputStream: Send + Sync {
     fn restore_state(&self, _state: &serde_json::Value) -> sluice_core::Result<()> {
         Ok(())
     }
+    /// A checkpoint of the state after batch `time` was written (receivers delete the parts
+    /// of their write-ahead log it covers).
+    fn checkpoint_written(&self, _time: Time) -> sluice_core::Result<()> {
+        Ok(())
+    }
+    /// Whether the source writes a write-ahead log (it then needs a checkpoint directory).
+    fn uses_write_ahead_log(&self) -> bool {
+        false
+    }
 }
 
 /// A source defined outside this crate (connectors): the input bookkeeping of

@@ -11,8 +11,29 @@
 //! `sluice.streaming.receiver.maxBufferedRecords` records that are stored but whose batch has
 //! not completed. Beyond that, `store` blocks until batches complete — processing that falls
 //! behind slows the source down (backpressure) instead of growing memory without limit.
+//!
+//! # The write-ahead log
+//!
+//! With `sluice.streaming.receiver.writeAheadLog.enable=true`, a receiver stream made by
+//! [`StreamingContext::receiver_stream_with_log`] (and [`socket_text_stream`], which uses it)
+//! writes every record it stores to a log under the checkpoint directory, fsynced before
+//! `store` / `store_batch` returns (with group commit: see [`wal`](crate::checkpoint::wal)).
+//! A receiver that acknowledges data to its source after `store` returns (a reliable
+//! receiver) then loses nothing in a crash: batches generated but not checkpointed re-run on
+//! the same records read back from the log, and records stored but not yet in a batch go into
+//! the first batch after the restart. The context must checkpoint (`start` fails otherwise).
+//!
+//! Logging needs the records to be serialisable, so the bound is on the constructor that
+//! logs: `receiver_stream_with_log` requires `T: Serialize + DeserializeOwned`, while
+//! [`receiver_stream`](StreamingContext::receiver_stream) keeps taking any `T: Data` and
+//! works as before with the log off. A `receiver_stream` whose records cannot be logged while
+//! the setting is on makes `start` fail, naming the stream — never a receiver silently
+//! unprotected while the user believes everything is logged.
+//!
+//! [`socket_text_stream`]: StreamingContext::socket_text_stream
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
@@ -21,6 +42,8 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 use sluice_core::{Data, Error, Rdd, Result};
 
+use crate::checkpoint::names;
+use crate::checkpoint::wal::{self, Decoder, Encoder, WriteAheadLog};
 use crate::context::{Shared, StreamingContext};
 use crate::dstream::{DStream, StreamCompute};
 use crate::listener::{ReceiverInfo, StreamInputInfo, StreamingEvent};
@@ -61,6 +84,49 @@ struct Buffers<T> {
     allocated: BTreeMap<Time, Vec<Arc<Vec<T>>>>,
     /// Records stored whose batch has not completed.
     held: usize,
+    /// Sequence number after the last record in the buffers (records are numbered in the
+    /// order they are stored, across restarts when logging).
+    buffered_end: u64,
+    /// Sequence number of the first record not allocated to a batch.
+    allocated_end: u64,
+    /// The records of each allocated batch whose batch has not completed.
+    ranges: BTreeMap<Time, Range<u64>>,
+    /// The end of the records of the completed batches.
+    completed_end: u64,
+}
+
+impl<T> Buffers<T> {
+    fn new() -> Self {
+        Buffers {
+            current: Vec::new(),
+            ready: Vec::new(),
+            allocated: BTreeMap::new(),
+            held: 0,
+            buffered_end: 0,
+            allocated_end: 0,
+            ranges: BTreeMap::new(),
+            completed_end: 0,
+        }
+    }
+}
+
+/// How a receiver logs its records.
+enum Logging<T> {
+    /// Not at all (the setting is off).
+    Off,
+    /// The setting is on but the stream's records cannot be logged (`receiver_stream`).
+    Unsupported,
+    /// To a write-ahead log, opened when the receiver starts.
+    On(Box<LogState<T>>),
+}
+
+struct LogState<T> {
+    encode: Encoder<T>,
+    decode: Decoder<T>,
+    wal: OnceLock<WriteAheadLog<T>>,
+    /// What the checkpoint being restored says (the end of its batches' records), and the
+    /// records of the batches generated after it.
+    restore: Mutex<(Option<u64>, BTreeMap<i64, Range<u64>>)>,
 }
 
 /// A receiver's engine-side state.
@@ -78,6 +144,7 @@ struct ReceiverState<T: Data> {
     last_error: Mutex<Option<String>>,
     timer_stop: AtomicBool,
     timer: Mutex<Option<JoinHandle<()>>>,
+    logging: Logging<T>,
 }
 
 /// The handle a receiver uses to hand data to the engine. Cheap to clone.
@@ -101,11 +168,15 @@ impl<T: Data> ReceiverContext<T> {
     }
 
     /// Stores records together (they land in the same block). Blocks while the buffer is full
-    /// (a batch larger than the whole buffer is accepted once the buffer is empty).
+    /// (a batch larger than the whole buffer is accepted once the buffer is empty). With the
+    /// write-ahead log on, returns once the records are durable in the log.
     pub fn store_batch(&self, items: Vec<T>) -> Result<()> {
         let s = &self.state;
         let max = s.shared.settings.max_buffered_records;
         let n = items.len();
+        if n == 0 {
+            return Ok(());
+        }
         let mut b = s.buffers.lock();
         loop {
             if s.stopped.load(Ordering::Acquire) {
@@ -117,8 +188,34 @@ impl<T: Data> ReceiverContext<T> {
             s.space.wait_for(&mut b, Duration::from_millis(50));
         }
         b.held += n;
-        b.current.extend(items);
-        s.records_stored.fetch_add(n as u64, Ordering::Relaxed);
+        let log = match &s.logging {
+            Logging::On(log) => log,
+            Logging::Off | Logging::Unsupported => {
+                b.buffered_end += n as u64;
+                b.current.extend(items);
+                s.records_stored.fetch_add(n as u64, Ordering::Relaxed);
+                return Ok(());
+            }
+        };
+        drop(b);
+        let logged = match log.wal.get() {
+            Some(wal) => wal.append(items, &|_first, items: Vec<T>| {
+                let k = items.len();
+                let mut b = s.buffers.lock();
+                b.buffered_end += k as u64;
+                b.current.extend(items);
+                s.records_stored.fetch_add(k as u64, Ordering::Relaxed);
+            }),
+            None => Err(Error::IllegalState(
+                "the receiver's write-ahead log is not open (store before start)".into(),
+            )),
+        };
+        if let Err(e) = logged {
+            let mut b = s.buffers.lock();
+            b.held = b.held.saturating_sub(n);
+            s.space.notify_all();
+            return Err(e);
+        }
         Ok(())
     }
 
@@ -219,6 +316,22 @@ impl<T: Data> InputStream for ReceiverInput<T> {
 
     fn start(&self) -> Result<()> {
         let s = Arc::clone(&self.0);
+        match &s.logging {
+            Logging::Off => {}
+            Logging::On(log) => self.open_log(log)?,
+            Logging::Unsupported => {
+                return Err(Error::config(
+                    crate::conf::RECEIVER_WAL,
+                    "true",
+                    format!(
+                        "the records of receiver stream {:?} cannot be written to the log: \
+                         create it with receiver_stream_with_log (records must implement \
+                         Serialize and DeserializeOwned)",
+                        s.receiver.name()
+                    ),
+                ));
+            }
+        }
         // The block timer cuts blocks on the streaming clock.
         let timer_state = Arc::clone(&s);
         let interval = duration_ms(s.shared.settings.block_interval).max(1);
@@ -268,10 +381,19 @@ impl<T: Data> InputStream for ReceiverInput<T> {
     }
 
     fn allocate(&self, time: Time) {
-        let s = &self.0;
-        s.cut_block();
-        let mut b = s.buffers.lock();
+        let mut b = self.0.buffers.lock();
+        if b.allocated.contains_key(&time) {
+            // Replayed from the log after a restart.
+            return;
+        }
+        if !b.current.is_empty() {
+            let block = std::mem::take(&mut b.current);
+            b.ready.push(Arc::new(block));
+        }
         let blocks = std::mem::take(&mut b.ready);
+        let range = b.allocated_end..b.buffered_end;
+        b.allocated_end = b.buffered_end;
+        b.ranges.insert(time, range);
         b.allocated.insert(time, blocks);
     }
 
@@ -301,11 +423,187 @@ impl<T: Data> InputStream for ReceiverInput<T> {
                 b.held = b.held.saturating_sub(n);
             }
         }
+        let done: Vec<Time> = b.ranges.range(..=time).map(|(t, _)| *t).collect();
+        for t in done {
+            if let Some(r) = b.ranges.remove(&t) {
+                b.completed_end = b.completed_end.max(r.end);
+            }
+        }
         s.space.notify_all();
     }
 
     fn receiver_info(&self) -> Option<ReceiverInfo> {
         Some(self.0.info())
+    }
+
+    fn uses_write_ahead_log(&self) -> bool {
+        matches!(self.0.logging, Logging::On(_))
+    }
+
+    fn batch_record(&self, time: Time) -> Option<serde_json::Value> {
+        if !self.uses_write_ahead_log() {
+            return None;
+        }
+        let b = self.0.buffers.lock();
+        let r = b.ranges.get(&time)?;
+        Some(serde_json::json!({ "from": r.start, "to": r.end }))
+    }
+
+    fn restore_batch(&self, time: Time, record: &serde_json::Value) -> Result<()> {
+        let Logging::On(log) = &self.0.logging else {
+            return Ok(());
+        };
+        let field = |k: &str| {
+            record
+                .get(k)
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| {
+                    Error::Serialization(format!(
+                        "the record of batch {time} of {} has no {k:?}",
+                        self.name()
+                    ))
+                })
+        };
+        let range = field("from")?..field("to")?;
+        log.restore.lock().1.insert(time.millis(), range);
+        Ok(())
+    }
+
+    fn checkpoint_state(&self, _time: Time) -> Option<serde_json::Value> {
+        if !self.uses_write_ahead_log() {
+            return None;
+        }
+        let end = self.0.buffers.lock().completed_end;
+        Some(serde_json::json!({ "wal_end": end }))
+    }
+
+    fn restore_state(&self, state: &serde_json::Value) -> Result<()> {
+        let Logging::On(log) = &self.0.logging else {
+            return Ok(());
+        };
+        let end = state
+            .get("wal_end")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| {
+                Error::Serialization(format!(
+                    "the checkpoint state of {} has no \"wal_end\"",
+                    self.name()
+                ))
+            })?;
+        log.restore.lock().0 = Some(end);
+        Ok(())
+    }
+
+    fn checkpoint_written(&self, _time: Time) -> Result<()> {
+        let Logging::On(log) = &self.0.logging else {
+            return Ok(());
+        };
+        let end = self.0.buffers.lock().completed_end;
+        match log.wal.get() {
+            Some(wal) => wal.checkpoint_written(end),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<T: Data> ReceiverInput<T> {
+    /// Opens the write-ahead log: reads back what the log holds, re-creates the batches
+    /// generated after the checkpoint and the records not yet in a batch, and positions the
+    /// log after its last record.
+    fn open_log(&self, log: &LogState<T>) -> Result<()> {
+        let s = &self.0;
+        let dir = s.shared.checkpoint_dir.lock().clone().ok_or_else(|| {
+            Error::config(
+                crate::conf::RECEIVER_WAL,
+                "true",
+                "the receivers' write-ahead log needs a checkpoint directory: call \
+                 StreamingContext::checkpoint or use get_or_create",
+            )
+        })?;
+        let log_dir = dir.path().join(names::received_data_dir(&self.name()));
+        let (checkpointed, batches) = std::mem::take(&mut *log.restore.lock());
+        let checkpointed = checkpointed.unwrap_or(0);
+        let opened = wal::open_log(&log_dir, checkpointed)?;
+        if opened.torn_bytes > 0 {
+            *s.last_error.lock() = Some(format!(
+                "dropped the torn tail ({} bytes) of the write-ahead log in {}: a write cut \
+                 short by the crash, never acknowledged",
+                opened.torn_bytes,
+                log_dir.display()
+            ));
+        }
+        let plan =
+            wal::plan_replay(checkpointed, &batches, opened.logged.clone()).map_err(|reason| {
+                Error::Checkpoint {
+                    path: log_dir.clone(),
+                    reason,
+                }
+            })?;
+        // Records by sequence number, from the first one replayed.
+        let from = plan
+            .batches
+            .first()
+            .map_or(plan.unallocated.start, |(_, r)| r.start);
+        let mut records: Vec<T> = Vec::new();
+        let mut records_start = None;
+        for (first, count, bytes) in &opened.entries {
+            let decoded = (log.decode)(bytes).map_err(|e| Error::Checkpoint {
+                path: log_dir.clone(),
+                reason: format!("the entry of records {first}.. cannot be decoded: {e}"),
+            })?;
+            if decoded.len() as u64 != *count {
+                return Err(Error::Checkpoint {
+                    path: log_dir.clone(),
+                    reason: format!(
+                        "the entry of records {first}.. holds {} records, its header says \
+                         {count}",
+                        decoded.len()
+                    ),
+                });
+            }
+            let skip = usize::try_from(from.saturating_sub(*first)).unwrap_or(usize::MAX);
+            if records_start.is_none() && skip < decoded.len() {
+                records_start = Some(first + skip as u64);
+            }
+            records.extend(decoded.into_iter().skip(skip));
+        }
+        let base = records_start.unwrap_or(from);
+        let take = |r: &Range<u64>| -> Vec<T> {
+            let lo = usize::try_from(r.start.saturating_sub(base)).unwrap_or(usize::MAX);
+            let hi = usize::try_from(r.end.saturating_sub(base)).unwrap_or(usize::MAX);
+            records
+                .get(lo.min(records.len())..hi.min(records.len()))
+                .map(<[T]>::to_vec)
+                .unwrap_or_default()
+        };
+        {
+            let mut b = s.buffers.lock();
+            for (t, r) in &plan.batches {
+                let block = take(r);
+                b.held += block.len();
+                let t = Time::from_millis(*t);
+                b.ranges.insert(t, r.clone());
+                b.allocated.insert(
+                    t,
+                    if block.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Arc::new(block)]
+                    },
+                );
+            }
+            let rest = take(&plan.unallocated);
+            b.held += rest.len();
+            if !rest.is_empty() {
+                b.ready.push(Arc::new(rest));
+            }
+            b.completed_end = checkpointed;
+            b.allocated_end = plan.unallocated.start;
+            b.buffered_end = opened.logged.end;
+        }
+        let writer = WriteAheadLog::new(log_dir, opened.logged.end, opened.segments, log.encode);
+        let _ = log.wal.set(writer);
+        Ok(())
     }
 }
 
@@ -327,18 +625,49 @@ impl<T: Data> StreamCompute<T> for ReceiverCompute<T> {
 
 impl StreamingContext {
     /// A stream of the records a custom [`Receiver`] stores; each block of records is one
-    /// partition of the batch's RDD.
+    /// partition of the batch's RDD. Its records are not written to the write-ahead log: with
+    /// `sluice.streaming.receiver.writeAheadLog.enable` on, `start` fails (use
+    /// [`receiver_stream_with_log`](Self::receiver_stream_with_log)).
     pub fn receiver_stream<T: Data>(&self, receiver: impl Receiver<T>) -> DStream<T> {
+        let logging = if self.shared().settings.receiver_wal {
+            Logging::Unsupported
+        } else {
+            Logging::Off
+        };
+        self.make_receiver_stream(receiver, logging)
+    }
+
+    /// Like [`receiver_stream`](Self::receiver_stream), for records that can be serialised:
+    /// with `sluice.streaming.receiver.writeAheadLog.enable` on, everything the receiver
+    /// stores is written to a log under the checkpoint directory before `store` returns, and
+    /// replayed after a crash (see the [module docs](self)).
+    pub fn receiver_stream_with_log<T>(&self, receiver: impl Receiver<T>) -> DStream<T>
+    where
+        T: Data + serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let logging = if self.shared().settings.receiver_wal {
+            Logging::On(Box::new(LogState {
+                encode: wal::bincode_encode::<T>,
+                decode: wal::bincode_decode::<T>,
+                wal: OnceLock::new(),
+                restore: Mutex::new((None, BTreeMap::new())),
+            }))
+        } else {
+            Logging::Off
+        };
+        self.make_receiver_stream(receiver, logging)
+    }
+
+    fn make_receiver_stream<T: Data>(
+        &self,
+        receiver: impl Receiver<T>,
+        logging: Logging<T>,
+    ) -> DStream<T> {
         let state = Arc::new(ReceiverState {
             stream_id: OnceLock::new(),
             shared: Arc::clone(self.shared()),
             receiver: Arc::new(receiver),
-            buffers: Mutex::new(Buffers {
-                current: Vec::new(),
-                ready: Vec::new(),
-                allocated: BTreeMap::new(),
-                held: 0,
-            }),
+            buffers: Mutex::new(Buffers::new()),
             space: Condvar::new(),
             stopped: AtomicBool::new(false),
             active: AtomicBool::new(false),
@@ -348,6 +677,7 @@ impl StreamingContext {
             last_error: Mutex::new(None),
             timer_stop: AtomicBool::new(false),
             timer: Mutex::new(None),
+            logging,
         });
         let name = state.receiver.name();
         let stream = DStream::new_node(
