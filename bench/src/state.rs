@@ -92,7 +92,7 @@ fn run(keys: u64, args: &StateArgs, map_with_state: bool, checkpoint: bool) -> R
             .num_partitions(2);
             let m = input.map_with_state(spec);
             m.stream()
-                .name("counts")
+                .set_name("counts")
                 .checkpoint(seconds(1))?
                 .foreach_rdd(|_, _| Ok(()))?;
         } else {
@@ -104,7 +104,7 @@ fn run(keys: u64, args: &StateArgs, map_with_state: bool, checkpoint: bool) -> R
                     Some(2),
                     Some(initial),
                 )
-                .name("counts")
+                .set_name("counts")
                 .checkpoint(seconds(1))?
                 .foreach_rdd(|_, _| Ok(()))?;
         }

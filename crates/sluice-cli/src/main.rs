@@ -342,7 +342,7 @@ fn demo(args: DemoArgs) -> Result<()> {
     );
     let lines = ssc
         .rate_stream(args.rate, None, move |i| corpus.line_at(seed, i, 10))
-        .name("generated lines");
+        .set_name("generated lines");
     count_words(lines).print(args.stream.top)?;
     run_stream(&ssc, &status, &args.stream)
 }

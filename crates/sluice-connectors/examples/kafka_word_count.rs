@@ -78,7 +78,7 @@ fn main() -> Result<()> {
             .update_state_by_key(|new: &[u64], old: Option<&u64>| {
                 Some(old.copied().unwrap_or(0) + new.iter().sum::<u64>())
             })
-            .name("counts per key")
+            .set_name("counts per key")
             .checkpoint(milliseconds(batch_ms * 3))?;
         counts.save_as_text_files(&output, "")?;
         let seen = Arc::clone(&seen);

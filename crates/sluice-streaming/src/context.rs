@@ -375,7 +375,7 @@ impl StreamingContext {
     ///     let ssc = StreamingContext::new(&ctx, seconds(1))?;
     ///     ssc.rate_stream(10, None, |i| (i % 3, 1u64))
     ///         .update_state_by_key(|v: &[u64], s: Option<&u64>| Some(s.copied().unwrap_or(0) + v.len() as u64))
-    ///         .name("counts")
+    ///         .set_name("counts")
     ///         .print(3)?;
     ///     Ok(ssc)
     /// })

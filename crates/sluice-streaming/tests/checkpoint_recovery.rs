@@ -28,7 +28,7 @@ fn build(
         .update_state_by_key(|v: &[u64], s: Option<&u64>| {
             Some(s.copied().unwrap_or(0) + v.iter().sum::<u64>())
         })
-        .name(name)
+        .set_name(name)
         .checkpoint(interval * 2)?;
     record_sorted(&counts, outputs)?;
     Ok(ssc)
@@ -175,7 +175,7 @@ fn incompatible_checkpoints_say_what_differs() {
             .update_state_by_key(|v: &[i64], s: Option<&i64>| {
                 Some(s.copied().unwrap_or(0) + v.len() as i64)
             })
-            .name("counts")
+            .set_name("counts")
             .print(1)?;
         Ok(ssc)
     });
@@ -189,7 +189,7 @@ fn incompatible_checkpoints_say_what_differs() {
         let ssc = build(&ctx, &outputs, "counts", 5, seconds(1))?;
         ssc.rate_stream(1, None, |i| (i, 1u64))
             .update_state_by_key(|v: &[u64], _s: Option<&u64>| Some(v.len() as u64))
-            .name("extra")
+            .set_name("extra")
             .print(1)?;
         Ok(ssc)
     });
@@ -269,7 +269,7 @@ fn checkpoints_write_only_the_key_groups_that_changed() {
                     Some(s.copied().unwrap_or(0) + v.len() as u64)
                 }
             })
-            .name("sparse")
+            .set_name("sparse")
             .checkpoint(seconds(1))?
             .print(0)?;
         Ok(ssc)
@@ -333,7 +333,7 @@ fn build_window(
             (i % 4, (i % 5) as i64)
         })
         .reduce_by_key_and_window_inv(|a, b| a + b, |a, b| a - b, seconds(4), seconds(2))?
-        .name("windowed sums")
+        .set_name("windowed sums")
         .checkpoint(seconds(2))?;
     record_sorted(&sums, outputs)?;
     Ok(ssc)

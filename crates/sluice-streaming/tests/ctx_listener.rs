@@ -109,7 +109,7 @@ fn batch_and_output_operation_events_in_order() {
     let s = ssc.rate_stream(2, Some(1), |i| i);
     s.foreach_rdd(|rdd, _| rdd.count().map(|_| ())).unwrap();
     s.map(|x| x * 2)
-        .name("doubled")
+        .set_name("doubled")
         .foreach_rdd(|_, time| {
             if time.millis() == 2000 {
                 Err(Error::User("second op fails at 2000".into()))

@@ -530,20 +530,17 @@ fn slice_returns_remembered_rdds_without_recomputing() {
 fn streams_have_operation_names_and_can_be_renamed() {
     let (ssc, _clock) = manual_context();
     let s = ssc.rate_stream(1, None, |i| i as i64);
-    assert_eq!(s.get_name(), "rate_stream");
-    assert_eq!(s.map(|x| x + 1).get_name(), "map");
-    assert_eq!(s.filter(|_| true).get_name(), "filter");
-    assert_eq!(s.count().get_name(), "count");
-    let named = s.map(|x| x * 2).name("doubled");
-    assert_eq!(named.get_name(), "doubled");
+    assert_eq!(s.name(), "rate_stream");
+    assert_eq!(s.map(|x| x + 1).name(), "map");
+    assert_eq!(s.filter(|_| true).name(), "filter");
+    assert_eq!(s.count().name(), "count");
+    let named = s.map(|x| x * 2).set_name("doubled");
+    assert_eq!(named.name(), "doubled");
     // `name` returns a handle to the same stream.
-    let again = named.clone().name("twice");
-    assert_eq!(named.get_name(), "twice");
+    let again = named.clone().set_name("twice");
+    assert_eq!(named.name(), "twice");
     assert_eq!(again.id(), named.id());
-    assert_eq!(
-        s.map(|x| (x, x)).join(&s.map(|x| (x, 1))).get_name(),
-        "join"
-    );
+    assert_eq!(s.map(|x| (x, x)).join(&s.map(|x| (x, 1))).name(), "join");
 }
 
 #[test]

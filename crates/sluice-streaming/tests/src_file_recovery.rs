@@ -43,7 +43,7 @@ fn job(
             .update_state_by_key(|v: &[u64], s: Option<&u64>| {
                 Some(s.copied().unwrap_or(0) + v.iter().sum::<u64>())
             })
-            .name("counts")
+            .set_name("counts")
             .checkpoint(seconds(2))?
             .foreach_rdd(move |rdd, t| {
                 let mut v = rdd.collect()?;

@@ -47,7 +47,7 @@ fn stored_records_arrive_in_the_next_batch_in_order() {
     let (ssc, clock) = manual_context();
     let (rx, h) = hand_over::<i32>();
     let stream = ssc.receiver_stream(rx);
-    assert_eq!(stream.get_name(), "hand-over");
+    assert_eq!(stream.name(), "hand-over");
     let out = collect_into(&stream);
     ssc.start().unwrap();
     assert_eq!(h.calls(), vec!["start"]);

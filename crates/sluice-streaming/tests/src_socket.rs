@@ -69,7 +69,7 @@ fn lines_arrive_in_batches_and_the_receiver_reconnects() {
     let (ssc, clock) = manual_context();
     let stream = ssc.socket_text_stream("127.0.0.1", port);
     assert_eq!(
-        stream.get_name(),
+        stream.name(),
         format!("socket_text_stream 127.0.0.1:{port}")
     );
     let out = collect_into(&stream);

@@ -48,7 +48,7 @@ fn main() -> sluice::Result<()> {
             .update_state_by_key(|new: &[u64], total: Option<&u64>| {
                 Some(total.copied().unwrap_or(0) + new.iter().sum::<u64>())
             })
-            .name("word counts")
+            .set_name("word counts")
             .checkpoint(seconds(2))?
             .save_as_text_files(&prefix, "")?;
         Ok(ssc)

@@ -53,7 +53,7 @@ fn main() -> sluice::Result<()> {
             .update_state_by_key(|new: &[u64], total: Option<&u64>| {
                 Some(total.copied().unwrap_or(0) + new.iter().sum::<u64>())
             })
-            .name("line counts")
+            .set_name("line counts")
             .checkpoint(interval)?
             .foreach_rdd(move |rdd, _| {
                 if done.load(Ordering::Acquire) {

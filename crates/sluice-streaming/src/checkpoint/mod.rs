@@ -13,7 +13,7 @@
 //! - [`wal`]: the receivers' write-ahead log: group commit, the replay and cleaning
 //!   decisions, torn tails.
 //!
-//! State is matched to operators by their names (`.name("counts")`), not by serialised code, so
+//! State is matched to operators by their names (`.set_name("counts")`), not by serialised code, so
 //! a job whose code changed can restore its state; a checkpoint that cannot be restored fails
 //! with a message saying which operator and what differs.
 

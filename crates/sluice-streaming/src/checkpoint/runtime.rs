@@ -53,7 +53,7 @@ pub(crate) fn check_names(shared: &Shared) -> Result<()> {
     for op in &g.operators {
         if !op.is_named() {
             return Err(Error::InvalidArgument(format!(
-                "stateful operator {} (stream {}) must be named with .name(\"...\") when \
+                "stateful operator {} (stream {}) must be named with .set_name(\"...\") when \
                  checkpointing: its state is matched to the operator by name",
                 op.kind(),
                 op.stream_id()

@@ -155,7 +155,7 @@ pub(crate) fn register_materializer<T: Data>(
     let id = ssc.next_output_id();
     ssc.register_output(Arc::new(HiddenOutput {
         id,
-        name: format!("materialize {}", stream.get_name()),
+        name: format!("materialize {}", stream.name()),
         stream: stream.clone(),
         run: Arc::new(run),
     }));

@@ -253,8 +253,9 @@ impl<T: Data> DStream<T> {
         self.node.meta.id
     }
 
-    /// Names the stream (shown in the UI and used to match state in checkpoints).
-    pub fn name(&self, name: impl Into<String>) -> DStream<T> {
+    /// Names the stream (shown in the UI and used to match state in checkpoints), as
+    /// [`Rdd::set_name`](sluice_core::Rdd::set_name) names an RDD.
+    pub fn set_name(&self, name: impl Into<String>) -> DStream<T> {
         *self.node.meta.name.write() = name.into();
         self.node
             .meta
@@ -271,7 +272,7 @@ impl<T: Data> DStream<T> {
             return Err(sluice_core::Error::InvalidArgument(format!(
                 "the checkpoint interval ({} ms) of {} must be a multiple of its slide ({} ms)",
                 duration_ms(interval),
-                self.get_name(),
+                self.name(),
                 duration_ms(self.slide_duration())
             )));
         }
@@ -280,8 +281,9 @@ impl<T: Data> DStream<T> {
         Ok(self.clone())
     }
 
-    /// The stream's name.
-    pub fn get_name(&self) -> String {
+    /// The stream's name: the operation that made it, or the one given with
+    /// [`set_name`](Self::set_name).
+    pub fn name(&self) -> String {
         self.node.meta.name.read().clone()
     }
 

@@ -110,7 +110,7 @@ impl<T: Data> DStream<T> {
         let id = ssc.next_output_id();
         ssc.register_output(Arc::new(ForEach {
             id,
-            name: format!("{name} at {}", self.get_name()),
+            name: format!("{name} at {}", self.name()),
             parent: self.clone(),
             f,
         }));

@@ -114,14 +114,14 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         self.transform_with(other, move |a, b, _| {
             Ok(a.cogroup_with(&b, Arc::new(sluice_core::HashPartitioner::new(n))))
         })
-        .name("cogroup")
+        .set_name("cogroup")
     }
 
     /// Per batch inner join.
     pub fn join<W: Data>(&self, other: &DStream<(K, W)>) -> DStream<(K, (V, W))> {
         let n = self.default_partitions();
         self.transform_with(other, move |a, b, _| Ok(a.join_into(&b, n)))
-            .name("join")
+            .set_name("join")
     }
 
     /// Per batch left outer join.
@@ -130,7 +130,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
     ) -> DStream<(K, (V, Option<W>))> {
         self.transform_with(other, |a, b, _| Ok(a.left_outer_join(&b)))
-            .name("left_outer_join")
+            .set_name("left_outer_join")
     }
 
     /// Per batch right outer join.
@@ -139,7 +139,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
     ) -> DStream<(K, (Option<V>, W))> {
         self.transform_with(other, |a, b, _| Ok(a.right_outer_join(&b)))
-            .name("right_outer_join")
+            .set_name("right_outer_join")
     }
 
     /// Per batch full outer join.
@@ -148,6 +148,6 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
     ) -> DStream<(K, (Option<V>, Option<W>))> {
         self.transform_with(other, |a, b, _| Ok(a.full_outer_join(&b)))
-            .name("full_outer_join")
+            .set_name("full_outer_join")
     }
 }

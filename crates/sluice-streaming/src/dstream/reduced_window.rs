@@ -247,7 +247,7 @@ impl<T: Data> DStream<T> {
             .map(|x| ((), x))
             .reduce_by_key_and_window_inv_with(f, inv, window, slide, Some(1), None)?
             .map(|(_, v)| v)
-            .name("reduce_by_window"))
+            .set_name("reduce_by_window"))
     }
 
     /// The number of records in each window (incremental, as Spark's `countByWindow`: `0` for
@@ -264,7 +264,7 @@ impl<T: Data> DStream<T> {
         Ok(self
             .map(|_| 1u64)
             .reduce_by_window_inv(|a, b| a + b, |a, b| a - b, window, slide)?
-            .name("count_by_window"))
+            .set_name("count_by_window"))
     }
 
     /// `(record, count)` over each window, maintained incrementally; records whose count drops
@@ -289,7 +289,7 @@ impl<T: Data> DStream<T> {
                 partitions,
                 Some(keep),
             )?
-            .name("count_by_value_and_window"))
+            .set_name("count_by_value_and_window"))
     }
 }
 

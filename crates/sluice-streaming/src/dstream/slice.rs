@@ -13,7 +13,7 @@ impl<T: Data> DStream<T> {
         let zero = (*self.node.meta.zero_time.lock()).ok_or_else(|| {
             Error::IllegalState(format!(
                 "{} has not been initialized: slice needs a started streaming context",
-                self.get_name()
+                self.name()
             ))
         })?;
         let slide = self.slide_duration();

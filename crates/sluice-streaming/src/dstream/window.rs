@@ -106,7 +106,7 @@ impl<T: Data> DStream<T> {
             .reduce(move |a, b| f(a, b))
             .window(window, slide)?
             .reduce(move |a, b| f2(a, b))
-            .name("reduce_by_window"))
+            .set_name("reduce_by_window"))
     }
 }
 
@@ -138,7 +138,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
             .reduce_by_key_into(n, move |a, b| f(a, b))
             .window(window, slide)?
             .reduce_by_key_into(n, move |a, b| f2(a, b))
-            .name("reduce_by_key_and_window"))
+            .set_name("reduce_by_key_and_window"))
     }
 
     /// The values of each key over a window, into the default number of partitions.
