@@ -1,4 +1,4 @@
-//! A checkpoint directory on disk (its files are named in [`names`](super::names)).
+//! A checkpoint directory on disk (its files are named in [`names`]).
 //!
 //! Every file is written atomically and framed with a checksum; the manifest is written last.
 //! The directory is locked while a job uses it ([`lock`](super::lock)).

@@ -4,7 +4,7 @@
 //!
 //! Each receiver that logs has a directory `receivedData/<input name>/` in the checkpoint
 //! directory, holding segments `log-<first sequence number>.wal` (names in
-//! [`names`](super::names)). Every record a receiver stores gets the next sequence number of
+//! [`names`]). Every record a receiver stores gets the next sequence number of
 //! that receiver (0, 1, 2, … across restarts). A segment is a sequence of entries, one per
 //! `store` / `store_batch` call, each framed like every checkpoint file
 //! ([`format`](super::format): magic, version, length, CRC-32); an entry's payload is its

@@ -17,7 +17,7 @@
 //! With `sluice.streaming.receiver.writeAheadLog.enable=true`, a receiver stream made by
 //! [`StreamingContext::receiver_stream_with_log`] (and [`socket_text_stream`], which uses it)
 //! writes every record it stores to a log under the checkpoint directory, fsynced before
-//! `store` / `store_batch` returns (with group commit: see [`wal`](crate::checkpoint::wal)).
+//! `store` / `store_batch` returns (with group commit: see [`wal`]).
 //! A receiver that acknowledges data to its source after `store` returns (a reliable
 //! receiver) then loses nothing in a crash: batches generated but not checkpointed re-run on
 //! the same records read back from the log, and records stored but not yet in a batch go into
