@@ -239,7 +239,10 @@ pub fn split_state_payload<'a>(
         return Err(corrupt(path, "state file without a header"));
     }
     let len = le_u32(&payload[..4]) as usize;
-    let Some(header) = payload.get(4..4 + len) else {
+    let end = 4usize
+        .checked_add(len)
+        .ok_or_else(|| corrupt(path, "state file header is truncated"))?;
+    let Some(header) = payload.get(4..end) else {
         return Err(corrupt(path, "state file header is truncated"));
     };
     let found: StateHeader = serde_json::from_slice(header)
@@ -262,5 +265,5 @@ pub fn split_state_payload<'a>(
             ),
         ));
     }
-    Ok(&payload[4 + len..])
+    Ok(&payload[end..])
 }
