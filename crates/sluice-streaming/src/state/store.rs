@@ -201,12 +201,21 @@ impl<K: Hash + Eq + Clone, S: Clone> StateStore<K, S> {
         // output is put in an order of the keys alone, so that a recovered run writes the same
         // bytes as a run without failures.
         let ordered = self.track_changes.load(Ordering::Acquire);
+        let mut keyed: Vec<(u64, K, S)> = Vec::new();
         for g in groups {
             let group = self.groups[g].lock();
-            let start = out.len();
-            out.extend(group.map.iter().map(|(k, e)| (k.clone(), e.value.clone())));
             if ordered {
-                out[start..].sort_by_cached_key(|(k, _)| stable_hash(k));
+                keyed.clear();
+                keyed.extend(
+                    group
+                        .map
+                        .iter()
+                        .map(|(k, e)| (stable_hash(k), k.clone(), e.value.clone())),
+                );
+                keyed.sort_unstable_by_key(|(h, _, _)| *h);
+                out.extend(keyed.drain(..).map(|(_, k, s)| (k, s)));
+            } else {
+                out.extend(group.map.iter().map(|(k, e)| (k.clone(), e.value.clone())));
             }
         }
         out
