@@ -9,6 +9,8 @@
 //! - [`lock`]: the exclusive lock that keeps a second process out of a directory in use.
 //! - [`store`]: reading and writing a checkpoint directory.
 //! - [`operator`]: stateful operators as the checkpoint sees them.
+//! - [`protocol`]: the protocol's decisions as pure functions (when a checkpoint is due,
+//!   whether a stopping job needs one, whether a checkpoint fits the job).
 //! - [`runtime`]: writing a checkpoint after a batch, and restoring a job from one.
 //! - [`wal`]: the receivers' write-ahead log: group commit, the replay and cleaning
 //!   decisions, torn tails.
@@ -22,6 +24,7 @@ pub mod lock;
 pub mod manifest;
 pub mod names;
 pub mod operator;
+pub mod protocol;
 pub mod runtime;
 pub mod store;
 pub mod wal;

@@ -23,6 +23,7 @@ use sluice_core::{Error, Result};
 
 use super::format::{StateHeader, FORMAT_VERSION};
 use super::manifest::{plan_groups, GroupWrite, Manifest, OperatorState};
+use super::protocol;
 use super::store::CheckpointDir;
 use crate::context::Shared;
 use crate::time::{duration_ms, Time};
@@ -69,20 +70,32 @@ pub(crate) fn check_names(shared: &Shared) -> Result<()> {
     Ok(())
 }
 
-/// Whether a checkpoint is due after batch `time`.
+/// Whether a checkpoint is due after batch `time` ([`protocol::is_due`]).
 pub(crate) fn is_checkpoint_time(shared: &Shared, zero: Time, time: Time) -> bool {
-    let interval = duration_ms(checkpoint_interval(shared)).max(1);
-    (time - zero) % interval == 0
+    protocol::is_due(zero.millis(), time.millis(), checkpoint_interval(shared))
 }
 
-/// The job's checkpoint interval.
+/// The job's checkpoint interval ([`protocol::checkpoint_interval`]).
 pub(crate) fn checkpoint_interval(shared: &Shared) -> std::time::Duration {
-    shared.checkpoint_interval.lock().unwrap_or_else(|| {
-        // Spark's default: the smallest multiple of the batch interval of at least 10 s.
-        let b = duration_ms(shared.batch_interval).max(1);
-        let k = (10_000 + b - 1) / b;
-        std::time::Duration::from_millis((k * b) as u64)
-    })
+    protocol::checkpoint_interval(shared.batch_interval, *shared.checkpoint_interval.lock())
+}
+
+/// After a graceful stop, checkpoints the last completed batch if the last checkpoint is
+/// older ([`protocol::final_checkpoint`]), so that a restart does not redo it.
+pub(crate) fn write_final_checkpoint(shared: &Shared) -> Result<()> {
+    let Some(dir) = shared.checkpoint_dir.lock().clone() else {
+        return Ok(());
+    };
+    let last = shared.progress.lock().last_completed.map(Time::millis);
+    let done = shared
+        .last_manifest
+        .lock()
+        .as_ref()
+        .map(|m| m.batch_time_ms);
+    match protocol::final_checkpoint(last, done) {
+        Some(t) => write_checkpoint(shared, &dir, Time::from_millis(t)),
+        None => Ok(()),
+    }
 }
 
 /// Writes a checkpoint of the state after batch `time`.
@@ -188,77 +201,28 @@ pub(crate) fn restore(
     dir: &CheckpointDir,
     manifest: Manifest,
 ) -> Result<Recovery> {
-    if manifest.format_version != FORMAT_VERSION {
-        return Err(mismatch(
-            dir,
-            format!(
-                "checkpoint format version {}; this build reads version {FORMAT_VERSION}",
-                manifest.format_version
-            ),
-        ));
-    }
-    let interval = duration_ms(shared.batch_interval);
-    if manifest.batch_interval_ms != interval {
-        return Err(mismatch(
-            dir,
-            format!(
-                "the checkpoint was written with a batch interval of {} ms, the job has {} ms",
-                manifest.batch_interval_ms, interval
-            ),
-        ));
-    }
     check_names(shared)?;
     let (operators, inputs) = {
         let g = shared.graph.lock();
         (g.operators.clone(), g.inputs.clone())
     };
-    for name in manifest.operators.keys() {
-        if !operators.iter().any(|o| &o.name() == name) {
-            return Err(mismatch(
-                dir,
-                format!(
-                    "the checkpoint has state for operator {name:?}, which the job does not \
-                     have (was it renamed or removed?)"
-                ),
-            ));
-        }
-    }
+    let shapes: Vec<protocol::OperatorShape> = operators
+        .iter()
+        .map(|o| protocol::OperatorShape {
+            name: o.name(),
+            kind: o.kind().to_string(),
+            key_type: o.key_type().to_string(),
+            state_type: o.state_type().to_string(),
+            num_groups: o.num_groups(),
+        })
+        .collect();
+    protocol::check_fit(&manifest, duration_ms(shared.batch_interval), &shapes)
+        .map_err(|reason| mismatch(dir, reason))?;
     for op in &operators {
         let name = op.name();
         let Some(st) = manifest.operators.get(&name) else {
-            return Err(mismatch(
-                dir,
-                format!(
-                    "operator {name:?} has no state in the checkpoint (is it new, or was it \
-                     renamed?)"
-                ),
-            ));
+            continue; // `check_fit` made sure every operator has state
         };
-        let checks = [
-            ("kind", st.kind.as_str(), op.kind()),
-            ("key type", st.key_type.as_str(), op.key_type()),
-            ("state type", st.state_type.as_str(), op.state_type()),
-        ];
-        for (what, theirs, ours) in checks {
-            if theirs != ours {
-                return Err(mismatch(
-                    dir,
-                    format!(
-                        "operator {name:?}: the checkpoint's {what} is {theirs}, the job's is {ours}"
-                    ),
-                ));
-            }
-        }
-        if st.num_groups != op.num_groups() {
-            return Err(mismatch(
-                dir,
-                format!(
-                    "operator {name:?}: the checkpoint has {} key groups, the job {}",
-                    st.num_groups,
-                    op.num_groups()
-                ),
-            ));
-        }
         for (&g, files) in &st.groups {
             let mut contents = Vec::with_capacity(files.len());
             for f in files {

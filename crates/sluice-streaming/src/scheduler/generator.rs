@@ -224,7 +224,9 @@ pub(crate) fn stop(shared: &Arc<Shared>, threads: Threads, mode: StopMode) {
                 shared.abort_batches.store(true, Ordering::Release);
             }
             let _ = threads.runner.join();
-            final_checkpoint(shared);
+            if let Err(e) = crate::checkpoint::runtime::write_final_checkpoint(shared) {
+                shared.report_error(e);
+            }
         }
         StopMode::Immediate => {
             shared.stop_generator.store(true, Ordering::Release);
@@ -235,27 +237,6 @@ pub(crate) fn stop(shared: &Arc<Shared>, threads: Threads, mode: StopMode) {
             }
             let _ = threads.generator.join();
             let _ = threads.runner.join();
-        }
-    }
-}
-
-/// After a graceful stop, checkpoints the last completed batch if the last checkpoint is
-/// older, so that a restart does not redo it.
-fn final_checkpoint(shared: &Arc<Shared>) {
-    let Some(dir) = shared.checkpoint_dir.lock().clone() else {
-        return;
-    };
-    let last = shared.progress.lock().last_completed;
-    let done = shared
-        .last_manifest
-        .lock()
-        .as_ref()
-        .map(|m| m.batch_time_ms);
-    if let Some(t) = last {
-        if done.is_none_or(|d| d < t.millis()) {
-            if let Err(e) = crate::checkpoint::runtime::write_checkpoint(shared, &dir, t) {
-                shared.report_error(e);
-            }
         }
     }
 }
