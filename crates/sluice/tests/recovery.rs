@@ -4,21 +4,14 @@
 //! output must equal those of a run without failures.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::{example, Rng};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 const BATCHES: i64 = 40;
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
 
 /// Input: file `k` is modified at `k` seconds − 500 ms of the step clock, so batch `k` selects
 /// it; a hidden file is never read.
@@ -92,17 +85,6 @@ fn outputs(out: &Path) -> Vec<(i64, Vec<String>)> {
     v
 }
 
-/// A small xorshift generator, seeded from the clock (the seed is printed).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn killed_and_restarted_job_produces_the_output_of_a_failure_free_run() {
     let root = tempfile::tempdir().unwrap();
@@ -120,13 +102,7 @@ fn killed_and_restarted_job_produces_the_output_of_a_failure_free_run() {
     assert_eq!(reference.len(), BATCHES as usize);
 
     // Crashing run: SIGKILL at random moments, restart each time, then finish.
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    eprintln!("kill schedule seed: {seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::from_clock();
     let (ckpt_b, out_b) = (root.path().join("ckpt-b"), root.path().join("out-b"));
     std::fs::create_dir_all(&out_b).unwrap();
     // Kill within the first quarter of a full run's time, so that most restarts are killed

@@ -8,40 +8,22 @@
 //! at-least-once delivery, and the test reports how many lines were counted twice.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::{example, Rng};
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const LINES: u64 = 6000;
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
-
 fn line(i: u64) -> String {
     format!("line-{i:05}")
-}
-
-/// A small xorshift generator, seeded from the clock (the seed is printed).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// The feeder: lines acknowledged so far (over all connections), connections accepted.
@@ -155,13 +137,7 @@ fn killed_and_restarted_socket_job_counts_every_line_at_least_once() {
     let (ckpt, out) = (root.path().join("ckpt"), root.path().join("counts.txt"));
     let (feeder, port) = Feeder::start();
 
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    eprintln!("kill schedule seed: {seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::from_clock();
     let kills_planned = 3 + rng.next() % 4;
     let mut kills = 0;
     for _ in 0..kills_planned {

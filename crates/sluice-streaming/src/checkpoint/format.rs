@@ -58,6 +58,17 @@ fn le_u64(b: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Refuses a format version this build does not read.
+fn check_version(version: u32, path: &Path) -> Result<()> {
+    if version == FORMAT_VERSION {
+        return Ok(());
+    }
+    Err(corrupt(
+        path,
+        format!("checkpoint format version {version}; this build reads version {FORMAT_VERSION}"),
+    ))
+}
+
 /// Checks a framed file and returns its payload; `path` is for the error message.
 pub fn unframe<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
     if bytes.len() < HEADER {
@@ -69,15 +80,7 @@ pub fn unframe<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
     if &bytes[..4] != MAGIC {
         return Err(corrupt(path, "not a checkpoint file (bad magic bytes)"));
     }
-    let version = le_u32(&bytes[4..8]);
-    if version != FORMAT_VERSION {
-        return Err(corrupt(
-            path,
-            format!(
-                "checkpoint format version {version}; this build reads version {FORMAT_VERSION}"
-            ),
-        ));
-    }
+    check_version(le_u32(&bytes[4..8]), path)?;
     let len = le_u64(&bytes[8..16]);
     let crc = le_u32(&bytes[16..20]);
     let payload = &bytes[HEADER..];
@@ -133,15 +136,7 @@ pub fn next_frame<'a>(bytes: &'a [u8], path: &Path) -> Result<FramePrefix<'a>> {
     if bytes.len() < HEADER {
         return Ok(FramePrefix::Partial);
     }
-    let version = le_u32(&bytes[4..8]);
-    if version != FORMAT_VERSION {
-        return Err(corrupt(
-            path,
-            format!(
-                "checkpoint format version {version}; this build reads version {FORMAT_VERSION}"
-            ),
-        ));
-    }
+    check_version(le_u32(&bytes[4..8]), path)?;
     let len = usize::try_from(le_u64(&bytes[8..16])).unwrap_or(usize::MAX);
     let crc = le_u32(&bytes[16..20]);
     let Some(payload) = HEADER
