@@ -5,9 +5,7 @@
 //! after `t`, and it was not selected within the remember window. Modification times are set
 //! explicitly (`File::set_modified`) on the manual clock's scale (ms since the Unix epoch).
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, UNIX_EPOCH};
 
 use sluice_core::{Conf, Error};
 use sluice_streaming::listener::{BatchInfo, StreamingListener};
@@ -15,22 +13,7 @@ use sluice_streaming::time::Time;
 use sluice_streaming::StopMode;
 
 mod common;
-use common::{batch, collect_into, context_at, run_batch_at, strings};
-
-/// Writes `content` to `path` and sets its modification time to `mtime_ms`.
-fn write_file(path: &Path, content: &str, mtime_ms: u64) {
-    std::fs::write(path, content).unwrap();
-    set_mtime(path, mtime_ms);
-}
-
-fn set_mtime(path: &Path, mtime_ms: u64) {
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(UNIX_EPOCH + Duration::from_millis(mtime_ms))
-        .unwrap();
-}
+use common::{batch, collect_into, context_at, run_batch_at, set_mtime, strings, write_file};
 
 #[derive(Default)]
 struct InputLog(Mutex<Vec<(i64, u64, String)>>);

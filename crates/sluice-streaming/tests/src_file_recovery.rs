@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use sluice_core::{Conf, Context};
@@ -14,17 +14,10 @@ use sluice_streaming::clock::ManualClock;
 use sluice_streaming::time::{seconds, Time};
 use sluice_streaming::{StopMode, StreamingContext};
 
-type Counts = Arc<Mutex<BTreeMap<i64, Vec<(String, u64)>>>>;
+mod common;
+use common::write_file;
 
-fn write_file(path: &Path, content: &[u8], mtime_ms: u64) {
-    std::fs::write(path, content).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(UNIX_EPOCH + Duration::from_millis(mtime_ms))
-        .unwrap();
-}
+type Counts = Arc<Mutex<BTreeMap<i64, Vec<(String, u64)>>>>;
 
 /// Counts lines of the files in `input` with `update_state_by_key` (the stream's only
 /// consumer), checkpointing into `ck` every 2 batches; records each batch's state.

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests of `sluice-streaming`: contexts on a manual clock,
 //! running batches, collecting a stream's output, harness configurations, and a receiver that
-//! hands its context to the test.
+//! hands its context to the test, and files with a given modification time.
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -206,4 +206,21 @@ impl<T: Data> Receiver<T> for HandOver<T> {
     fn name(&self) -> String {
         self.name.to_string()
     }
+}
+
+/// Writes `content` to `path` and sets its modification time to `mtime_ms` (ms since the
+/// Unix epoch, the manual clock's scale in the directory-stream tests).
+pub fn write_file(path: &std::path::Path, content: impl AsRef<[u8]>, mtime_ms: u64) {
+    std::fs::write(path, content).unwrap();
+    set_mtime(path, mtime_ms);
+}
+
+/// Sets the modification time of `path` to `mtime_ms`.
+pub fn set_mtime(path: &std::path::Path, mtime_ms: u64) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + Duration::from_millis(mtime_ms))
+        .unwrap();
 }
