@@ -7,6 +7,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use sluice::streaming::listener::InputErrorInfo;
 use sluice::streaming::ReceiverInfo;
 use sluice::{BatchInfo, StreamingListener};
 
@@ -41,6 +42,8 @@ struct State {
 /// The error lines of one receiver: when one was last printed, and what was held back since.
 #[derive(Default)]
 struct ReceiverLog {
+    /// `receiver` or `source` (a direct source's errors).
+    kind: &'static str,
     name: String,
     last_print: Option<Instant>,
     pending: Option<String>,
@@ -111,8 +114,28 @@ impl Status {
         } else {
             String::new()
         };
-        let line = format!("receiver {}: {message}{more}", log.name);
+        let kind = if log.kind.is_empty() {
+            "receiver"
+        } else {
+            log.kind
+        };
+        let line = format!("{kind} {}: {message}{more}", log.name);
         self.print(st, &line);
+    }
+
+    /// Prints an error of stream `id` now, or holds it back when the stream's last line is
+    /// too recent (it is printed later, with how many were not shown).
+    fn report_error(&self, st: &mut State, id: usize, message: String, now: Instant) {
+        let log = st.receivers.entry(id).or_default();
+        if log
+            .last_print
+            .is_some_and(|t| now.duration_since(t) < RECEIVER_LINE_INTERVAL)
+        {
+            log.pending = Some(message);
+            log.skipped += 1;
+            return;
+        }
+        self.print_receiver_error(st, id, &message, now);
     }
 
     /// Prints the receivers' held-back errors whose turn has come.
@@ -235,16 +258,18 @@ impl StreamingListener for Status {
         let mut st = self.state.lock();
         st.bad_records.insert(r.stream_id, r.bad_records);
         let message = r.last_error.clone().unwrap_or_else(|| "an error".into());
-        let log = Self::log(&mut st, r);
-        if log
-            .last_print
-            .is_some_and(|t| now.duration_since(t) < RECEIVER_LINE_INTERVAL)
-        {
-            log.pending = Some(message);
-            log.skipped += 1;
-            return;
-        }
-        self.print_receiver_error(&mut st, r.stream_id, &message, now);
+        Self::log(&mut st, r);
+        self.report_error(&mut st, r.stream_id, message, now);
+    }
+
+    fn on_input_error(&self, e: &InputErrorInfo) {
+        let now = Instant::now();
+        let mut st = self.state.lock();
+        let log = st.receivers.entry(e.stream_id).or_default();
+        log.kind = "source";
+        log.name.clone_from(&e.name);
+        let message = format!("{} (error {})", e.message, e.count);
+        self.report_error(&mut st, e.stream_id, message, now);
     }
 
     fn on_receiver_stopped(&self, r: &ReceiverInfo) {

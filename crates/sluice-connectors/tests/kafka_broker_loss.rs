@@ -16,7 +16,18 @@ use std::time::{Duration, Instant};
 use common::{unique, Job};
 use parking_lot::Mutex;
 use sluice_connectors::kafka::admin::{create_topic, produce, Produce};
-use sluice_streaming::Time;
+use sluice_streaming::listener::InputErrorInfo;
+use sluice_streaming::{StreamingListener, Time};
+
+/// Keeps the errors direct sources report to the listeners.
+#[derive(Default)]
+struct InputErrors(Mutex<Vec<InputErrorInfo>>);
+
+impl StreamingListener for InputErrors {
+    fn on_input_error(&self, e: &InputErrorInfo) {
+        self.0.lock().push(e.clone());
+    }
+}
 
 fn start_broker(bin: &str, data: &Path, port: u16) -> Child {
     let url = format!("tcp://127.0.0.1:{port}");
@@ -94,6 +105,8 @@ fn a_lost_broker_makes_batches_wait_and_loses_nothing() {
             Ok(())
         })
         .unwrap();
+    let errors = Arc::new(InputErrors::default());
+    job.ssc.add_listener(errors.clone());
     job.ssc.start().unwrap();
     job.run_batch(1).unwrap();
 
@@ -105,6 +118,24 @@ fn a_lost_broker_makes_batches_wait_and_loses_nothing() {
     while kafka.planning_error().is_none() {
         assert!(Instant::now() < deadline, "no planning error reported");
         std::thread::sleep(Duration::from_millis(20));
+    }
+    // Listeners hear of it too, naming the stream and the batch that waits.
+    while errors.0.lock().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no input error posted to the listeners"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    {
+        let e = errors.0.lock()[0].clone();
+        assert_eq!(e.stream_id, kafka.stream().id());
+        assert!(e.name.starts_with("kafka:"), "{e:?}");
+        assert!(
+            e.message.contains("planning batch") && e.message.contains("retrying"),
+            "{e:?}"
+        );
+        assert!(e.count >= 1);
     }
     assert!(!job
         .ssc

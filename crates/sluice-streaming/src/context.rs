@@ -4,24 +4,23 @@
 //! output operations, and runs the scheduler threads between `start` and `stop`. Its state goes
 //! Initialized → Active → Stopped, one way.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use sluice_core::{Conf, Context, Data, Error, Result};
 
-use crate::checkpoint::manifest::Manifest;
-use crate::checkpoint::operator::CheckpointedOperator;
-use crate::checkpoint::runtime::{self, Recovery};
+use crate::checkpoint::checkpointer::Checkpointer;
 use crate::checkpoint::store::CheckpointDir;
 use crate::clock::{Clock, ManualClock, StepClock, SystemClock};
 use crate::conf::StreamingSettings;
-use crate::dstream::{DStream, DStreamBase};
-use crate::listener::{ListenerBus, StreamingEvent, StreamingListener};
-use crate::scheduler::generator;
-use crate::scheduler::job::OutputStream;
-use crate::source::InputStream;
+use crate::dstream::DStream;
+use crate::graph::StreamEnv;
+use crate::listener::{StreamingEvent, StreamingListener};
+use crate::scheduler::generator::{self, Threads};
+use crate::scheduler::progress::ProgressBoard;
+use crate::scheduler::Run;
+pub use crate::scheduler::StopMode;
 use crate::time::{duration_ms, is_multiple, Time};
 
 /// The lifecycle state of a streaming context.
@@ -35,122 +34,23 @@ pub enum StreamingState {
     Stopped,
 }
 
-/// How to stop a streaming context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopMode {
-    /// Stop now: no new batches; the running output operation finishes, queued batches are
-    /// dropped.
-    Immediate,
-    /// Stop sources, process everything already received (in a final batch if needed), then
-    /// stop. If that takes longer than `timeout`, the remaining queued batches are dropped.
-    Graceful {
-        /// The longest to wait for the queued batches.
-        timeout: Duration,
-    },
-}
-
-/// The graph: every stream, the inputs and the output operations.
-#[derive(Default)]
-pub(crate) struct Graph {
-    pub streams: Vec<Arc<dyn DStreamBase>>,
-    pub inputs: Vec<Arc<dyn InputStream>>,
-    pub outputs: Vec<Arc<dyn OutputStream>>,
-    pub operators: Vec<Arc<dyn CheckpointedOperator>>,
-}
-
-/// Progress of the scheduler, shared with waiters.
-#[derive(Default)]
-pub(crate) struct Progress {
-    pub last_completed: Option<Time>,
-    pub batches_completed: u64,
-    pub batches_failed: u64,
-    /// Queued batches that never ran: dropped by an immediate stop, or by a graceful stop
-    /// whose timeout ran out.
-    pub batches_dropped: u64,
-    pub error: Option<Error>,
-}
-
-/// State shared by the context handle, the streams and the scheduler threads.
-pub(crate) struct Shared {
-    pub ctx: Context,
-    pub batch_interval: Duration,
-    pub clock: Arc<dyn Clock>,
-    pub manual_clock: Option<Arc<ManualClock>>,
-    pub settings: StreamingSettings,
-    pub state: Mutex<StreamingState>,
-    pub graph: Mutex<Graph>,
-    pub bus: ListenerBus,
-    /// Tells the generator to stop.
-    pub stop_generator: AtomicBool,
-    /// Tells the runner to drop queued batches.
-    pub abort_batches: AtomicBool,
-    pub progress: Mutex<Progress>,
-    pub progress_changed: Condvar,
-    pub start_time: Mutex<Option<Time>>,
-    pub remember: Mutex<Option<Duration>>,
-    pub threads: Mutex<Option<generator::Threads>>,
-    /// Threads of the engine that must not call `stop` (it would wait for themselves).
-    pub engine_threads: Mutex<Vec<std::thread::ThreadId>>,
+/// What the context handle owns: the graph's environment, the lifecycle around it, and the
+/// scheduler of the current run.
+struct Inner {
+    env: Arc<StreamEnv>,
+    manual_clock: Option<Arc<ManualClock>>,
+    state: Mutex<StreamingState>,
+    progress: Arc<ProgressBoard>,
     /// Serialises `start` and `stop`: a second caller waits for the first to finish.
-    pub lifecycle: Mutex<()>,
-    /// Where checkpoints go, when checkpointing.
-    pub checkpoint_dir: Mutex<Option<CheckpointDir>>,
-    /// The shortest checkpoint interval asked for by a stream.
-    pub checkpoint_interval: Mutex<Option<Duration>>,
-    /// The last checkpoint written or restored.
-    pub last_manifest: Mutex<Option<Manifest>>,
-    /// Set when the job was restored from a checkpoint.
-    pub recovery: Mutex<Option<Recovery>>,
+    lifecycle: Mutex<()>,
+    remember: Mutex<Option<Duration>>,
     /// The most batches this run generates (`limit_batches`).
-    pub batch_limit: Mutex<Option<u64>>,
-    next_stream: AtomicUsize,
-    next_output: AtomicUsize,
-}
-
-impl Shared {
-    pub fn next_stream_id(&self) -> usize {
-        self.next_stream.fetch_add(1, Ordering::Relaxed)
-    }
-    pub fn next_output_id(&self) -> usize {
-        self.next_output.fetch_add(1, Ordering::Relaxed)
-    }
-    pub fn register_stream(&self, s: Arc<dyn DStreamBase>) {
-        self.graph.lock().streams.push(s);
-    }
-    pub fn register_input(&self, s: Arc<dyn InputStream>) {
-        self.graph.lock().inputs.push(s);
-    }
-    pub fn register_output(&self, o: Arc<dyn OutputStream>) {
-        self.graph.lock().outputs.push(o);
-    }
-    pub fn register_operator(&self, o: Arc<dyn CheckpointedOperator>) {
-        self.graph.lock().operators.push(o);
-    }
-    /// The time before the first batch (set by `start`).
-    pub fn zero_time(&self) -> Option<Time> {
-        self.start_time.lock().map(|s| s - self.batch_interval)
-    }
-    pub fn check_can_add(&self) -> Result<()> {
-        match *self.state.lock() {
-            StreamingState::Initialized => Ok(()),
-            _ => Err(Error::IllegalState(
-                "adding new inputs, transformations and output operations after starting a \
-                 streaming context is not supported"
-                    .into(),
-            )),
-        }
-    }
-    pub fn post(&self, e: StreamingEvent) {
-        self.bus.post(e);
-    }
-    /// Records a failure for `await_termination` (the first one wins).
-    pub fn report_error(&self, e: Error) {
-        let mut p = self.progress.lock();
-        if p.error.is_none() {
-            p.error = Some(e);
-        }
-        self.progress_changed.notify_all();
-    }
+    batch_limit: Mutex<Option<u64>>,
+    checkpointer: Mutex<Option<Arc<Checkpointer>>>,
+    /// The scheduler of the running context.
+    run: Mutex<Option<(Arc<Run>, Threads)>>,
+    /// Threads of the engine that must not call `stop` (it would wait for themselves).
+    engine_threads: Mutex<Vec<std::thread::ThreadId>>,
 }
 
 /// A handle that does not keep a streaming context alive (for servers and watchers).
@@ -168,14 +68,14 @@ impl WeakStreamingContext {
 
 /// Stops the context when the last handle goes away, so threads never outlive it.
 struct Owner {
-    shared: Arc<Shared>,
+    inner: Inner,
 }
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        let _ = stop_shared(&self.shared, StopMode::Immediate);
-        // Break the cycle streams → shared → graph → streams.
-        *self.shared.graph.lock() = Graph::default();
+        let _ = stop_inner(&self.inner, StopMode::Immediate);
+        // Break the cycle streams → env → graph → streams.
+        self.inner.env.clear();
     }
 }
 
@@ -211,7 +111,7 @@ pub struct StreamingContext {
 impl std::fmt::Debug for StreamingContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamingContext")
-            .field("batch_interval", &self.shared().batch_interval)
+            .field("batch_interval", &self.env().batch_interval)
             .field("state", &self.state())
             .finish()
     }
@@ -268,44 +168,35 @@ impl StreamingContext {
             None if settings.step_clock => (Arc::new(StepClock::new(0)), None),
             None => (Arc::new(SystemClock), None),
         };
-        let shared = Arc::new(Shared {
-            ctx: ctx.clone(),
-            batch_interval,
-            clock,
+        let inner = Inner {
+            env: Arc::new(StreamEnv::new(ctx.clone(), batch_interval, clock, settings)),
             manual_clock,
-            settings,
             state: Mutex::new(StreamingState::Initialized),
-            graph: Mutex::new(Graph::default()),
-            bus: ListenerBus::new(),
-            stop_generator: AtomicBool::new(false),
-            abort_batches: AtomicBool::new(false),
-            progress: Mutex::new(Progress::default()),
-            progress_changed: Condvar::new(),
-            start_time: Mutex::new(None),
-            remember: Mutex::new(None),
-            threads: Mutex::new(None),
-            engine_threads: Mutex::new(Vec::new()),
+            progress: Arc::new(ProgressBoard::default()),
             lifecycle: Mutex::new(()),
-            checkpoint_dir: Mutex::new(None),
-            checkpoint_interval: Mutex::new(None),
-            last_manifest: Mutex::new(None),
-            recovery: Mutex::new(None),
+            remember: Mutex::new(None),
             batch_limit: Mutex::new(None),
-            next_stream: AtomicUsize::new(0),
-            next_output: AtomicUsize::new(0),
-        });
+            checkpointer: Mutex::new(None),
+            run: Mutex::new(None),
+            engine_threads: Mutex::new(Vec::new()),
+        };
         Ok(StreamingContext {
-            owner: Arc::new(Owner { shared }),
+            owner: Arc::new(Owner { inner }),
         })
     }
 
     /// The validated `sluice.streaming.*` settings.
     pub fn settings(&self) -> &crate::conf::StreamingSettings {
-        &self.shared().settings
+        &self.env().settings
     }
 
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.owner.shared
+    /// What the graph's nodes share (sources register themselves there).
+    pub(crate) fn env(&self) -> &Arc<StreamEnv> {
+        &self.owner.inner.env
+    }
+
+    fn inner(&self) -> &Inner {
+        &self.owner.inner
     }
 
     /// A handle that does not keep the context alive.
@@ -317,9 +208,8 @@ impl StreamingContext {
 
     /// The number of keys held by each stateful operator, by name.
     pub fn state_sizes(&self) -> Vec<(String, usize)> {
-        self.shared()
-            .graph
-            .lock()
+        self.env()
+            .graph()
             .operators
             .iter()
             .map(|o| (o.name(), o.num_keys()))
@@ -328,28 +218,28 @@ impl StreamingContext {
 
     /// The engine context.
     pub fn context(&self) -> &Context {
-        &self.shared().ctx
+        &self.env().ctx
     }
 
     /// The batch interval.
     pub fn batch_interval(&self) -> Duration {
-        self.shared().batch_interval
+        self.env().batch_interval
     }
 
     /// The manual clock, when the context was configured with `sluice.streaming.clock=manual`.
     pub fn manual_clock(&self) -> Option<Arc<ManualClock>> {
-        self.shared().manual_clock.clone()
+        self.inner().manual_clock.clone()
     }
 
     /// The current state.
     pub fn state(&self) -> StreamingState {
-        *self.shared().state.lock()
+        *self.inner().state.lock()
     }
 
     /// Keeps every stream's RDDs for at least `d` (for queries on past batches).
     pub fn remember(&self, d: Duration) -> Result<()> {
-        self.shared().check_can_add()?;
-        *self.shared().remember.lock() = Some(d);
+        self.env().check_can_add()?;
+        *self.inner().remember.lock() = Some(d);
         Ok(())
     }
 
@@ -357,8 +247,10 @@ impl StreamingContext {
     /// operator (which must then be named) and what each source read, so that
     /// [`get_or_create`](Self::get_or_create) can restart the job where it stopped.
     pub fn checkpoint(&self, dir: impl AsRef<std::path::Path>) -> Result<()> {
-        self.shared().check_can_add()?;
-        *self.shared().checkpoint_dir.lock() = Some(CheckpointDir::open(dir)?);
+        self.env().check_can_add()?;
+        let dir = CheckpointDir::open(dir)?;
+        *self.inner().checkpointer.lock() =
+            Some(Arc::new(Checkpointer::new(Arc::clone(self.env()), dir)));
         Ok(())
     }
 
@@ -389,25 +281,29 @@ impl StreamingContext {
         let cdir = CheckpointDir::open(dir.as_ref())?;
         let latest = cdir.latest()?;
         let ssc = create()?;
-        if ssc.shared().checkpoint_dir.lock().is_none() {
+        if ssc.inner().checkpointer.lock().is_none() {
             ssc.checkpoint(dir.as_ref())?;
         }
+        drop(cdir);
         if let Some(manifest) = latest {
-            let recovery = runtime::restore(ssc.shared(), &cdir, manifest)?;
-            let mut p = ssc.shared().progress.lock();
-            p.last_completed = Some(recovery.checkpoint_time);
-            drop(p);
-            *ssc.shared().recovery.lock() = Some(recovery);
+            let checkpointer = ssc.inner().checkpointer.lock().clone();
+            if let Some(c) = checkpointer {
+                let recovery = c.restore(manifest)?;
+                ssc.inner()
+                    .progress
+                    .update(|p| p.last_completed = Some(recovery.checkpoint_time));
+            }
         }
         Ok(ssc)
     }
 
     /// The batch time of the checkpoint the context was restored from, if any.
     pub fn recovered_from(&self) -> Option<Time> {
-        self.shared()
-            .recovery
+        self.inner()
+            .checkpointer
             .lock()
             .as_ref()
+            .and_then(|c| c.recovery())
             .map(|r| r.checkpoint_time)
     }
 
@@ -429,22 +325,21 @@ impl StreamingContext {
     /// assert_eq!(ssc.batches_completed(), 2);
     /// ```
     pub fn limit_batches(&self, n: u64) -> Result<()> {
-        self.shared().check_can_add()?;
+        self.env().check_can_add()?;
         if n == 0 {
             return Err(Error::InvalidArgument(
                 "limit_batches needs at least one batch".into(),
             ));
         }
-        *self.shared().batch_limit.lock() = Some(n);
+        *self.inner().batch_limit.lock() = Some(n);
         Ok(())
     }
 
     /// What each direct source (a directory, Kafka) skipped because it could not be decoded or
     /// read, by source name; receivers report theirs in [`ReceiverInfo`](crate::ReceiverInfo).
-    pub fn bad_records(&self) -> Vec<(String, crate::source::bad_records::BadRecordReport)> {
-        self.shared()
-            .graph
-            .lock()
+    pub fn bad_records(&self) -> Vec<(String, crate::bad_records::BadRecordReport)> {
+        self.env()
+            .graph()
             .inputs
             .iter()
             .filter_map(|i| i.bad_records().map(|r| (i.name(), r)))
@@ -453,12 +348,12 @@ impl StreamingContext {
 
     /// Registers a listener.
     pub fn add_listener(&self, l: Arc<dyn StreamingListener>) {
-        self.shared().bus.add(l);
+        self.env().bus.add(l);
     }
 
     /// The union of several streams with the same slide.
     pub fn union<T: Data>(&self, streams: &[DStream<T>]) -> Result<DStream<T>> {
-        self.shared().check_can_add()?;
+        self.env().check_can_add()?;
         let first = streams
             .first()
             .ok_or_else(|| Error::InvalidArgument("union of no streams".into()))?;
@@ -478,11 +373,11 @@ impl StreamingContext {
     /// Starts the scheduler: validates the graph, starts sources and the batch clock. The first
     /// batch time is the next multiple of the batch interval after now.
     pub fn start(&self) -> Result<()> {
-        let shared = self.shared();
+        let inner = self.inner();
         // `start` and `stop` are serialised: a concurrent `stop` (or a second `start`) waits
         // until this one has finished and sees its outcome.
-        let _serial = shared.lifecycle.lock();
-        match *shared.state.lock() {
+        let _serial = inner.lifecycle.lock();
+        match *inner.state.lock() {
             StreamingState::Active => return Ok(()),
             StreamingState::Stopped => {
                 return Err(Error::IllegalState(
@@ -493,100 +388,118 @@ impl StreamingContext {
         }
         // Checks that leave the context as it was, so the program can fix the graph.
         self.validate()?;
-        let recovery = shared.recovery.lock().clone();
-        if let Some(dir) = shared.checkpoint_dir.lock().as_ref() {
-            if recovery.is_none() {
-                dir.check_unreferenced(shared.settings.discard_unreferenced_state)?;
-            }
-            runtime::check_names(shared)?;
+        let checkpointer = inner.checkpointer.lock().clone();
+        if let Some(c) = &checkpointer {
+            c.check_start()?;
         }
         // From here on, a failure stops whatever was started and the context with it (as in
         // Spark: a context that failed to start is stopped).
-        match self.launch(recovery) {
+        inner.env.seal();
+        match self.launch(checkpointer) {
             Ok(()) => {
-                *shared.state.lock() = StreamingState::Active;
+                *inner.state.lock() = StreamingState::Active;
                 Ok(())
             }
             Err(e) => {
-                for i in &shared.graph.lock().inputs.clone() {
+                for i in &inner.env.graph().inputs.clone() {
                     i.stop();
                 }
-                shared.bus.stop();
-                *shared.state.lock() = StreamingState::Stopped;
-                shared.progress_changed.notify_all();
+                inner.env.bus.stop();
+                *inner.state.lock() = StreamingState::Stopped;
+                inner.progress.update(|p| p.stopped = true);
                 Err(e)
             }
         }
     }
 
     /// Sets the graph's times, starts the listener bus, the sources and the scheduler.
-    fn launch(&self, recovery: Option<Recovery>) -> Result<()> {
-        let shared = self.shared();
-        let interval = duration_ms(shared.batch_interval);
-        let now = shared.clock.now_ms();
+    fn launch(&self, checkpointer: Option<Arc<Checkpointer>>) -> Result<()> {
+        let inner = self.inner();
+        let env = &inner.env;
+        let interval = duration_ms(env.batch_interval);
+        let now = env.clock.now_ms();
+        let recovery = checkpointer.as_ref().and_then(|c| c.recovery());
         let (start, first_batch) = match &recovery {
             // Resume on the original batch times, after the checkpointed batch.
             Some(r) => (
-                r.zero_time + shared.batch_interval,
-                r.checkpoint_time + shared.batch_interval,
+                r.zero_time + env.batch_interval,
+                r.checkpoint_time + env.batch_interval,
             ),
             None => {
                 let s = Time::from_millis((now.div_euclid(interval) + 1) * interval);
                 (s, s)
             }
         };
-        let zero = start - shared.batch_interval;
-        {
-            let graph = shared.graph.lock();
-            if shared.checkpoint_dir.lock().is_some() {
-                for op in &graph.operators {
-                    op.track_changes();
-                }
-            }
-            let remember = shared
-                .remember
-                .lock()
-                .unwrap_or(Duration::ZERO)
-                .max(shared.batch_interval);
-            for s in &graph.streams {
-                s.set_zero_time(zero);
-            }
-            for o in &graph.outputs {
-                o.stream().require_remember(remember);
-            }
+        let zero = start - env.batch_interval;
+        let graph = env.snapshot();
+        let remember = inner
+            .remember
+            .lock()
+            .unwrap_or(Duration::ZERO)
+            .max(env.batch_interval);
+        for s in &graph.streams {
+            s.set_zero_time(zero);
         }
-        *shared.start_time.lock() = Some(start);
-        let bus_thread = shared
+        for o in &graph.outputs {
+            o.stream().require_remember(remember);
+        }
+        env.set_start_time(start);
+        let bus_thread = env
             .bus
             .start()
             .map_err(|e| Error::Internal(format!("starting the listener thread: {e}")))?;
-        shared.engine_threads.lock().push(bus_thread);
-        shared.post(StreamingEvent::StreamingStarted(now));
-        let inputs = shared.graph.lock().inputs.clone();
-        for i in &inputs {
+        inner.engine_threads.lock().push(bus_thread);
+        env.post(StreamingEvent::StreamingStarted(now));
+        for i in &graph.inputs {
             i.start()?;
         }
-        runtime::prepare_write_ahead_logs(shared)?;
-        *shared.threads.lock() = Some(generator::spawn(Arc::clone(shared), first_batch)?);
+        let logs = graph
+            .inputs
+            .iter()
+            .any(|i| i.replay().is_some_and(|r| r.writes_log()));
+        match &checkpointer {
+            Some(c) => c.on_start()?,
+            None if logs => {
+                return Err(Error::config(
+                    crate::conf::RECEIVER_WAL,
+                    "true",
+                    "the receivers' write-ahead log needs a checkpoint directory: call \
+                     StreamingContext::checkpoint or use get_or_create",
+                ))
+            }
+            None => {}
+        }
+        let run = Arc::new(Run {
+            env: Arc::clone(env),
+            progress: Arc::clone(&inner.progress),
+            checkpointer,
+            first_batch,
+            batch_limit: *inner.batch_limit.lock(),
+            stop_generator: std::sync::atomic::AtomicBool::new(false),
+            abort_batches: std::sync::atomic::AtomicBool::new(false),
+        });
+        let threads = generator::spawn(&run)?;
+        inner.engine_threads.lock().extend(threads.ids());
+        *inner.run.lock() = Some((run, threads));
         Ok(())
     }
 
     fn validate(&self) -> Result<()> {
-        let shared = self.shared();
-        let graph = shared.graph.lock();
+        let env = self.env();
+        let graph = env.graph();
         if graph.outputs.iter().all(|o| o.is_internal()) {
             return Err(Error::IllegalState(
                 "no output operations registered, so nothing to execute".into(),
             ));
         }
         for s in &graph.streams {
-            if !is_multiple(s.slide(), shared.batch_interval) {
+            if !is_multiple(s.slide(), env.batch_interval) {
                 return Err(Error::InvalidArgument(format!(
                     "stream {} ({}) has slide {:?}, not a multiple of the batch interval {:?}",
                     s.id(),
                     s.name(),
                     s.slide(),
-                    shared.batch_interval
+                    env.batch_interval
                 )));
             }
         }
@@ -595,7 +508,7 @@ impl StreamingContext {
 
     /// Stops the context (see [`StopMode`]). Stopping twice is fine.
     pub fn stop(&self, mode: StopMode) -> Result<()> {
-        stop_shared(self.shared(), mode)
+        stop_inner(self.inner(), mode)
     }
 
     /// Blocks until the context is stopped or a batch fails; returns the failure.
@@ -610,23 +523,23 @@ impl StreamingContext {
     }
 
     fn await_inner(&self, timeout: Option<Duration>) -> Result<bool> {
-        let shared = self.shared();
+        let board = &self.inner().progress;
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut p = shared.progress.lock();
+        let mut p = board.state.lock();
         loop {
             if let Some(e) = p.error.take() {
                 return Err(e);
             }
-            if *shared.state.lock() == StreamingState::Stopped {
+            if p.stopped {
                 return Ok(true);
             }
             match deadline {
                 Some(d) => {
-                    if shared.progress_changed.wait_until(&mut p, d).timed_out() {
+                    if board.changed.wait_until(&mut p, d).timed_out() {
                         return Ok(false);
                     }
                 }
-                None => shared.progress_changed.wait(&mut p),
+                None => board.changed.wait(&mut p),
             }
         }
     }
@@ -634,21 +547,17 @@ impl StreamingContext {
     /// Blocks until batch `time` has completed (or a later one); `Ok(false)` on timeout.
     /// Meant for tests driving a manual clock.
     pub fn await_batch(&self, time: Time, timeout: Duration) -> Result<bool> {
-        let shared = self.shared();
+        let board = &self.inner().progress;
         let deadline = Instant::now() + timeout;
-        let mut p = shared.progress.lock();
+        let mut p = board.state.lock();
         loop {
             if p.last_completed.is_some_and(|t| t >= time) {
                 return Ok(true);
             }
-            if *shared.state.lock() == StreamingState::Stopped {
+            if p.stopped {
                 return Ok(false);
             }
-            if shared
-                .progress_changed
-                .wait_until(&mut p, deadline)
-                .timed_out()
-            {
+            if board.changed.wait_until(&mut p, deadline).timed_out() {
                 return Ok(false);
             }
         }
@@ -656,63 +565,63 @@ impl StreamingContext {
 
     /// Takes the first recorded batch failure, if any.
     pub fn take_error(&self) -> Option<Error> {
-        self.shared().progress.lock().error.take()
+        self.inner().progress.state.lock().error.take()
     }
 
     /// The last completed batch time.
     pub fn last_completed_batch(&self) -> Option<Time> {
-        self.shared().progress.lock().last_completed
+        self.inner().progress.state.lock().last_completed
     }
 
     /// Number of batches completed (including failed ones).
     pub fn batches_completed(&self) -> u64 {
-        self.shared().progress.lock().batches_completed
+        self.inner().progress.state.lock().batches_completed
     }
 
     /// Queued batches that were dropped without running: by an immediate stop, or by a
     /// graceful stop whose timeout ran out. A program that stopped gracefully should treat a
     /// non-zero count as a failure (their input was received but not processed).
     pub fn batches_dropped(&self) -> u64 {
-        self.shared().progress.lock().batches_dropped
+        self.inner().progress.state.lock().batches_dropped
     }
 
     /// The first batch time (set by `start`).
     pub fn start_time(&self) -> Option<Time> {
-        *self.shared().start_time.lock()
+        self.env().start_time()
     }
 }
 
 /// Stops the scheduler threads and sources.
-fn stop_shared(shared: &Arc<Shared>, mode: StopMode) -> Result<()> {
+fn stop_inner(inner: &Inner, mode: StopMode) -> Result<()> {
     let me = std::thread::current().id();
-    if shared.engine_threads.lock().contains(&me) {
+    if inner.engine_threads.lock().contains(&me) {
         return Err(Error::IllegalState(
             "a streaming context cannot be stopped from a listener callback or an output \
              operation (it would wait for itself); stop it from another thread"
                 .into(),
         ));
     }
-    let _serial = shared.lifecycle.lock();
+    let _serial = inner.lifecycle.lock();
+    inner.env.seal();
     {
-        let mut state = shared.state.lock();
+        let mut state = inner.state.lock();
         match *state {
             StreamingState::Stopped => return Ok(()),
             StreamingState::Initialized => {
                 *state = StreamingState::Stopped;
                 drop(state);
-                shared.progress_changed.notify_all();
+                inner.progress.update(|p| p.stopped = true);
                 return Ok(());
             }
             StreamingState::Active => {}
         }
     }
-    let threads = shared.threads.lock().take();
-    if let Some(threads) = threads {
-        generator::stop(shared, threads, mode);
+    let run = inner.run.lock().take();
+    if let Some((run, threads)) = run {
+        generator::stop(&run, threads, mode);
     }
-    shared.bus.stop();
-    *shared.state.lock() = StreamingState::Stopped;
-    let _guard = shared.progress.lock();
-    shared.progress_changed.notify_all();
+    inner.env.bus.stop();
+    *inner.state.lock() = StreamingState::Stopped;
+    inner.progress.update(|p| p.stopped = true);
     Ok(())
 }

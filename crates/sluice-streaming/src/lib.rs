@@ -19,13 +19,15 @@
 //! Tests use the [`testing`] harness or a [`clock::ManualClock`]: nothing sleeps.
 
 pub mod backpressure;
+mod bad_records;
 pub mod checkpoint;
 pub mod clock;
 pub mod conf;
 pub mod context;
 pub mod dstream;
+mod graph;
 pub mod listener;
-pub mod scheduler;
+mod scheduler;
 pub mod source;
 pub mod state;
 pub mod testing;

@@ -100,6 +100,20 @@ pub struct ReceiverInfo {
     pub bad_records: u64,
 }
 
+/// An error a direct source (one without a receiver, such as Kafka's direct stream) met and
+/// got past: a failed offset commit, a broker that could not be reached while planning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputErrorInfo {
+    /// The input stream's id.
+    pub stream_id: usize,
+    /// The source's name.
+    pub name: String,
+    /// What went wrong.
+    pub message: String,
+    /// How many errors of this kind the source has met so far.
+    pub count: u64,
+}
+
 /// An event of the streaming scheduler.
 #[derive(Debug, Clone)]
 pub enum StreamingEvent {
@@ -121,6 +135,8 @@ pub enum StreamingEvent {
     ReceiverError(ReceiverInfo),
     /// A receiver stopped.
     ReceiverStopped(ReceiverInfo),
+    /// A direct source met an error and kept going.
+    InputError(InputErrorInfo),
 }
 
 /// Receives streaming events. Every method has an empty default.
@@ -143,6 +159,8 @@ pub trait StreamingListener: Send + Sync {
     fn on_receiver_error(&self, _r: &ReceiverInfo) {}
     /// A receiver stopped.
     fn on_receiver_stopped(&self, _r: &ReceiverInfo) {}
+    /// A direct source met an error and kept going.
+    fn on_input_error(&self, _e: &InputErrorInfo) {}
 }
 
 fn deliver(l: &dyn StreamingListener, e: &StreamingEvent) {
@@ -156,6 +174,7 @@ fn deliver(l: &dyn StreamingListener, e: &StreamingEvent) {
         StreamingEvent::ReceiverStarted(r) => l.on_receiver_started(r),
         StreamingEvent::ReceiverError(r) => l.on_receiver_error(r),
         StreamingEvent::ReceiverStopped(r) => l.on_receiver_stopped(r),
+        StreamingEvent::InputError(e) => l.on_input_error(e),
     }
 }
 

@@ -98,7 +98,7 @@ fn test_input<T: Data>(
     input: Vec<Vec<T>>,
 ) -> DStream<T> {
     let s = DStream::new_node(
-        ssc.shared(),
+        ssc.env(),
         "test_input",
         config.batch_interval,
         vec![],
@@ -111,7 +111,7 @@ fn test_input<T: Data>(
             no_rdd: config.no_rdd_batches.clone(),
         },
     );
-    ssc.shared().register_input(Arc::new(TestInputInfo(s.id())));
+    ssc.env().register_input(Arc::new(TestInputInfo(s.id())));
     s
 }
 

@@ -28,6 +28,33 @@ fn held() -> &'static Mutex<HashMap<PathBuf, Weak<DirLock>>> {
     HELD.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
+/// Who the lock file says holds it (`pid N`), as written by the holder.
+fn recorded_owner(file: &mut File) -> String {
+    let mut owner = String::new();
+    let _ = file.seek(SeekFrom::Start(0));
+    let _ = file.read_to_string(&mut owner);
+    owner
+}
+
+/// Takes the lock. When the holder is this very process — which holds no handle of its own
+/// any more — the holder is a child process forked by another thread that has not yet
+/// replaced itself with its program (the lock is shared with a forked child until its `exec`
+/// closes it): that lasts moments, so the lock is tried again for up to two seconds.
+fn try_lock_own(file: &mut File) -> std::result::Result<(), TryLockError> {
+    let ours = format!("pid {}", std::process::id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match file.try_lock() {
+            Err(TryLockError::WouldBlock)
+                if recorded_owner(file).trim() == ours && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Takes the lock of the checkpoint directory `dir` (which exists), or shares the one this
 /// process already holds. Another process holding it is an error naming that process.
 pub fn lock(dir: &Path) -> Result<Arc<DirLock>> {
@@ -48,11 +75,10 @@ pub fn lock(dir: &Path) -> Result<Arc<DirLock>> {
         .truncate(false)
         .open(&path)
         .map_err(|e| Error::io("opening the lock file", &path, e))?;
-    match file.try_lock() {
+    match try_lock_own(&mut file) {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            let mut owner = String::new();
-            let _ = file.read_to_string(&mut owner);
+            let owner = recorded_owner(&mut file);
             let owner = owner.trim();
             return Err(Error::Checkpoint {
                 path: canonical,

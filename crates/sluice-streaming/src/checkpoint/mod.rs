@@ -8,10 +8,12 @@
 //! - [`names`]: the names of a checkpoint directory's files, built and parsed in one place.
 //! - [`lock`]: the exclusive lock that keeps a second process out of a directory in use.
 //! - [`store`]: reading and writing a checkpoint directory.
-//! - [`operator`]: stateful operators as the checkpoint sees them.
+//! - `operator`: the checkpointed operator behind a key-group store.
 //! - [`protocol`]: the protocol's decisions as pure functions (when a checkpoint is due,
 //!   whether a stopping job needs one, whether a checkpoint fits the job).
-//! - [`runtime`]: writing a checkpoint after a batch, and restoring a job from one.
+//! - `checkpointer`: the protocol of one job — record a batch's input before it runs,
+//!   checkpoint after it when due, at a graceful stop, and restore — doing the I/O around
+//!   the decisions of [`protocol`].
 //! - [`wal`]: the receivers' write-ahead log: group commit, the replay and cleaning
 //!   decisions, torn tails.
 //!
@@ -19,12 +21,12 @@
 //! a job whose code changed can restore its state; a checkpoint that cannot be restored fails
 //! with a message saying which operator and what differs.
 
+pub(crate) mod checkpointer;
 pub mod format;
 pub mod lock;
 pub mod manifest;
 pub mod names;
-pub mod operator;
+pub(crate) mod operator;
 pub mod protocol;
-pub mod runtime;
 pub mod store;
 pub mod wal;

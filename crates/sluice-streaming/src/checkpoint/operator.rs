@@ -1,4 +1,5 @@
-//! Stateful operators as the checkpoint sees them.
+//! The checkpointed operator behind a key-group store (`update_state_by_key`,
+//! `map_with_state`).
 
 use std::sync::Arc;
 
@@ -6,48 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sluice_core::{Data, Key, Result};
 
-use crate::dstream::DStreamBase;
+use crate::graph::{CheckpointedOperator, DStreamBase};
 use crate::state::StateStore;
-
-/// A stateful operator whose state is checkpointed, type-erased.
-pub trait CheckpointedOperator: Send + Sync {
-    /// The operator's stream.
-    fn stream(&self) -> &Arc<dyn DStreamBase>;
-    /// The operator's name (its stream's name).
-    fn name(&self) -> String {
-        self.stream().name()
-    }
-    /// Whether the program named it (required when checkpointing).
-    fn is_named(&self) -> bool {
-        self.stream().is_named()
-    }
-    /// The stream's id.
-    fn stream_id(&self) -> usize {
-        self.stream().id()
-    }
-    /// The kind of operator.
-    fn kind(&self) -> &'static str;
-    /// The key type's name.
-    fn key_type(&self) -> &'static str;
-    /// The state type's name.
-    fn state_type(&self) -> &'static str;
-    /// Number of key groups.
-    fn num_groups(&self) -> usize;
-    /// Whether every checkpoint writes each group in full (no deltas).
-    fn always_full(&self) -> bool {
-        false
-    }
-    /// Starts recording changes.
-    fn track_changes(&self);
-    /// Keys currently held.
-    fn num_keys(&self) -> usize;
-    /// Key groups changed since the last checkpoint.
-    fn changed_groups(&self) -> Vec<usize>;
-    /// Encodes a group (full or delta).
-    fn encode_group(&self, group: usize, full: bool) -> Result<Vec<u8>>;
-    /// Restores a group from its files.
-    fn restore_group(&self, group: usize, files: &[Vec<u8>]) -> Result<()>;
-}
 
 /// A key-group store behind a named stream.
 pub(crate) struct StoreOperator<K, S> {

@@ -1,8 +1,7 @@
 //! The checkpoint protocol's decisions, as pure functions apart from any I/O: when a
 //! checkpoint is due, whether a stopping job needs a last one, what interval a job
-//! checkpoints at, and whether a checkpoint fits the job that wants to restore it. The
-//! runtime ([`runtime`](super::runtime)) gathers the facts, calls these, and does the file
-//! I/O.
+//! checkpoints at, and whether a checkpoint fits the job that wants to restore it. The job's
+//! checkpointer gathers the facts, calls these, and does the file I/O.
 
 use std::time::Duration;
 

@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use sluice_core::{Data, Error, Rdd, Result};
 
 use super::{DStream, DStreamBase};
-use crate::scheduler::job::{Job, OutputStream};
+use crate::graph::{Job, OutputStream};
 use crate::time::Time;
 
 /// Partitions of one batch's result.
@@ -114,9 +114,6 @@ struct HiddenOutput<T: Data> {
 }
 
 impl<T: Data> OutputStream for HiddenOutput<T> {
-    fn id(&self) -> usize {
-        self.id
-    }
     fn name(&self) -> String {
         self.name.clone()
     }
@@ -134,7 +131,6 @@ impl<T: Data> OutputStream for HiddenOutput<T> {
         }
         let run = Arc::clone(&self.run);
         Ok(Some(Job {
-            time,
             output_id: self.id,
             name: self.name.clone(),
             run: Box::new(move || run(time)),
@@ -151,9 +147,9 @@ pub(crate) fn register_materializer<T: Data>(
     stream: &DStream<T>,
     run: impl Fn(Time) -> Result<()> + Send + Sync + 'static,
 ) {
-    let ssc = &stream.node.meta.ssc;
-    let id = ssc.next_output_id();
-    ssc.register_output(Arc::new(HiddenOutput {
+    let env = &stream.node.meta.env;
+    let id = env.next_output_id();
+    env.register_output(Arc::new(HiddenOutput {
         id,
         name: format!("materialize {}", stream.name()),
         stream: stream.clone(),

@@ -27,7 +27,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 use sluice_core::{Context, Data, Rdd, Result};
 
-use crate::context::Shared;
+use crate::graph::StreamEnv;
 use crate::time::{duration_ms, Time};
 
 /// How a stream computes its RDD for one batch time (the typed half of a node).
@@ -39,38 +39,14 @@ pub(crate) trait StreamCompute<T: Data>: Send + Sync {
     fn forget_before(&self, _time: Time) {}
 }
 
-/// The type-erased view of a stream that the graph works with.
-pub trait DStreamBase: Send + Sync {
-    /// The stream's id within its streaming context.
-    fn id(&self) -> usize;
-    /// The stream's name (the operation that made it, or the name given with `name`).
-    fn name(&self) -> String;
-    /// The interval between this stream's RDDs.
-    fn slide(&self) -> Duration;
-    /// The streams this one reads.
-    fn parents(&self) -> Vec<Arc<dyn DStreamBase>>;
-    /// How long generated RDDs are kept.
-    fn remember(&self) -> Duration;
-    /// Raises the remember duration to at least `d`, and the parents' to what this stream
-    /// needs of them.
-    fn require_remember(&self, d: Duration);
-    /// Sets the zero time (the time before the first batch).
-    fn set_zero_time(&self, zero: Time);
-    /// Drops generated RDDs older than the remember duration at batch `time`.
-    fn clear_metadata(&self, time: Time);
-    /// Times of the RDDs currently remembered.
-    fn remembered_times(&self) -> Vec<Time>;
-    /// Whether the program gave the stream a name.
-    fn is_named(&self) -> bool;
-    /// Computes (and memoises) the stream's RDD for `time` while the batch is generated, so
-    /// that its sources fix what they read — and record it — before the batch runs.
-    fn prepare(&self, time: Time) -> Result<()>;
-}
+pub use crate::graph::DStreamBase;
 
 /// Identity and bookkeeping shared by all stream nodes.
 pub(crate) struct StreamMeta {
     pub id: usize,
-    pub ssc: Arc<Shared>,
+    pub env: Arc<StreamEnv>,
+    /// The checkpoint interval the program asked of this stream.
+    pub checkpoint_interval: Mutex<Option<Duration>>,
     pub name: RwLock<String>,
     /// Set when the program names the stream.
     pub named: std::sync::atomic::AtomicBool,
@@ -133,6 +109,9 @@ impl<T: Data> DStreamBase for StreamNode<T> {
     }
     fn is_named(&self) -> bool {
         self.meta.named.load(std::sync::atomic::Ordering::Acquire)
+    }
+    fn checkpoint_interval(&self) -> Option<Duration> {
+        *self.meta.checkpoint_interval.lock()
     }
     fn prepare(&self, time: Time) -> Result<()> {
         self.get_or_compute(time).map(drop)
@@ -201,7 +180,7 @@ impl<T: Data> std::fmt::Debug for DStream<T> {
 impl<T: Data> DStream<T> {
     /// Creates a node and registers it with the graph.
     pub(crate) fn new_node(
-        ssc: &Arc<Shared>,
+        env: &Arc<StreamEnv>,
         name: &str,
         slide: Duration,
         parents: Vec<Arc<dyn DStreamBase>>,
@@ -210,8 +189,9 @@ impl<T: Data> DStream<T> {
     ) -> DStream<T> {
         let node = Arc::new(StreamNode {
             meta: StreamMeta {
-                id: ssc.next_stream_id(),
-                ssc: Arc::clone(ssc),
+                id: env.next_stream_id(),
+                env: Arc::clone(env),
+                checkpoint_interval: Mutex::new(None),
                 name: RwLock::new(name.to_string()),
                 named: std::sync::atomic::AtomicBool::new(false),
                 slide,
@@ -223,7 +203,7 @@ impl<T: Data> DStream<T> {
             compute: Box::new(compute),
             generated: Mutex::new(BTreeMap::new()),
         });
-        ssc.register_stream(node.clone());
+        env.register_stream(node.clone());
         DStream { node }
     }
 
@@ -234,7 +214,7 @@ impl<T: Data> DStream<T> {
         compute: impl StreamCompute<U> + 'static,
     ) -> DStream<U> {
         DStream::new_node(
-            &self.node.meta.ssc,
+            &self.node.meta.env,
             name,
             self.node.meta.slide,
             vec![self.base()],
@@ -276,7 +256,7 @@ impl<T: Data> DStream<T> {
                 duration_ms(self.slide_duration())
             )));
         }
-        let mut ci = self.node.meta.ssc.checkpoint_interval.lock();
+        let mut ci = self.node.meta.checkpoint_interval.lock();
         *ci = Some(ci.map_or(interval, |c| c.min(interval)));
         Ok(self.clone())
     }
@@ -294,7 +274,7 @@ impl<T: Data> DStream<T> {
 
     /// The engine context RDDs are created in.
     pub fn context(&self) -> &Context {
-        &self.node.meta.ssc.ctx
+        &self.node.meta.env.ctx
     }
 
     /// The RDD for `time`: memoised, computed from the parents on first request, `None` for
@@ -305,6 +285,6 @@ impl<T: Data> DStream<T> {
 
     /// Checks that the context accepts new streams (not yet started).
     pub(crate) fn check_can_add(&self) -> Result<()> {
-        self.node.meta.ssc.check_can_add()
+        self.node.meta.env.check_can_add()
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use sluice_core::{Data, Rdd, Result, ToText};
 
 use super::{DStream, DStreamBase};
-use crate::scheduler::job::{Job, OutputStream};
+use crate::graph::{Job, OutputStream};
 use crate::time::Time;
 
 type ForEachFn<T> = dyn Fn(Rdd<T>, Time) -> Result<()> + Send + Sync;
@@ -23,9 +23,6 @@ struct ForEach<T: Data> {
 }
 
 impl<T: Data> OutputStream for ForEach<T> {
-    fn id(&self) -> usize {
-        self.id
-    }
     fn name(&self) -> String {
         self.name.clone()
     }
@@ -39,7 +36,6 @@ impl<T: Data> OutputStream for ForEach<T> {
         let f = Arc::clone(&self.f);
         let lineage = rdd.lineage();
         Ok(Some(Job {
-            time,
             output_id: self.id,
             name: self.name.clone(),
             run: Box::new(move || f(rdd, time)),
@@ -106,9 +102,9 @@ impl<T: Data> DStream<T> {
 
     fn register_output(&self, name: &str, f: Arc<ForEachFn<T>>) -> Result<()> {
         self.check_can_add()?;
-        let ssc = &self.node.meta.ssc;
-        let id = ssc.next_output_id();
-        ssc.register_output(Arc::new(ForEach {
+        let env = &self.node.meta.env;
+        let id = env.next_output_id();
+        env.register_output(Arc::new(ForEach {
             id,
             name: format!("{name} at {}", self.name()),
             parent: self.clone(),

@@ -17,8 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sluice_core::{Data, Error, Key, Result};
 
-use crate::checkpoint::operator::CheckpointedOperator;
-use crate::dstream::DStreamBase;
+use crate::graph::{CheckpointedOperator, DStreamBase};
 
 use super::materialized::{register_materializer, Materialized};
 use super::window::check_window;
@@ -129,7 +128,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         let store = Materialized::new();
         let ctx = self.context().clone();
         let stream = DStream::new_node(
-            &self.node.meta.ssc,
+            &self.node.meta.env,
             "reduce_by_key_and_window",
             slide,
             vec![reduced.base()],
@@ -195,7 +194,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         });
         self.node
             .meta
-            .ssc
+            .env
             .register_operator(Arc::new(WindowOperator {
                 stream: stream.base(),
                 windows: store2,

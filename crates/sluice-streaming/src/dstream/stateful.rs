@@ -370,7 +370,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         });
         self.node
             .meta
-            .ssc
+            .env
             .register_operator(Arc::new(StoreOperator {
                 stream: mapped.base(),
                 kind: "map_with_state",
@@ -475,7 +475,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         });
         self.node
             .meta
-            .ssc
+            .env
             .register_operator(Arc::new(StoreOperator {
                 stream: stream.base(),
                 kind: "update_state_by_key",

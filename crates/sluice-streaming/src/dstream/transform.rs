@@ -112,7 +112,7 @@ impl<T: Data> DStream<T> {
         f: impl Fn(Rdd<T>, Rdd<V>, Time) -> Result<Rdd<U>> + Send + Sync + 'static,
     ) -> DStream<U> {
         DStream::new_node(
-            &self.node.meta.ssc,
+            &self.node.meta.env,
             "transform_with",
             self.slide_duration(),
             vec![self.base(), other.base()],
@@ -194,7 +194,7 @@ pub(crate) fn union_of<T: Data>(streams: &[DStream<T>]) -> DStream<T> {
     let first = &streams[0];
     let parents: Vec<Arc<dyn DStreamBase>> = streams.iter().map(DStream::base).collect();
     DStream::new_node(
-        &first.node.meta.ssc,
+        &first.node.meta.env,
         "union",
         first.slide_duration(),
         parents,

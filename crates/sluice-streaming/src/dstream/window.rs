@@ -80,7 +80,7 @@ impl<T: Data> DStream<T> {
         self.check_can_add()?;
         check_window(self.slide_duration(), window, slide)?;
         Ok(DStream::new_node(
-            &self.node.meta.ssc,
+            &self.node.meta.env,
             "window",
             slide,
             vec![self.base()],

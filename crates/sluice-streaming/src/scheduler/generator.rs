@@ -5,24 +5,17 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 use sluice_core::{Error, Result};
 
-use super::job::JobSet;
-use super::runner;
-use crate::context::{Shared, StopMode};
+use super::job::{JobSet, ToRunner};
+use super::{runner, Run, StopMode};
 use crate::listener::{BatchInfo, StreamingEvent};
 use crate::time::Time;
-
-/// Messages to the runner.
-pub(crate) enum ToRunner {
-    Batch(JobSet),
-    End,
-}
 
 /// The scheduler's threads and the generator's position.
 pub(crate) struct Threads {
@@ -32,30 +25,38 @@ pub(crate) struct Threads {
     next_time: Arc<Mutex<Time>>,
 }
 
-/// Starts the generator and runner threads; the first batch is at `start`.
-pub(crate) fn spawn(shared: Arc<Shared>, start: Time) -> Result<Threads> {
+impl Threads {
+    /// The threads' ids (they must not stop the context: it would wait for themselves).
+    pub fn ids(&self) -> [ThreadId; 2] {
+        [self.generator.thread().id(), self.runner.thread().id()]
+    }
+}
+
+/// Starts the generator and runner threads; the first batch is `run.first_batch`.
+pub(crate) fn spawn(run: &Arc<Run>) -> Result<Threads> {
+    let start = run.first_batch;
     let (tx, rx) = crossbeam_channel::unbounded();
     let next_time = Arc::new(Mutex::new(start));
     let spawn_err =
         |e: std::io::Error| Error::Internal(format!("starting a scheduler thread: {e}"));
     let runner = {
-        let shared = Arc::clone(&shared);
+        let run = Arc::clone(run);
         std::thread::Builder::new()
             .name("sluice-job-runner".into())
-            .spawn(move || runner::run(&shared, &rx))
+            .spawn(move || runner::run(&run, &rx))
             .map_err(spawn_err)?
     };
     let generator = {
-        let shared = Arc::clone(&shared);
+        let run = Arc::clone(run);
         let tx = tx.clone();
         let next_time = Arc::clone(&next_time);
-        let last = shared.batch_limit.lock().map(|n| {
+        let interval = run.env.batch_interval;
+        let last = run.batch_limit.map(|n| {
             let steps = i64::try_from(n.saturating_sub(1)).unwrap_or(i64::MAX);
-            let interval = crate::time::duration_ms(shared.batch_interval);
             Time::from_millis(
                 start
                     .millis()
-                    .saturating_add(steps.saturating_mul(interval)),
+                    .saturating_add(steps.saturating_mul(crate::time::duration_ms(interval))),
             )
         });
         std::thread::Builder::new()
@@ -64,28 +65,25 @@ pub(crate) fn spawn(shared: Arc<Shared>, start: Time) -> Result<Threads> {
                 let t = *next_time.lock();
                 if last.is_some_and(|l| t > l) {
                     // The batch limit is reached: wait for the stop without generating.
-                    wait_for_stop(&shared);
+                    wait_for_stop(&run);
                     break;
                 }
-                if shared.clock.is_stepping() && !wait_for_runner(&shared, t) {
+                if run.env.clock.is_stepping() && !wait_for_runner(&run, t) {
                     break;
                 }
-                if shared
+                if run
+                    .env
                     .clock
-                    .wait_until(t.millis(), &shared.stop_generator)
+                    .wait_until(t.millis(), &run.stop_generator)
                     .is_none()
                 {
                     break;
                 }
-                generate_batch(&shared, &tx, t);
-                *next_time.lock() = t + shared.batch_interval;
+                generate_batch(&run, &tx, t);
+                *next_time.lock() = t + interval;
             })
             .map_err(spawn_err)?
     };
-    shared
-        .engine_threads
-        .lock()
-        .extend([generator.thread().id(), runner.thread().id()]);
     Ok(Threads {
         generator,
         runner,
@@ -95,38 +93,38 @@ pub(crate) fn spawn(shared: Arc<Shared>, start: Time) -> Result<Threads> {
 }
 
 /// Blocks until the generator is told to stop.
-fn wait_for_stop(shared: &Shared) {
-    let mut p = shared.progress.lock();
-    while !shared.stop_generator.load(Ordering::Acquire) {
-        shared
-            .progress_changed
+fn wait_for_stop(run: &Run) {
+    let mut p = run.progress.state.lock();
+    while !run.stop_generator.load(Ordering::Acquire) {
+        run.progress
+            .changed
             .wait_for(&mut p, Duration::from_millis(20));
     }
 }
 
 /// With a stepping clock, waits until every batch before `time` has completed, so that
 /// batches are generated one at a time. Returns false if asked to stop meanwhile.
-fn wait_for_runner(shared: &Shared, time: Time) -> bool {
-    let previous = time - shared.batch_interval;
-    let first = shared.start_time.lock().unwrap_or(time);
-    let mut p = shared.progress.lock();
+fn wait_for_runner(run: &Run, time: Time) -> bool {
+    let previous = time - run.env.batch_interval;
+    let first = run.first_batch;
+    let mut p = run.progress.state.lock();
     loop {
-        if shared.stop_generator.load(Ordering::Acquire) {
+        if run.stop_generator.load(Ordering::Acquire) {
             return false;
         }
         if time <= first || p.last_completed.is_some_and(|t| t >= previous) {
             return true;
         }
-        shared
-            .progress_changed
+        run.progress
+            .changed
             .wait_for(&mut p, Duration::from_millis(20));
     }
 }
 
 /// Generates and queues the jobs of batch `time`.
-pub(crate) fn generate_batch(shared: &Arc<Shared>, tx: &Sender<ToRunner>, time: Time) {
+pub(crate) fn generate_batch(run: &Run, tx: &Sender<ToRunner>, time: Time) {
     let (inputs, outputs) = {
-        let g = shared.graph.lock();
+        let g = run.env.graph();
         (g.inputs.clone(), g.outputs.clone())
     };
     for i in &inputs {
@@ -157,26 +155,18 @@ pub(crate) fn generate_batch(shared: &Arc<Shared>, tx: &Sender<ToRunner>, time: 
         }
     }
     // Checkpointing: record what the sources read before the batch runs.
-    if generation_error.is_none() {
-        if let Some(dir) = shared.checkpoint_dir.lock().clone() {
-            let record: crate::checkpoint::store::BatchRecord = inputs
-                .iter()
-                .filter_map(|i| i.batch_record(time).map(|v| (i.name(), v)))
-                .collect();
-            if !record.is_empty() {
-                if let Err(e) = dir.write_batch_record(time.millis(), &record) {
-                    generation_error = Some(format!("recording the batch's input: {e}"));
-                    jobs.clear();
-                }
-            }
+    if let (None, Some(c)) = (&generation_error, &run.checkpointer) {
+        if let Err(e) = c.record_batch(&inputs, time) {
+            generation_error = Some(format!("recording the batch's input: {e}"));
+            jobs.clear();
         }
     }
     let input_info: BTreeMap<_, _> = inputs
         .iter()
         .filter_map(|i| i.input_info(time).map(|info| (i.id(), info)))
         .collect();
-    let submission_time_ms = shared.clock.now_ms();
-    shared.post(StreamingEvent::BatchSubmitted(BatchInfo {
+    let submission_time_ms = run.env.clock.now_ms();
+    run.env.post(StreamingEvent::BatchSubmitted(BatchInfo {
         batch_time: time,
         stream_id_to_input_info: input_info,
         submission_time_ms,
@@ -194,8 +184,8 @@ pub(crate) fn generate_batch(shared: &Arc<Shared>, tx: &Sender<ToRunner>, time: 
 }
 
 /// Stops the threads: gracefully (drain) or immediately (drop queued batches).
-pub(crate) fn stop(shared: &Arc<Shared>, threads: Threads, mode: StopMode) {
-    let inputs = shared.graph.lock().inputs.clone();
+pub(crate) fn stop(run: &Run, threads: Threads, mode: StopMode) {
+    let inputs = run.env.graph().inputs.clone();
     match mode {
         StopMode::Graceful { timeout } => {
             // 1. No new data: stop sources (receivers flush what they hold).
@@ -203,34 +193,37 @@ pub(crate) fn stop(shared: &Arc<Shared>, threads: Threads, mode: StopMode) {
                 i.stop();
             }
             // 2. No new batches from the clock.
-            shared.stop_generator.store(true, Ordering::Release);
+            run.stop_generator.store(true, Ordering::Release);
             let _ = threads.generator.join();
             // 3. Whatever was received but not yet assigned goes into one more batch, now,
             //    rather than waiting for the clock.
             if inputs.iter().any(|i| i.has_unallocated_data()) {
                 let t = *threads.next_time.lock();
-                generate_batch(shared, &threads.to_runner, t);
+                generate_batch(run, &threads.to_runner, t);
             }
             // 4. Let the runner finish the queue, within the timeout.
             let _ = threads.to_runner.send(ToRunner::End);
             let deadline = Instant::now() + timeout;
             while !threads.runner.is_finished() && Instant::now() < deadline {
-                let mut p = shared.progress.lock();
-                shared
-                    .progress_changed
+                let mut p = run.progress.state.lock();
+                run.progress
+                    .changed
                     .wait_for(&mut p, Duration::from_millis(20));
             }
             if !threads.runner.is_finished() {
-                shared.abort_batches.store(true, Ordering::Release);
+                run.abort_batches.store(true, Ordering::Release);
             }
             let _ = threads.runner.join();
-            if let Err(e) = crate::checkpoint::runtime::write_final_checkpoint(shared) {
-                shared.report_error(e);
+            if let Some(c) = &run.checkpointer {
+                let last = run.progress.state.lock().last_completed;
+                if let Err(e) = c.at_stop(last) {
+                    run.progress.report_error(e);
+                }
             }
         }
         StopMode::Immediate => {
-            shared.stop_generator.store(true, Ordering::Release);
-            shared.abort_batches.store(true, Ordering::Release);
+            run.stop_generator.store(true, Ordering::Release);
+            run.abort_batches.store(true, Ordering::Release);
             let _ = threads.to_runner.send(ToRunner::End);
             for i in &inputs {
                 i.stop();

@@ -11,26 +11,26 @@ use std::time::Instant;
 use crossbeam_channel::Receiver;
 use sluice_core::Error;
 
-use super::generator::ToRunner;
-use super::job::JobSet;
-use crate::context::Shared;
+use super::job::{JobSet, ToRunner};
+use super::Run;
+use crate::graph::BatchOutcome;
 use crate::listener::{BatchInfo, OutputOperationInfo, StreamingEvent};
 
 /// The runner thread's loop.
-pub(crate) fn run(shared: &Arc<Shared>, rx: &Receiver<ToRunner>) {
+pub(crate) fn run(run: &Arc<Run>, rx: &Receiver<ToRunner>) {
     while let Ok(ToRunner::Batch(js)) = rx.recv() {
-        if shared.abort_batches.load(Ordering::Acquire) {
-            shared.progress.lock().batches_dropped += 1;
+        if run.abort_batches.load(Ordering::Acquire) {
+            run.progress.update(|p| p.batches_dropped += 1);
             continue;
         }
-        run_batch(shared, js);
+        run_batch(run, js);
     }
 }
 
-fn run_batch(shared: &Arc<Shared>, js: JobSet) {
+fn run_batch(run: &Run, js: JobSet) {
     let time = js.time;
     let (inputs, streams) = {
-        let g = shared.graph.lock();
+        let g = run.env.graph();
         (g.inputs.clone(), g.streams.clone())
     };
     let input_info: BTreeMap<_, _> = inputs
@@ -46,11 +46,11 @@ fn run_batch(shared: &Arc<Shared>, js: JobSet) {
         processing_delay: None,
         output_operation_infos: BTreeMap::new(),
     };
-    shared.post(StreamingEvent::BatchStarted(info.clone()));
+    run.env.post(StreamingEvent::BatchStarted(info.clone()));
     let mut failed = false;
     if let Some(msg) = &js.generation_error {
         failed = true;
-        shared.report_error(Error::BatchFailed {
+        run.progress.report_error(Error::BatchFailed {
             batch_time_ms: time.millis(),
             output_op: "(job generation)".into(),
             message: msg.clone(),
@@ -66,7 +66,8 @@ fn run_batch(shared: &Arc<Shared>, js: JobSet) {
             failure_reason: None,
             lineage: job.lineage,
         };
-        shared.post(StreamingEvent::OutputOperationStarted(op.clone()));
+        run.env
+            .post(StreamingEvent::OutputOperationStarted(op.clone()));
         let t0 = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(job.run));
         op.duration = Some(t0.elapsed());
@@ -83,7 +84,7 @@ fn run_batch(shared: &Arc<Shared>, js: JobSet) {
         };
         if let Some(msg) = &failure {
             failed = true;
-            shared.report_error(Error::BatchFailed {
+            run.progress.report_error(Error::BatchFailed {
                 batch_time_ms: time.millis(),
                 output_op: format!("{} ({})", job.output_id, job.name),
                 message: msg.clone(),
@@ -91,32 +92,34 @@ fn run_batch(shared: &Arc<Shared>, js: JobSet) {
             });
         }
         op.failure_reason = failure;
-        shared.post(StreamingEvent::OutputOperationCompleted(op.clone()));
+        run.env
+            .post(StreamingEvent::OutputOperationCompleted(op.clone()));
         info.output_operation_infos.insert(op.id, op);
     }
     info.processing_delay = Some(started.elapsed());
+    let outcome = BatchOutcome {
+        info: &info,
+        failed,
+    };
     for i in &inputs {
-        i.batch_completed(time);
-        i.on_batch_completed(&info, failed);
+        i.batch_completed(&outcome);
     }
     for s in &streams {
         s.clear_metadata(time);
     }
     // A checkpoint, when due, captures the state after this batch, before the next one runs.
-    if let (Some(dir), Some(zero)) = (shared.checkpoint_dir.lock().clone(), shared.zero_time()) {
-        if crate::checkpoint::runtime::is_checkpoint_time(shared, zero, time) {
-            if let Err(e) = crate::checkpoint::runtime::write_checkpoint(shared, &dir, time) {
-                failed = true;
-                shared.report_error(e);
-            }
+    if let Some(c) = &run.checkpointer {
+        if let Err(e) = c.after_batch(time) {
+            failed = true;
+            run.progress.report_error(e);
         }
     }
-    shared.post(StreamingEvent::BatchCompleted(info));
-    let mut p = shared.progress.lock();
-    p.last_completed = Some(p.last_completed.map_or(time, |t| t.max(time)));
-    p.batches_completed += 1;
-    if failed {
-        p.batches_failed += 1;
-    }
-    shared.progress_changed.notify_all();
+    run.env.post(StreamingEvent::BatchCompleted(info));
+    run.progress.update(|p| {
+        p.last_completed = Some(p.last_completed.map_or(time, |t| t.max(time)));
+        p.batches_completed += 1;
+        if failed {
+            p.batches_failed += 1;
+        }
+    });
 }

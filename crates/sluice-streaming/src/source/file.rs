@@ -20,14 +20,15 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 use sluice_core::rdd::text_file::SkippedInput;
 use sluice_core::{Error, Rdd, Result};
 
-use crate::context::{Shared, StreamingContext};
+use crate::bad_records::{BadRecordReport, BadRecords};
+use crate::context::StreamingContext;
 use crate::dstream::{DStream, StreamCompute};
+use crate::graph::{BatchOutcome, InputStream, Replay, ReplayHooks, StreamEnv};
 use crate::listener::StreamInputInfo;
-use crate::source::bad_records::{BadRecordReport, BadRecords};
-use crate::source::InputStream;
 use crate::time::{duration_ms, Time};
 
 /// The selection rule, apart from the file system: pure, so it is tested on its own.
@@ -70,7 +71,7 @@ impl FileSelector {
 
 struct FileSource {
     id: std::sync::OnceLock<usize>,
-    shared: Arc<Shared>,
+    env: Arc<StreamEnv>,
     dir: PathBuf,
     selector: Mutex<FileSelector>,
     /// Files per batch, for input reports and batch records.
@@ -128,7 +129,7 @@ impl StreamCompute<String> for FileCompute {
                 b.pop_first();
             }
         }
-        let ctx = &src.shared.ctx;
+        let ctx = &src.env.ctx;
         if files.is_empty() {
             return Ok(Some(ctx.empty()));
         }
@@ -169,7 +170,8 @@ impl InputStream for FileSource {
             rate_limit: None,
         })
     }
-    fn batch_completed(&self, time: Time) {
+    fn batch_completed(&self, outcome: &BatchOutcome<'_>) {
+        let time = outcome.time();
         self.batches.lock().retain(|&t, _| t > time);
     }
     fn bad_records(&self) -> Option<BadRecordReport> {
@@ -178,41 +180,43 @@ impl InputStream for FileSource {
     fn name(&self) -> String {
         format!("text_file_stream-{}", self.id())
     }
-    fn batch_record(&self, time: Time) -> Option<serde_json::Value> {
-        let files = self.batches.lock().get(&time).cloned()?;
-        serde_json::to_value(files).ok()
+    fn replay(&self) -> Option<&dyn ReplayHooks> {
+        Some(self)
     }
-    fn restore_batch(&self, time: Time, record: &serde_json::Value) -> Result<()> {
-        let files: Vec<PathBuf> = serde_json::from_value(record.clone()).map_err(|e| {
-            Error::Serialization(format!("file list of batch {time} in the checkpoint: {e}"))
-        })?;
+}
+
+/// What a directory stream remembers across a restart.
+#[derive(Serialize, Deserialize)]
+struct Remembered {
+    /// The original run's ignore threshold: files that arrived while the job was down are new.
+    initial_threshold_ms: i64,
+    /// The files selected by recent batches, by batch time.
+    recent: BTreeMap<i64, Vec<PathBuf>>,
+}
+
+impl Replay for FileSource {
+    /// The files a batch read.
+    type Position = Vec<PathBuf>;
+    type State = Remembered;
+
+    fn position(&self, time: Time) -> Option<Vec<PathBuf>> {
+        self.batches.lock().get(&time).cloned()
+    }
+    fn seek(&self, time: Time, files: Vec<PathBuf>) -> Result<()> {
         self.replay.lock().insert(time, files);
         Ok(())
     }
-    fn checkpoint_state(&self, _time: Time) -> Option<serde_json::Value> {
+    fn state(&self, _time: Time) -> Option<Remembered> {
         let sel = self.selector.lock();
-        Some(serde_json::json!({
-            "initial_threshold_ms": sel.initial_threshold_ms,
-            "recent": serde_json::to_value(&sel.recent).ok()?,
-        }))
+        Some(Remembered {
+            initial_threshold_ms: sel.initial_threshold_ms,
+            recent: sel.recent.clone(),
+        })
     }
-    fn restore_state(&self, state: &serde_json::Value) -> Result<()> {
-        let bad = |what: &str| {
-            Error::Serialization(format!("{what} of {} in the checkpoint", self.name()))
-        };
-        let initial = state
-            .get("initial_threshold_ms")
-            .and_then(serde_json::Value::as_i64)
-            .ok_or_else(|| bad("the ignore threshold"))?;
-        let recent: BTreeMap<i64, Vec<PathBuf>> = state
-            .get("recent")
-            .cloned()
-            .and_then(|v| serde_json::from_value(v).ok())
-            .ok_or_else(|| bad("the selected files"))?;
+    fn restore(&self, state: Remembered) -> Result<()> {
         let mut sel = self.selector.lock();
-        // The original run's threshold: files that arrived while the job was down are new.
-        sel.initial_threshold_ms = initial;
-        sel.recent = recent;
+        sel.initial_threshold_ms = state.initial_threshold_ms;
+        sel.recent = state.recent;
         Ok(())
     }
 }
@@ -221,7 +225,7 @@ impl StreamingContext {
     /// Lines of the new text files that appear in `dir` (see the module docs for which files
     /// count as new). A missing directory is an error here and at every batch.
     pub fn text_file_stream(&self, dir: impl AsRef<Path>) -> Result<DStream<String>> {
-        self.shared().check_can_add()?;
+        self.env().check_can_add()?;
         let given = dir.as_ref();
         if !given.is_dir() {
             return Err(Error::InputNotFound(format!(
@@ -231,17 +235,17 @@ impl StreamingContext {
         }
         let dir =
             std::fs::canonicalize(given).map_err(|e| Error::io("resolving directory", given, e))?;
-        let shared = self.shared();
-        let interval = shared.batch_interval;
-        let min = duration_ms(shared.settings.file_min_remember).max(0);
+        let env = self.env();
+        let interval = env.batch_interval;
+        let min = duration_ms(env.settings.file_min_remember).max(0);
         let step = duration_ms(interval).max(1);
         let window = ((min + step - 1) / step).max(1) * step;
         let src = Arc::new(FileSource {
             id: std::sync::OnceLock::new(),
-            shared: Arc::clone(shared),
+            env: Arc::clone(env),
             dir,
             selector: Mutex::new(FileSelector {
-                initial_threshold_ms: shared.clock.now_ms(),
+                initial_threshold_ms: env.clock.now_ms(),
                 remember_window_ms: window,
                 recent: BTreeMap::new(),
             }),
@@ -250,7 +254,7 @@ impl StreamingContext {
             bad: Arc::new(BadRecords::default()),
         });
         let stream = DStream::new_node(
-            shared,
+            env,
             "text_file_stream",
             interval,
             vec![],
@@ -258,7 +262,7 @@ impl StreamingContext {
             FileCompute(Arc::clone(&src)),
         );
         let _ = src.id.set(stream.id());
-        shared.register_input(src);
+        env.register_input(src);
         Ok(stream)
     }
 }

@@ -6,10 +6,12 @@
 //! - [`file`](mod@file): new files in a directory, by Spark's modification-time rules;
 //! - [`receiver`]: the custom-receiver contract, with blocks and bounded buffers;
 //! - [`socket`]: lines from a TCP server, a receiver;
-//! - [`lines`]: cutting bytes into lines of bounded length;
-//! - [`bad_records`]: counting what a source skipped, once per task however often it runs.
+//! - [`lines`]: cutting bytes into lines of bounded length.
+//!
+//! The contract every source meets is [`InputStream`] (with [`Replay`] for sources that
+//! re-read their batches after a crash), defined with the graph; sources from other crates
+//! implement [`InputSource`] and count what they skip with [`BadRecords`].
 
-pub mod bad_records;
 pub mod file;
 pub mod lines;
 pub mod queue;
@@ -17,80 +19,41 @@ pub mod rate;
 pub mod receiver;
 pub mod socket;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sluice_core::{Data, Rdd};
 
+pub use crate::bad_records::{BadRecordReport, BadRecords};
 use crate::context::StreamingContext;
 use crate::dstream::{DStream, StreamCompute};
-use crate::listener::{BatchInfo, ReceiverInfo, StreamInputInfo};
+pub use crate::graph::{BatchOutcome, InputStream, Replay, ReplayHooks};
+use crate::listener::{InputErrorInfo, ListenerBus, StreamingEvent};
 use crate::time::Time;
 
-/// An input stream as the scheduler sees it.
-pub trait InputStream: Send + Sync {
+/// What a source defined outside this crate is told when it joins a graph: its stream id, and
+/// a way to report errors it gets past to the listeners
+/// ([`StreamingListener::on_input_error`](crate::StreamingListener::on_input_error)).
+#[derive(Clone)]
+pub struct InputBinding {
+    id: usize,
+    name: Arc<OnceLock<String>>,
+    bus: Arc<ListenerBus>,
+}
+
+impl InputBinding {
     /// The stream's id.
-    fn id(&self) -> usize;
-    /// Starts receiving (receivers); called by `StreamingContext::start`.
-    fn start(&self) -> sluice_core::Result<()> {
-        Ok(())
+    pub fn id(&self) -> usize {
+        self.id
     }
-    /// Stops receiving; returns when no more data will arrive.
-    fn stop(&self) {}
-    /// Assigns the data received so far to batch `time` (receivers).
-    fn allocate(&self, _time: Time) {}
-    /// Whether data was received that no batch has taken yet.
-    fn has_unallocated_data(&self) -> bool {
-        false
-    }
-    /// What the stream read for batch `time`.
-    fn input_info(&self, _time: Time) -> Option<StreamInputInfo> {
-        None
-    }
-    /// Batch `time` completed: release what it held.
-    fn batch_completed(&self, _time: Time) {}
-    /// Batch `info.batch_time` completed, with its delays and whether its outputs succeeded
-    /// (`failed`); called on the runner thread before the next batch runs (rate control,
-    /// committing offsets).
-    fn on_batch_completed(&self, _info: &BatchInfo, _failed: bool) {}
-    /// The receiver's state, for receiver-based streams.
-    fn receiver_info(&self) -> Option<ReceiverInfo> {
-        None
-    }
-    /// What the source skipped because it could not be decoded or read (direct sources;
-    /// receivers count theirs in [`ReceiverInfo::bad_records`]).
-    fn bad_records(&self) -> Option<bad_records::BadRecordReport> {
-        None
-    }
-    /// A name that is the same each time the program builds its graph (checkpoints key the
-    /// sources' records by it).
-    fn name(&self) -> String {
-        format!("input-{}", self.id())
-    }
-    /// What the source read for batch `time`, recorded before the batch runs so that the
-    /// batch can re-run on the same input after a crash.
-    fn batch_record(&self, _time: Time) -> Option<serde_json::Value> {
-        None
-    }
-    /// Makes batch `time` read what `record` says it read before.
-    fn restore_batch(&self, _time: Time, _record: &serde_json::Value) -> sluice_core::Result<()> {
-        Ok(())
-    }
-    /// What the source must remember across a restart, as of batch `time`.
-    fn checkpoint_state(&self, _time: Time) -> Option<serde_json::Value> {
-        None
-    }
-    /// Restores what `checkpoint_state` returned.
-    fn restore_state(&self, _state: &serde_json::Value) -> sluice_core::Result<()> {
-        Ok(())
-    }
-    /// A checkpoint of the state after batch `time` was written (receivers delete the parts
-    /// of their write-ahead log it covers).
-    fn checkpoint_written(&self, _time: Time) -> sluice_core::Result<()> {
-        Ok(())
-    }
-    /// Whether the source writes a write-ahead log (it then needs a checkpoint directory).
-    fn uses_write_ahead_log(&self) -> bool {
-        false
+
+    /// Reports an error the source got past (the `count`-th of its kind) to the listeners.
+    pub fn report_error(&self, message: impl Into<String>, count: u64) {
+        self.bus.post(StreamingEvent::InputError(InputErrorInfo {
+            stream_id: self.id,
+            name: self.name.get().cloned().unwrap_or_default(),
+            message: message.into(),
+            count,
+        }));
     }
 }
 
@@ -101,8 +64,9 @@ pub trait InputStream: Send + Sync {
 /// [`InputSource::bind`] once with the stream's id, [`InputStream::allocate`] when a batch is
 /// generated and [`InputSource::compute`] for the batch's RDD.
 pub trait InputSource<T: Data>: InputStream {
-    /// Tells the source its stream id (returned by [`InputStream::id`] from then on).
-    fn bind(&self, id: usize);
+    /// Tells the source its stream id (returned by [`InputStream::id`] from then on) and how
+    /// to report errors.
+    fn bind(&self, binding: InputBinding);
     /// The RDD of batch `time` (`None`: the stream has no RDD for that time).
     fn compute(&self, time: Time) -> sluice_core::Result<Option<Rdd<T>>>;
 }
@@ -123,17 +87,23 @@ impl StreamingContext {
         name: &str,
         source: Arc<S>,
     ) -> sluice_core::Result<DStream<T>> {
-        self.shared().check_can_add()?;
+        self.env().check_can_add()?;
         let stream = DStream::new_node(
-            self.shared(),
+            self.env(),
             name,
             self.batch_interval(),
             vec![],
             std::time::Duration::ZERO,
             SourceCompute(Arc::clone(&source)),
         );
-        source.bind(stream.id());
-        self.shared().register_input(source);
+        let name = Arc::new(OnceLock::new());
+        source.bind(InputBinding {
+            id: stream.id(),
+            name: Arc::clone(&name),
+            bus: Arc::clone(&self.env().bus),
+        });
+        let _ = name.set(source.name());
+        self.env().register_input(source);
         Ok(stream)
     }
 }

@@ -106,7 +106,7 @@ impl StreamingContext {
     ) -> DStream<T> {
         let default = default.unwrap_or_else(|| self.context().empty());
         let stream = DStream::new_node(
-            self.shared(),
+            self.env(),
             "queue_stream",
             self.batch_interval(),
             vec![],
@@ -117,7 +117,7 @@ impl StreamingContext {
                 default,
             },
         );
-        self.shared()
+        self.env()
             .register_input(Arc::new(QueueInput { id: stream.id() }));
         stream
     }

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use sluice_core::{Data, Error, Rdd, Result};
 
-use crate::context::{Shared, StreamingContext};
+use crate::context::StreamingContext;
 use crate::dstream::{DStream, StreamCompute};
+use crate::graph::StreamEnv;
 use crate::listener::StreamInputInfo;
 use crate::source::InputStream;
 use crate::time::{duration_ms, Time};
@@ -21,7 +22,7 @@ type MakeFn<T> = dyn Fn(u64) -> T + Send + Sync;
 /// Shared between the stream's computation and its input bookkeeping.
 struct RateSource<T> {
     id: std::sync::OnceLock<usize>,
-    shared: Arc<Shared>,
+    env: Arc<StreamEnv>,
     records_per_second: u64,
     partitions: usize,
     make: Arc<MakeFn<T>>,
@@ -30,13 +31,8 @@ struct RateSource<T> {
 impl<T> RateSource<T> {
     /// Record indices of batch `time`.
     fn range(&self, time: Time) -> (u64, u64) {
-        let start = self
-            .shared
-            .start_time
-            .lock()
-            .map(|s| s - self.shared.batch_interval)
-            .unwrap_or(time);
-        let interval = duration_ms(self.shared.batch_interval);
+        let start = self.env.zero_time().unwrap_or(time);
+        let interval = duration_ms(self.env.batch_interval);
         let upto = |t: Time| -> u64 {
             let ms = (t - start).max(0) as u128;
             (ms * u128::from(self.records_per_second) / 1000) as u64
@@ -58,7 +54,7 @@ impl<T: Data> StreamCompute<T> for RateCompute<T> {
         let lo = i64::try_from(lo).map_err(|_| Error::Internal("record index overflow".into()))?;
         let hi = i64::try_from(hi).map_err(|_| Error::Internal("record index overflow".into()))?;
         Ok(Some(
-            src.shared
+            src.env
                 .ctx
                 .range(lo, hi, 1, src.partitions)
                 .map(move |i| make(i as u64)),
@@ -99,7 +95,7 @@ impl StreamingContext {
     ) -> DStream<T> {
         let src = Arc::new(RateSource {
             id: std::sync::OnceLock::new(),
-            shared: Arc::clone(self.shared()),
+            env: Arc::clone(self.env()),
             records_per_second,
             partitions: partitions
                 .unwrap_or_else(|| self.context().default_parallelism())
@@ -107,7 +103,7 @@ impl StreamingContext {
             make: Arc::new(make),
         });
         let stream = DStream::new_node(
-            self.shared(),
+            self.env(),
             "rate_stream",
             self.batch_interval(),
             vec![],
@@ -115,7 +111,7 @@ impl StreamingContext {
             RateCompute(Arc::clone(&src)),
         );
         let _ = src.id.set(stream.id());
-        self.shared().register_input(src);
+        self.env().register_input(src);
         stream
     }
 }

@@ -40,14 +40,15 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
+use serde::{Deserialize, Serialize};
 use sluice_core::{Data, Error, Rdd, Result};
 
 use crate::checkpoint::names;
 use crate::checkpoint::wal::{self, Decoder, Encoder, WriteAheadLog};
-use crate::context::{Shared, StreamingContext};
+use crate::context::StreamingContext;
 use crate::dstream::{DStream, StreamCompute};
+use crate::graph::{BatchOutcome, InputStream, Replay, ReplayHooks, StreamEnv};
 use crate::listener::{ReceiverInfo, StreamInputInfo, StreamingEvent};
-use crate::source::InputStream;
 use crate::time::{duration_ms, Time};
 
 /// A source of data that runs for the life of the streaming context.
@@ -132,7 +133,7 @@ struct LogState<T> {
 /// A receiver's engine-side state.
 struct ReceiverState<T: Data> {
     stream_id: OnceLock<usize>,
-    shared: Arc<Shared>,
+    env: Arc<StreamEnv>,
     receiver: Arc<dyn Receiver<T>>,
     buffers: Mutex<Buffers<T>>,
     space: Condvar,
@@ -172,7 +173,7 @@ impl<T: Data> ReceiverContext<T> {
     /// write-ahead log on, returns once the records are durable in the log.
     pub fn store_batch(&self, items: Vec<T>) -> Result<()> {
         let s = &self.state;
-        let max = s.shared.settings.max_buffered_records;
+        let max = s.env.settings.max_buffered_records;
         let n = items.len();
         if n == 0 {
             return Ok(());
@@ -229,7 +230,7 @@ impl<T: Data> ReceiverContext<T> {
     pub fn report_error(&self, message: &str) {
         *self.state.last_error.lock() = Some(message.to_string());
         self.state
-            .shared
+            .env
             .post(StreamingEvent::ReceiverError(self.state.info()));
     }
 
@@ -272,12 +273,12 @@ impl<T: Data> ReceiverContext<T> {
     /// The longest line a line-reading receiver should accept
     /// (`sluice.streaming.receiver.maxLineBytes`).
     pub fn max_line_bytes(&self) -> usize {
-        self.state.shared.settings.max_line_bytes
+        self.state.env.settings.max_line_bytes
     }
 
     /// The default restart delay (`sluice.streaming.receiver.restartDelay`).
     pub fn restart_delay(&self) -> Duration {
-        self.state.shared.settings.receiver_restart_delay
+        self.state.env.settings.receiver_restart_delay
     }
 }
 
@@ -334,13 +335,13 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         }
         // The block timer cuts blocks on the streaming clock.
         let timer_state = Arc::clone(&s);
-        let interval = duration_ms(s.shared.settings.block_interval).max(1);
+        let interval = duration_ms(s.env.settings.block_interval).max(1);
         let handle = std::thread::Builder::new()
             .name("sluice-block-timer".into())
             .spawn(move || {
                 let st = &timer_state;
-                let mut next = (st.shared.clock.now_ms().div_euclid(interval) + 1) * interval;
-                while st.shared.clock.wait_until(next, &st.timer_stop).is_some() {
+                let mut next = (st.env.clock.now_ms().div_euclid(interval) + 1) * interval;
+                while st.env.clock.wait_until(next, &st.timer_stop).is_some() {
                     st.cut_block();
                     next += interval;
                 }
@@ -348,7 +349,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             .map_err(|e| Error::Internal(format!("starting the block timer: {e}")))?;
         *s.timer.lock() = Some(handle);
         s.active.store(true, Ordering::Release);
-        s.shared.post(StreamingEvent::ReceiverStarted(s.info()));
+        s.env.post(StreamingEvent::ReceiverStarted(s.info()));
         let ctx = ReceiverContext {
             state: Arc::clone(&s),
         };
@@ -358,7 +359,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         {
             let msg = sluice_core::scheduler::executor::panic_message(&*p);
             *s.last_error.lock() = Some(format!("on_start panicked: {msg}"));
-            s.shared.post(StreamingEvent::ReceiverError(s.info()));
+            s.env.post(StreamingEvent::ReceiverError(s.info()));
         }
         Ok(())
     }
@@ -377,7 +378,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         }
         s.cut_block();
         s.active.store(false, Ordering::Release);
-        s.shared.post(StreamingEvent::ReceiverStopped(s.info()));
+        s.env.post(StreamingEvent::ReceiverStopped(s.info()));
     }
 
     fn allocate(&self, time: Time) {
@@ -413,7 +414,8 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         })
     }
 
-    fn batch_completed(&self, time: Time) {
+    fn batch_completed(&self, outcome: &BatchOutcome<'_>) {
+        let time = outcome.time();
         let s = &self.0;
         let mut b = s.buffers.lock();
         let done: Vec<Time> = b.allocated.range(..=time).map(|(t, _)| *t).collect();
@@ -436,61 +438,61 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         Some(self.0.info())
     }
 
-    fn uses_write_ahead_log(&self) -> bool {
+    fn replay(&self) -> Option<&dyn ReplayHooks> {
+        // Only a logged receiver can re-read what it stored.
+        matches!(self.0.logging, Logging::On(_)).then_some(self as &dyn ReplayHooks)
+    }
+}
+
+/// The records of the write-ahead log a batch read, by sequence number.
+#[derive(Serialize, Deserialize)]
+struct LoggedRange {
+    from: u64,
+    to: u64,
+}
+
+/// How far the log is covered by the checkpoint.
+#[derive(Serialize, Deserialize)]
+struct LogPosition {
+    wal_end: u64,
+}
+
+impl<T: Data> Replay for ReceiverInput<T> {
+    type Position = LoggedRange;
+    type State = LogPosition;
+
+    fn writes_log(&self) -> bool {
         matches!(self.0.logging, Logging::On(_))
     }
 
-    fn batch_record(&self, time: Time) -> Option<serde_json::Value> {
-        if !self.uses_write_ahead_log() {
-            return None;
-        }
+    fn position(&self, time: Time) -> Option<LoggedRange> {
         let b = self.0.buffers.lock();
         let r = b.ranges.get(&time)?;
-        Some(serde_json::json!({ "from": r.start, "to": r.end }))
+        Some(LoggedRange {
+            from: r.start,
+            to: r.end,
+        })
     }
 
-    fn restore_batch(&self, time: Time, record: &serde_json::Value) -> Result<()> {
-        let Logging::On(log) = &self.0.logging else {
-            return Ok(());
-        };
-        let field = |k: &str| {
-            record
-                .get(k)
-                .and_then(serde_json::Value::as_u64)
-                .ok_or_else(|| {
-                    Error::Serialization(format!(
-                        "the record of batch {time} of {} has no {k:?}",
-                        self.name()
-                    ))
-                })
-        };
-        let range = field("from")?..field("to")?;
-        log.restore.lock().1.insert(time.millis(), range);
+    fn seek(&self, time: Time, range: LoggedRange) -> Result<()> {
+        if let Logging::On(log) = &self.0.logging {
+            log.restore
+                .lock()
+                .1
+                .insert(time.millis(), range.from..range.to);
+        }
         Ok(())
     }
 
-    fn checkpoint_state(&self, _time: Time) -> Option<serde_json::Value> {
-        if !self.uses_write_ahead_log() {
-            return None;
-        }
-        let end = self.0.buffers.lock().completed_end;
-        Some(serde_json::json!({ "wal_end": end }))
+    fn state(&self, _time: Time) -> Option<LogPosition> {
+        let wal_end = self.0.buffers.lock().completed_end;
+        Some(LogPosition { wal_end })
     }
 
-    fn restore_state(&self, state: &serde_json::Value) -> Result<()> {
-        let Logging::On(log) = &self.0.logging else {
-            return Ok(());
-        };
-        let end = state
-            .get("wal_end")
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| {
-                Error::Serialization(format!(
-                    "the checkpoint state of {} has no \"wal_end\"",
-                    self.name()
-                ))
-            })?;
-        log.restore.lock().0 = Some(end);
+    fn restore(&self, state: LogPosition) -> Result<()> {
+        if let Logging::On(log) = &self.0.logging {
+            log.restore.lock().0 = Some(state.wal_end);
+        }
         Ok(())
     }
 
@@ -512,7 +514,7 @@ impl<T: Data> ReceiverInput<T> {
     /// log after its last record.
     fn open_log(&self, log: &LogState<T>) -> Result<()> {
         let s = &self.0;
-        let dir = s.shared.checkpoint_dir.lock().clone().ok_or_else(|| {
+        let dir = s.env.checkpoint_path().ok_or_else(|| {
             Error::config(
                 crate::conf::RECEIVER_WAL,
                 "true",
@@ -520,7 +522,7 @@ impl<T: Data> ReceiverInput<T> {
                  StreamingContext::checkpoint or use get_or_create",
             )
         })?;
-        let log_dir = dir.path().join(names::received_data_dir(&self.name()));
+        let log_dir = dir.join(names::received_data_dir(&self.name()));
         let (checkpointed, batches) = std::mem::take(&mut *log.restore.lock());
         let checkpointed = checkpointed.unwrap_or(0);
         let opened = wal::open_log(&log_dir, checkpointed)?;
@@ -619,7 +621,7 @@ impl<T: Data> StreamCompute<T> for ReceiverCompute<T> {
             .get(&time)
             .cloned()
             .unwrap_or_default();
-        Ok(Some(self.0.shared.ctx.parallelize_shared(blocks)))
+        Ok(Some(self.0.env.ctx.parallelize_shared(blocks)))
     }
 }
 
@@ -629,7 +631,7 @@ impl StreamingContext {
     /// `sluice.streaming.receiver.writeAheadLog.enable` on, `start` fails (use
     /// [`receiver_stream_with_log`](Self::receiver_stream_with_log)).
     pub fn receiver_stream<T: Data>(&self, receiver: impl Receiver<T>) -> DStream<T> {
-        let logging = if self.shared().settings.receiver_wal {
+        let logging = if self.env().settings.receiver_wal {
             Logging::Unsupported
         } else {
             Logging::Off
@@ -645,7 +647,7 @@ impl StreamingContext {
     where
         T: Data + serde::Serialize + serde::de::DeserializeOwned,
     {
-        let logging = if self.shared().settings.receiver_wal {
+        let logging = if self.env().settings.receiver_wal {
             Logging::On(Box::new(LogState {
                 encode: wal::bincode_encode::<T>,
                 decode: wal::bincode_decode::<T>,
@@ -665,7 +667,7 @@ impl StreamingContext {
     ) -> DStream<T> {
         let state = Arc::new(ReceiverState {
             stream_id: OnceLock::new(),
-            shared: Arc::clone(self.shared()),
+            env: Arc::clone(self.env()),
             receiver: Arc::new(receiver),
             buffers: Mutex::new(Buffers::new()),
             space: Condvar::new(),
@@ -681,7 +683,7 @@ impl StreamingContext {
         });
         let name = state.receiver.name();
         let stream = DStream::new_node(
-            self.shared(),
+            self.env(),
             &name,
             self.batch_interval(),
             vec![],
@@ -689,15 +691,14 @@ impl StreamingContext {
             ReceiverCompute(Arc::clone(&state)),
         );
         let _ = state.stream_id.set(stream.id());
-        self.shared().register_input(Arc::new(ReceiverInput(state)));
+        self.env().register_input(Arc::new(ReceiverInput(state)));
         stream
     }
 
     /// The state of every receiver.
     pub fn receivers(&self) -> Vec<ReceiverInfo> {
-        self.shared()
-            .graph
-            .lock()
+        self.env()
+            .graph()
             .inputs
             .iter()
             .filter_map(|i| i.receiver_info())

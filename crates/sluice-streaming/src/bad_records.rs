@@ -20,7 +20,7 @@ pub struct BadRecordReport {
 /// Bad records by (batch time, RDD partition).
 ///
 /// ```
-/// use sluice_streaming::source::bad_records::BadRecords;
+/// use sluice_streaming::source::BadRecords;
 /// use sluice_streaming::Time;
 /// let bad = BadRecords::default();
 /// bad.set(Time::from_millis(1000), 0, 2, "two bad lines".into());
