@@ -4,5 +4,7 @@
 //!   exactly-once recovery, rate control and backpressure, and a sink. It builds librdkafka
 //!   from source, so it is kept behind a feature to keep a cold build of the engine quick.
 
+#![warn(unreachable_pub)]
+
 #[cfg(feature = "kafka")]
 pub mod kafka;

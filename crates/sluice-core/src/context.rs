@@ -35,13 +35,13 @@ pub(crate) struct ContextInner {
 }
 
 impl ContextInner {
-    pub fn next_rdd_id(&self) -> usize {
+    pub(crate) fn next_rdd_id(&self) -> usize {
         self.next_rdd.fetch_add(1, Ordering::Relaxed)
     }
-    pub fn next_shuffle_id(&self) -> usize {
+    pub(crate) fn next_shuffle_id(&self) -> usize {
         self.next_shuffle.fetch_add(1, Ordering::Relaxed)
     }
-    pub fn next_stage_id(&self) -> usize {
+    pub(crate) fn next_stage_id(&self) -> usize {
         self.next_stage.fetch_add(1, Ordering::Relaxed)
     }
 }

@@ -7,13 +7,13 @@
 //! The path of a job:
 //!
 //! 1. An action (`collect`, `count`, `save_as_text_file`, ...) calls the DAG scheduler
-//!    ([`scheduler::dag`]) with the RDD and a function to run per partition.
+//!    (`scheduler::dag`) with the RDD and a function to run per partition.
 //! 2. The scheduler walks the lineage and cuts it into stages at shuffle dependencies;
 //!    narrow operations (`map`, `filter`, ...) in a stage are fused into one task per partition.
 //! 3. Parent (map) stages run first, unless their shuffle output is already held in the
-//!    [`shuffle::store`]; each map task combines by key where an aggregator exists and splits
+//!    `shuffle::store`; each map task combines by key where an aggregator exists and splits
 //!    its output by reduce partition.
-//! 4. The [`scheduler::executor`] runs each stage's tasks on a fixed pool of worker threads,
+//! 4. The `scheduler::executor` runs each stage's tasks on a fixed pool of worker threads,
 //!    catching panics and retrying failed tasks.
 //! 5. Persisted RDDs keep computed partitions in the [`storage::block_store`] under a memory
 //!    budget; an evicted partition is recomputed from lineage or read from disk.
@@ -32,6 +32,8 @@
 //! assert_eq!(counts, vec![("a".to_string(), 3), ("b".to_string(), 2)]);
 //! ```
 
+#![warn(unreachable_pub)]
+
 pub mod conf;
 pub mod context;
 pub mod corpus;
@@ -41,9 +43,9 @@ pub mod hash;
 pub mod metrics;
 pub mod partitioner;
 pub mod rdd;
-pub mod scheduler;
+mod scheduler;
 pub mod shared;
-pub mod shuffle;
+mod shuffle;
 pub mod storage;
 pub mod text;
 
@@ -60,3 +62,12 @@ pub use scheduler::task::TaskContext;
 pub use shared::accumulator::Accumulator;
 pub use shared::broadcast::Broadcast;
 pub use storage::StorageLevel;
+
+/// Engine internals the other Sluice crates use (the streaming layer's scheduler and outputs);
+/// not part of the public API, and may change at any time.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::rdd::save::remove_stale_temporaries;
+    pub use crate::scheduler::executor::panic_message;
+    pub use crate::shuffle::size_hints::in_scope as size_hint_scope;
+}

@@ -18,6 +18,8 @@
 //!
 //! Tests use the [`testing`] harness or a [`clock::ManualClock`]: nothing sleeps.
 
+#![warn(unreachable_pub)]
+
 pub mod backpressure;
 mod bad_records;
 pub mod checkpoint;

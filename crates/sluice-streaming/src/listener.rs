@@ -192,7 +192,7 @@ pub(crate) struct ListenerBus {
 }
 
 impl ListenerBus {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let (tx, rx) = crossbeam_channel::unbounded();
         ListenerBus {
             listeners: Arc::new(Mutex::new(Vec::new())),
@@ -202,13 +202,13 @@ impl ListenerBus {
         }
     }
 
-    pub fn add(&self, l: Arc<dyn StreamingListener>) {
+    pub(crate) fn add(&self, l: Arc<dyn StreamingListener>) {
         self.listeners.lock().push(l);
     }
 
     /// Starts delivering (events posted before are queued, not lost). Returns the delivery
     /// thread's id.
-    pub fn start(&self) -> std::io::Result<std::thread::ThreadId> {
+    pub(crate) fn start(&self) -> std::io::Result<std::thread::ThreadId> {
         let rx = self.rx.clone();
         let listeners = Arc::clone(&self.listeners);
         let h = std::thread::Builder::new()
@@ -228,12 +228,12 @@ impl ListenerBus {
         Ok(id)
     }
 
-    pub fn post(&self, e: StreamingEvent) {
+    pub(crate) fn post(&self, e: StreamingEvent) {
         let _ = self.tx.send(Msg::Event(e));
     }
 
     /// Delivers every pending event, then stops the thread.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         let _ = self.tx.send(Msg::Stop);
         if let Some(h) = self.thread.lock().take() {
             let _ = h.join();

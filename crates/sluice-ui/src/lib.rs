@@ -26,6 +26,8 @@
 //! Memory stays flat on long runs: the model keeps the last `retained_batches` (1000) batches
 //! and fixed-size histograms.
 
+#![warn(unreachable_pub)]
+
 pub mod metrics;
 pub mod model;
 mod serve;

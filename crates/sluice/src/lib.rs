@@ -23,10 +23,10 @@
 //! - [`Rdd<T>`] is a partitioned, lazy collection with lineage. Transformations build the
 //!   graph (`map`, `flat_map`, `filter`, `reduce_by_key`, `join`, `sort_by_key`, ...); actions
 //!   run it (`collect`, `count`, `take`, `save_as_text_file`, ...).
-//! - The DAG scheduler ([`core::scheduler::dag`]) cuts the graph into stages at shuffles;
+//! - The DAG scheduler (`scheduler::dag` in `sluice-core`) cuts the graph into stages at shuffles;
 //!   narrow operations are fused and run over chunks of records; map-side combine runs before
 //!   every aggregating shuffle.
-//! - Tasks run on a fixed pool of worker threads ([`core::scheduler::executor`]); a panicking
+//! - Tasks run on a fixed pool of worker threads (`scheduler::executor`); a panicking
 //!   task is caught and retried, and a job that keeps failing returns an error naming the RDD,
 //!   stage and partition.
 //! - [`Rdd::cache`] / [`Rdd::persist`] keep partitions in a memory-budgeted, LRU block store
@@ -55,6 +55,8 @@
 //!   `_with` forms of the key-value operations.
 //! - Your own record text form for output files: implement [`ToText`].
 //! - Your own shared aggregates: [`Context::accumulator`] with any merge function.
+
+#![warn(unreachable_pub)]
 
 /// Kafka: the direct stream and the sink (feature `kafka`).
 #[cfg(feature = "kafka")]

@@ -68,20 +68,20 @@ pub(crate) struct ClientOptions {
 
 impl ClientOptions {
     /// Options naming only the brokers.
-    pub fn for_servers(servers: &str) -> Self {
+    pub(crate) fn for_servers(servers: &str) -> Self {
         let mut o = ClientOptions::default();
         o.properties
             .insert("bootstrap.servers".into(), servers.into());
         o
     }
 
-    pub fn servers(&self) -> &str {
+    pub(crate) fn servers(&self) -> &str {
         self.properties
             .get("bootstrap.servers")
             .map_or("(no bootstrap.servers)", String::as_str)
     }
 
-    pub fn group_id(&self) -> Option<&str> {
+    pub(crate) fn group_id(&self) -> Option<&str> {
         self.properties.get("group.id").map(String::as_str)
     }
 
@@ -94,7 +94,7 @@ impl ClientOptions {
     }
 
     /// The driver's consumer: commits for the group, never reads.
-    pub fn metadata_config(&self) -> ClientConfig {
+    pub(crate) fn metadata_config(&self) -> ClientConfig {
         let mut c = self.base();
         c.set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
@@ -107,7 +107,7 @@ impl ClientOptions {
 
     /// A reading consumer: explicit offsets, no commits, no silent reset (an offset that the
     /// broker no longer has is an error, not a jump).
-    pub fn reader_config(&self) -> ClientConfig {
+    pub(crate) fn reader_config(&self) -> ClientConfig {
         let mut c = self.base();
         let group = format!("{}-executor", self.group_id().unwrap_or("sluice"));
         c.set("group.id", &group)
@@ -129,7 +129,7 @@ pub(crate) struct MetadataClient {
 
 impl MetadataClient {
     /// Connects and checks that a broker answers within `timeout`.
-    pub fn connect(options: &ClientOptions, timeout: Duration) -> Result<Self> {
+    pub(crate) fn connect(options: &ClientOptions, timeout: Duration) -> Result<Self> {
         let servers = options.servers().to_string();
         let consumer: BaseConsumer = options
             .metadata_config()
@@ -152,7 +152,7 @@ impl MetadataClient {
     }
 
     /// The partitions of `topic`; an error naming the topic when it does not exist.
-    pub fn partitions(&self, topic: &str) -> Result<Vec<i32>> {
+    pub(crate) fn partitions(&self, topic: &str) -> Result<Vec<i32>> {
         let md = self
             .consumer
             .fetch_metadata(Some(topic), self.timeout)
@@ -191,14 +191,14 @@ impl MetadataClient {
     }
 
     /// The earliest and latest offsets of `tp`.
-    pub fn watermarks(&self, tp: &TopicPartition) -> Result<(i64, i64)> {
+    pub(crate) fn watermarks(&self, tp: &TopicPartition) -> Result<(i64, i64)> {
         self.consumer
             .fetch_watermarks(&tp.topic, tp.partition, self.timeout)
             .map_err(|e| kafka_error(format!("offsets of {tp}"), e))
     }
 
     /// The group's committed offsets of `tps` (`None` where it has none).
-    pub fn committed(
+    pub(crate) fn committed(
         &self,
         tps: &[TopicPartition],
     ) -> Result<BTreeMap<TopicPartition, Option<i64>>> {
@@ -225,7 +225,7 @@ impl MetadataClient {
     }
 
     /// Commits `offsets` (the next offset to read, per partition) for the group.
-    pub fn commit(&self, offsets: &BTreeMap<TopicPartition, i64>, sync: bool) -> Result<()> {
+    pub(crate) fn commit(&self, offsets: &BTreeMap<TopicPartition, i64>, sync: bool) -> Result<()> {
         if offsets.is_empty() {
             return Ok(());
         }
@@ -259,7 +259,7 @@ pub(crate) struct RawRecord {
 
 impl RawRecord {
     /// The record of `topic`'s `partition` with its key and value decoded as given.
-    pub fn into_record<K, V>(
+    pub(crate) fn into_record<K, V>(
         self,
         topic: &Arc<str>,
         partition: i32,
@@ -293,7 +293,7 @@ pub(crate) struct PartitionReader {
 }
 
 impl PartitionReader {
-    pub fn new(options: ClientOptions, poll_timeout: Duration, capacity: usize) -> Self {
+    pub(crate) fn new(options: ClientOptions, poll_timeout: Duration, capacity: usize) -> Self {
         PartitionReader {
             options,
             poll_timeout,
@@ -327,7 +327,7 @@ impl PartitionReader {
     }
 
     /// The records of `range`, in offset order.
-    pub fn read(&self, range: &OffsetRange) -> Result<Vec<RawRecord>> {
+    pub(crate) fn read(&self, range: &OffsetRange) -> Result<Vec<RawRecord>> {
         if range.count() == 0 {
             return Ok(Vec::new());
         }

@@ -4,7 +4,7 @@
 //! number of partitions, its dependencies (narrow: partition `i` needs a few parent partitions;
 //! shuffle: partition `i` needs a slice of every parent partition) and how to compute one
 //! partition from its parents. Nothing runs until an action (`collect`, `count`, ...) asks the
-//! [DAG scheduler](crate::scheduler) for a result.
+//! DAG scheduler (`scheduler`) for a result.
 //!
 //! Partitions are computed as iterators of *chunks* (`Vec<T>` of up to [`CHUNK_SIZE`] records):
 //! a chain of narrow operations is fused into one task, and each operator pays one dynamic call

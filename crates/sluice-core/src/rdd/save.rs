@@ -142,7 +142,7 @@ fn foreign_temporary(name: &str, target_prefix: &str) -> Option<u32> {
 /// kept. Returns how many were removed.
 ///
 /// ```
-/// use sluice_core::rdd::save::remove_stale_temporaries;
+/// use sluice_core::internals::remove_stale_temporaries;
 /// let dir = tempfile::tempdir().unwrap();
 /// // Left by a process that no longer exists (pid 0 is never a user process).
 /// std::fs::create_dir(dir.path().join(".out-1000.tmp-0-123")).unwrap();

@@ -17,7 +17,7 @@ use crate::scheduler::executor::StageDesc;
 use crate::scheduler::task::TaskContext;
 
 /// A stage: the RDDs computed in one task per partition, ending at `rdd`.
-pub struct Stage {
+pub(crate) struct Stage {
     /// The last RDD of the stage (for a map stage, the shuffle's parent).
     pub rdd: Arc<dyn RddBase>,
     /// For a map stage, the shuffle it writes; `None` for the result stage.
@@ -28,7 +28,7 @@ pub struct Stage {
 
 /// Plans the stages of a job computing `final_rdd`. The result stage is last; every stage
 /// comes after its parents.
-pub fn plan(final_rdd: Arc<dyn RddBase>) -> Vec<Stage> {
+pub(crate) fn plan(final_rdd: Arc<dyn RddBase>) -> Vec<Stage> {
     let mut stages = Vec::new();
     let mut by_shuffle = HashMap::new();
     add_stage(final_rdd, None, &mut stages, &mut by_shuffle);
@@ -66,7 +66,7 @@ fn add_stage(
 
 /// The RDDs of a stage: `rdd` and its ancestors through narrow dependencies, stopping at
 /// persisted RDDs whose partitions are all cached.
-pub fn stage_rdds(rdd: &Arc<dyn RddBase>) -> Vec<Arc<dyn RddBase>> {
+pub(crate) fn stage_rdds(rdd: &Arc<dyn RddBase>) -> Vec<Arc<dyn RddBase>> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     let mut stack = vec![Arc::clone(rdd)];
@@ -91,7 +91,7 @@ pub fn stage_rdds(rdd: &Arc<dyn RddBase>) -> Vec<Arc<dyn RddBase>> {
 /// The longest chain of narrow dependencies a task of the stage ending at `rdd` computes
 /// (1 for a stage of one RDD), counting no further down than persisted RDDs whose partitions
 /// are all cached. Walks the graph without recursion.
-pub fn stage_depth(rdd: &Arc<dyn RddBase>) -> usize {
+pub(crate) fn stage_depth(rdd: &Arc<dyn RddBase>) -> usize {
     // Post-order over the stage's RDDs: an RDD's depth is one more than its deepest parent's.
     let mut depth: HashMap<usize, usize> = HashMap::new();
     let mut stack: Vec<(Arc<dyn RddBase>, bool)> = vec![(Arc::clone(rdd), false)];
@@ -171,7 +171,7 @@ fn shuffle_parents(rdd: &Arc<dyn RddBase>) -> Vec<Arc<dyn ShuffleDepBase>> {
 }
 
 /// Describes an RDD node as `Kind[id] at op`.
-pub fn describe(rdd: &dyn RddBase) -> String {
+pub(crate) fn describe(rdd: &dyn RddBase) -> String {
     format!("{}[{}] at {}", rdd.kind(), rdd.id(), rdd.op_name())
 }
 

@@ -17,7 +17,7 @@ use crate::shared::accumulator::TaskUpdates;
 
 /// What the executor needs to know about the stage whose tasks it runs.
 #[derive(Debug, Clone)]
-pub struct StageDesc {
+pub(crate) struct StageDesc {
     /// Stage id.
     pub stage_id: usize,
     /// The stage's RDD, as `Kind[id] at op`.
@@ -25,7 +25,7 @@ pub struct StageDesc {
 }
 
 /// A pool of worker threads.
-pub struct Executor {
+pub(crate) struct Executor {
     pool: rayon::ThreadPool,
     threads: usize,
     max_failures: usize,
@@ -33,7 +33,7 @@ pub struct Executor {
 
 impl Executor {
     /// A pool of `threads` workers.
-    pub fn new(threads: usize, max_failures: usize) -> Result<Self> {
+    pub(crate) fn new(threads: usize, max_failures: usize) -> Result<Self> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("sluice-worker-{i}"))
@@ -49,12 +49,12 @@ impl Executor {
     }
 
     /// Number of worker threads.
-    pub fn threads(&self) -> usize {
+    pub(crate) fn threads(&self) -> usize {
         self.threads
     }
 
     /// Runs one task per partition in `partitions`, returning results in the same order.
-    pub fn run_tasks<R, F>(
+    pub(crate) fn run_tasks<R, F>(
         &self,
         stage: &StageDesc,
         partitions: &[usize],

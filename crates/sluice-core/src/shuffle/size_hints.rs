@@ -29,8 +29,8 @@ thread_local! {
 /// id of the stream whose RDD `f` builds). Scopes nest; the previous one is restored after.
 ///
 /// ```
-/// use sluice_core::shuffle::size_hints::in_scope;
-/// assert_eq!(in_scope(7, || 1 + 1), 2);
+/// use sluice_core::internals::size_hint_scope;
+/// assert_eq!(size_hint_scope(7, || 1 + 1), 2);
 /// ```
 pub fn in_scope<R>(scope: u64, f: impl FnOnce() -> R) -> R {
     struct Restore(u64);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 /// One map task's output: one bucket per reduce partition (each a `Vec<(K, C)>`).
-pub type MapOutput = Arc<Vec<Box<dyn Any + Send + Sync>>>;
+pub(crate) type MapOutput = Arc<Vec<Box<dyn Any + Send + Sync>>>;
 
 struct ShuffleOutputs {
     maps: Vec<Option<MapOutput>>,
@@ -19,13 +19,13 @@ struct ShuffleOutputs {
 
 /// Shuffle outputs of a context.
 #[derive(Default)]
-pub struct ShuffleStore {
+pub(crate) struct ShuffleStore {
     shuffles: Mutex<HashMap<usize, ShuffleOutputs>>,
 }
 
 impl ShuffleStore {
     /// Registers a shuffle with its number of map partitions (idempotent).
-    pub fn register(&self, shuffle: usize, num_maps: usize) {
+    pub(crate) fn register(&self, shuffle: usize, num_maps: usize) {
         self.shuffles
             .lock()
             .entry(shuffle)
@@ -35,7 +35,7 @@ impl ShuffleStore {
     }
 
     /// The map partitions whose output is missing.
-    pub fn missing(&self, shuffle: usize, num_maps: usize) -> Vec<usize> {
+    pub(crate) fn missing(&self, shuffle: usize, num_maps: usize) -> Vec<usize> {
         let guard = self.shuffles.lock();
         match guard.get(&shuffle) {
             None => (0..num_maps).collect(),
@@ -44,7 +44,7 @@ impl ShuffleStore {
     }
 
     /// Records a map task's output.
-    pub fn put(&self, shuffle: usize, map: usize, output: MapOutput) {
+    pub(crate) fn put(&self, shuffle: usize, map: usize, output: MapOutput) {
         if let Some(s) = self.shuffles.lock().get_mut(&shuffle) {
             if let Some(slot) = s.maps.get_mut(map) {
                 *slot = Some(output);
@@ -53,7 +53,7 @@ impl ShuffleStore {
     }
 
     /// All map outputs of a shuffle, in map-partition order (None where missing).
-    pub fn outputs(&self, shuffle: usize) -> Vec<Option<MapOutput>> {
+    pub(crate) fn outputs(&self, shuffle: usize) -> Vec<Option<MapOutput>> {
         self.shuffles
             .lock()
             .get(&shuffle)
@@ -62,17 +62,12 @@ impl ShuffleStore {
     }
 
     /// Forgets a shuffle's outputs.
-    pub fn remove(&self, shuffle: usize) {
+    pub(crate) fn remove(&self, shuffle: usize) {
         self.shuffles.lock().remove(&shuffle);
     }
 
     /// Number of shuffles currently held.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.shuffles.lock().len()
-    }
-
-    /// Whether no shuffle is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }

@@ -41,9 +41,9 @@ use crate::graph::{Graph, StreamEnv};
 use crate::time::{duration_ms, Time};
 
 /// A group's chain is restarted with a full snapshot once it has this many files.
-pub const FULL_EVERY: usize = 10;
+pub(crate) const FULL_EVERY: usize = 10;
 /// Checkpoints kept on disk.
-pub const KEEP: usize = 2;
+pub(crate) const KEEP: usize = 2;
 
 /// Where a restored job resumes.
 #[derive(Debug, Clone, Copy)]
@@ -67,7 +67,7 @@ pub(crate) struct Checkpointer {
 impl Checkpointer {
     /// A checkpointer for the job of `env` over `dir` (opened, locked and cleaned of stale
     /// temporaries by [`CheckpointDir::open`]).
-    pub fn new(env: Arc<StreamEnv>, dir: CheckpointDir) -> Checkpointer {
+    pub(crate) fn new(env: Arc<StreamEnv>, dir: CheckpointDir) -> Checkpointer {
         env.set_checkpoint_path(dir.path().to_path_buf());
         Checkpointer {
             env,
@@ -79,7 +79,7 @@ impl Checkpointer {
     }
 
     /// Where the job resumes, when it was restored.
-    pub fn recovery(&self) -> Option<Recovery> {
+    pub(crate) fn recovery(&self) -> Option<Recovery> {
         *self.recovery.lock()
     }
 
@@ -93,7 +93,7 @@ impl Checkpointer {
     /// Checks, before the job starts, that it can checkpoint here: stateful operators are
     /// named, uniquely, and a job that was not restored does not start over state whose
     /// manifests are gone.
-    pub fn check_start(&self) -> Result<()> {
+    pub(crate) fn check_start(&self) -> Result<()> {
         if self.recovery().is_none() {
             self.dir
                 .check_unreferenced(self.env.settings.discard_unreferenced_state)?;
@@ -105,7 +105,7 @@ impl Checkpointer {
     /// changes, the interval is fixed, and a job whose sources keep a log of their own gets a
     /// checkpoint at its zero time when it has none, so that a crash before its first regular
     /// checkpoint restarts from there and replays the log.
-    pub fn on_start(&self) -> Result<()> {
+    pub(crate) fn on_start(&self) -> Result<()> {
         let g = self.env.snapshot();
         for op in &g.operators {
             op.track_changes();
@@ -131,7 +131,7 @@ impl Checkpointer {
     }
 
     /// The job's checkpoint interval ([`protocol::checkpoint_interval`]; fixed at start).
-    pub fn interval(&self) -> Duration {
+    pub(crate) fn interval(&self) -> Duration {
         self.interval
             .get()
             .copied()
@@ -145,7 +145,7 @@ impl Checkpointer {
     }
 
     /// Before batch `time` runs: records what each replayable source reads for it.
-    pub fn record_batch(
+    pub(crate) fn record_batch(
         &self,
         inputs: &[Arc<dyn crate::graph::InputStream>],
         time: Time,
@@ -165,7 +165,7 @@ impl Checkpointer {
     }
 
     /// After batch `time` completed (its sources told): writes a checkpoint when one is due.
-    pub fn after_batch(&self, time: Time) -> Result<()> {
+    pub(crate) fn after_batch(&self, time: Time) -> Result<()> {
         let zero = self.zero_time()?;
         if protocol::is_due(zero.millis(), time.millis(), self.interval()) {
             self.write(&self.env.snapshot(), time)?;
@@ -176,7 +176,7 @@ impl Checkpointer {
     /// At a graceful stop, after the last batch: checkpoints the last completed batch if the
     /// last checkpoint is older ([`protocol::final_checkpoint`]), so that a restart does not
     /// redo it.
-    pub fn at_stop(&self, last_completed: Option<Time>) -> Result<()> {
+    pub(crate) fn at_stop(&self, last_completed: Option<Time>) -> Result<()> {
         let done = self.last_manifest.lock().as_ref().map(|m| m.batch_time_ms);
         match protocol::final_checkpoint(last_completed.map(Time::millis), done) {
             Some(t) => self.write(&self.env.snapshot(), Time::from_millis(t)),
@@ -262,7 +262,7 @@ impl Checkpointer {
 
     /// Restores the job's state from `manifest` (the program has built its graph); returns
     /// where to resume.
-    pub fn restore(&self, manifest: Manifest) -> Result<Recovery> {
+    pub(crate) fn restore(&self, manifest: Manifest) -> Result<Recovery> {
         let g = self.env.snapshot();
         check_names(&g)?;
         let shapes: Vec<protocol::OperatorShape> = g

@@ -27,24 +27,24 @@ pub(crate) struct Materialized<T> {
 }
 
 impl<T: Data> Materialized<T> {
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(Materialized {
             parts: Mutex::new(BTreeMap::new()),
         })
     }
 
-    pub fn get(&self, time: Time) -> Option<Parts<T>> {
+    pub(crate) fn get(&self, time: Time) -> Option<Parts<T>> {
         self.parts.lock().get(&time).cloned()
     }
 
-    pub fn put(&self, time: Time, parts: Vec<Vec<T>>) -> Parts<T> {
+    pub(crate) fn put(&self, time: Time, parts: Vec<Vec<T>>) -> Parts<T> {
         let parts: Parts<T> = Arc::new(parts.into_iter().map(Arc::new).collect());
         self.parts.lock().insert(time, Arc::clone(&parts));
         parts
     }
 
     /// Sets partition `p` (of `n`) of batch `time`, creating the batch's other partitions empty.
-    pub fn put_partition(&self, time: Time, p: usize, n: usize, data: Vec<T>) {
+    pub(crate) fn put_partition(&self, time: Time, p: usize, n: usize, data: Vec<T>) {
         let mut all = self.parts.lock();
         let mut parts: Vec<Arc<Vec<T>>> = match all.get(&time) {
             Some(existing) => existing.to_vec(),
@@ -57,7 +57,7 @@ impl<T: Data> Materialized<T> {
     }
 
     /// The latest stored batch.
-    pub fn latest(&self) -> Option<(Time, Parts<T>)> {
+    pub(crate) fn latest(&self) -> Option<(Time, Parts<T>)> {
         self.parts
             .lock()
             .iter()
@@ -66,7 +66,7 @@ impl<T: Data> Materialized<T> {
     }
 
     /// Every stored batch, oldest first.
-    pub fn all(&self) -> Vec<(Time, Parts<T>)> {
+    pub(crate) fn all(&self) -> Vec<(Time, Parts<T>)> {
         self.parts
             .lock()
             .iter()
@@ -74,7 +74,7 @@ impl<T: Data> Materialized<T> {
             .collect()
     }
 
-    pub fn forget_before(&self, time: Time) {
+    pub(crate) fn forget_before(&self, time: Time) {
         let mut p = self.parts.lock();
         let kept = p.split_off(&time);
         *p = kept;
@@ -82,7 +82,7 @@ impl<T: Data> Materialized<T> {
 
     /// The RDD of batch `time`: `n` partitions read from the store when a task runs (after the
     /// hidden job has stored them).
-    pub fn rdd(
+    pub(crate) fn rdd(
         self: &Arc<Self>,
         ctx: &sluice_core::Context,
         name: &str,

@@ -130,7 +130,7 @@ impl<T: Data> StreamNode<T> {
         }
         // Shuffles made for this stream remember their table sizes per stream, batch to batch.
         let scope = self.meta.id as u64 + 1;
-        let rdd = sluice_core::shuffle::size_hints::in_scope(scope, || self.compute.compute(time))?;
+        let rdd = sluice_core::internals::size_hint_scope(scope, || self.compute.compute(time))?;
         generated.insert(time, rdd.clone());
         Ok(rdd)
     }

@@ -149,7 +149,7 @@ impl<T: Data> DStream<T> {
             _ => std::path::Path::new("."),
         };
         let name = p.file_name().map(|n| n.to_string_lossy().to_string());
-        sluice_core::rdd::save::remove_stale_temporaries(
+        sluice_core::internals::remove_stale_temporaries(
             dir,
             &format!("{}-", name.unwrap_or_default()),
         )?;

@@ -35,7 +35,7 @@ pub(crate) struct StreamEnv {
 }
 
 impl StreamEnv {
-    pub fn new(
+    pub(crate) fn new(
         ctx: Context,
         batch_interval: Duration,
         clock: Arc<dyn Clock>,
@@ -56,44 +56,44 @@ impl StreamEnv {
         }
     }
 
-    pub fn next_stream_id(&self) -> usize {
+    pub(crate) fn next_stream_id(&self) -> usize {
         self.next_stream.fetch_add(1, Ordering::Relaxed)
     }
-    pub fn next_output_id(&self) -> usize {
+    pub(crate) fn next_output_id(&self) -> usize {
         self.next_output.fetch_add(1, Ordering::Relaxed)
     }
-    pub fn register_stream(&self, s: Arc<dyn DStreamBase>) {
+    pub(crate) fn register_stream(&self, s: Arc<dyn DStreamBase>) {
         self.graph.lock().streams.push(s);
     }
-    pub fn register_input(&self, s: Arc<dyn InputStream>) {
+    pub(crate) fn register_input(&self, s: Arc<dyn InputStream>) {
         self.graph.lock().inputs.push(s);
     }
-    pub fn register_output(&self, o: Arc<dyn OutputStream>) {
+    pub(crate) fn register_output(&self, o: Arc<dyn OutputStream>) {
         self.graph.lock().outputs.push(o);
     }
-    pub fn register_operator(&self, o: Arc<dyn CheckpointedOperator>) {
+    pub(crate) fn register_operator(&self, o: Arc<dyn CheckpointedOperator>) {
         self.graph.lock().operators.push(o);
     }
 
     /// The graph, locked (hold it briefly: never across a call into a node).
-    pub fn graph(&self) -> MutexGuard<'_, Graph> {
+    pub(crate) fn graph(&self) -> MutexGuard<'_, Graph> {
         self.graph.lock()
     }
     /// A copy of the graph's node lists, to call into the nodes without the lock.
-    pub fn snapshot(&self) -> Graph {
+    pub(crate) fn snapshot(&self) -> Graph {
         self.graph.lock().clone()
     }
     /// Forgets every node (breaks the cycle nodes → env → graph → nodes).
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         *self.graph.lock() = Graph::default();
     }
 
     /// Refuses new nodes from now on.
-    pub fn seal(&self) {
+    pub(crate) fn seal(&self) {
         self.sealed.store(true, Ordering::Release);
     }
     /// Checks that the graph still takes new nodes (the context has not started).
-    pub fn check_can_add(&self) -> Result<()> {
+    pub(crate) fn check_can_add(&self) -> Result<()> {
         if self.sealed.load(Ordering::Acquire) {
             return Err(Error::IllegalState(
                 "adding new inputs, transformations and output operations after starting a \
@@ -104,27 +104,27 @@ impl StreamEnv {
         Ok(())
     }
 
-    pub fn set_start_time(&self, start: Time) {
+    pub(crate) fn set_start_time(&self, start: Time) {
         *self.start_time.lock() = Some(start);
     }
     /// The first batch time (set by `start`).
-    pub fn start_time(&self) -> Option<Time> {
+    pub(crate) fn start_time(&self) -> Option<Time> {
         *self.start_time.lock()
     }
     /// The time before the first batch (set by `start`).
-    pub fn zero_time(&self) -> Option<Time> {
+    pub(crate) fn zero_time(&self) -> Option<Time> {
         self.start_time().map(|s| s - self.batch_interval)
     }
 
-    pub fn set_checkpoint_path(&self, path: PathBuf) {
+    pub(crate) fn set_checkpoint_path(&self, path: PathBuf) {
         *self.checkpoint_path.lock() = Some(path);
     }
     /// The checkpoint directory, when checkpointing.
-    pub fn checkpoint_path(&self) -> Option<PathBuf> {
+    pub(crate) fn checkpoint_path(&self) -> Option<PathBuf> {
         self.checkpoint_path.lock().clone()
     }
 
-    pub fn post(&self, e: StreamingEvent) {
+    pub(crate) fn post(&self, e: StreamingEvent) {
         self.bus.post(e);
     }
 }

@@ -9,25 +9,25 @@
 //! the graph from there. Nothing in this module knows the streaming context, the scheduler or
 //! the checkpoint: they all stand on it.
 //!
-//! - [`stream`]: a stream as the graph sees it (type-erased);
-//! - [`input`]: the source contract — lifecycle, batches, reports — and replay after a crash
+//! - `stream`: a stream as the graph sees it (type-erased);
+//! - `input`: the source contract — lifecycle, batches, reports — and replay after a crash
 //!   through the optional [`Replay`] trait with typed positions;
-//! - [`output`]: output operations and the jobs they generate;
-//! - [`operator`]: stateful operators as the checkpoint sees them;
+//! - `output`: output operations and the jobs they generate;
+//! - `operator`: stateful operators as the checkpoint sees them;
 //! - `env`: what every node shares.
 
 mod env;
-pub mod input;
-pub mod operator;
-pub mod output;
-pub mod stream;
+mod input;
+mod operator;
+mod output;
+mod stream;
 
 use std::sync::Arc;
 
 pub(crate) use env::StreamEnv;
 pub use input::{BatchOutcome, InputStream, Replay, ReplayHooks};
-pub use operator::CheckpointedOperator;
-pub use output::{Job, OutputStream};
+pub(crate) use operator::CheckpointedOperator;
+pub(crate) use output::{Job, OutputStream};
 pub use stream::DStreamBase;
 
 /// Every node of one streaming program, in the order they were created.

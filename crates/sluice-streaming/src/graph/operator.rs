@@ -7,7 +7,7 @@ use sluice_core::Result;
 use super::DStreamBase;
 
 /// A stateful operator whose state is checkpointed, type-erased.
-pub trait CheckpointedOperator: Send + Sync {
+pub(crate) trait CheckpointedOperator: Send + Sync {
     /// The operator's stream.
     fn stream(&self) -> &Arc<dyn DStreamBase>;
     /// The operator's name (its stream's name).

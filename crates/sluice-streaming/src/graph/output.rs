@@ -8,7 +8,7 @@ use super::DStreamBase;
 use crate::time::Time;
 
 /// The work of one output operation for one batch.
-pub struct Job {
+pub(crate) struct Job {
     /// The output operation's id (its position in definition order).
     pub output_id: usize,
     /// The output operation's name.
@@ -20,7 +20,7 @@ pub struct Job {
 }
 
 /// An output operation as the scheduler sees it.
-pub trait OutputStream: Send + Sync {
+pub(crate) trait OutputStream: Send + Sync {
     /// A description such as `print at flat_map`.
     fn name(&self) -> String;
     /// The stream it outputs.

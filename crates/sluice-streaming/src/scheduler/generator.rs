@@ -27,7 +27,7 @@ pub(crate) struct Threads {
 
 impl Threads {
     /// The threads' ids (they must not stop the context: it would wait for themselves).
-    pub fn ids(&self) -> [ThreadId; 2] {
+    pub(crate) fn ids(&self) -> [ThreadId; 2] {
         [self.generator.thread().id(), self.runner.thread().id()]
     }
 }
@@ -140,7 +140,7 @@ pub(crate) fn generate_batch(run: &Run, tx: &Sender<ToRunner>, time: Time) {
                 .unwrap_or_else(|p| {
                     Err(sluice_core::Error::User(format!(
                         "panic: {}",
-                        sluice_core::scheduler::executor::panic_message(&*p)
+                        sluice_core::internals::panic_message(&*p)
                     )))
                 });
         match generated {

@@ -28,7 +28,7 @@ pub(crate) struct ProgressBoard {
 
 impl ProgressBoard {
     /// Records a failure for `await_termination` (the first one wins).
-    pub fn report_error(&self, e: Error) {
+    pub(crate) fn report_error(&self, e: Error) {
         let mut p = self.state.lock();
         if p.error.is_none() {
             p.error = Some(e);
@@ -37,7 +37,7 @@ impl ProgressBoard {
     }
 
     /// Applies `f` and wakes the waiters.
-    pub fn update(&self, f: impl FnOnce(&mut Progress)) {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut Progress)) {
         let mut p = self.state.lock();
         f(&mut p);
         self.changed.notify_all();

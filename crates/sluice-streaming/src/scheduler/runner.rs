@@ -77,7 +77,7 @@ fn run_batch(run: &Run, js: JobSet) {
             Err(p) => (
                 Some(format!(
                     "panic: {}",
-                    sluice_core::scheduler::executor::panic_message(&*p)
+                    sluice_core::internals::panic_message(&*p)
                 )),
                 None,
             ),

@@ -357,7 +357,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         if let Err(p) =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| receiver.on_start(ctx)))
         {
-            let msg = sluice_core::scheduler::executor::panic_message(&*p);
+            let msg = sluice_core::internals::panic_message(&*p);
             *s.last_error.lock() = Some(format!("on_start panicked: {msg}"));
             s.env.post(StreamingEvent::ReceiverError(s.info()));
         }
