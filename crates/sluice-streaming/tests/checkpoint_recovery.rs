@@ -2,6 +2,10 @@
 //! Checkpoints: round trips, incremental writes, and every way a checkpoint can fail to fit
 //! the job.
 
+mod common;
+
+use common::step_ctx;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -46,15 +50,6 @@ fn record_sorted<T: Data + Ord>(
         out.lock().insert(t.millis(), v);
         Ok(())
     })
-}
-
-fn step_ctx() -> Context {
-    Context::new(
-        Conf::new()
-            .set_master("local[2]")
-            .set("sluice.streaming.clock", "step"),
-    )
-    .unwrap()
 }
 
 /// Runs until batch `until` (ms) has completed, then stops as `mode` says.

@@ -3,12 +3,16 @@
 //! typed positions recorded before each batch, its state checkpointed, and both given back
 //! after a restart, so the batches generated but not checkpointed re-run on the same input.
 
+mod common;
+
+use common::step_ctx;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use sluice_core::{Conf, Context, Rdd, Result};
+use sluice_core::{Context, Rdd, Result};
 use sluice_streaming::listener::StreamInputInfo;
 use sluice_streaming::source::{
     BatchOutcome, InputBinding, InputSource, InputStream, Replay, ReplayHooks,
@@ -139,15 +143,6 @@ fn build(ctx: &Context, source: &Arc<Counter>, out: &Outputs) -> Result<Streamin
             Ok(())
         })?;
     Ok(ssc)
-}
-
-fn step_ctx() -> Context {
-    Context::new(
-        Conf::new()
-            .set_master("local[2]")
-            .set("sluice.streaming.clock", "step"),
-    )
-    .unwrap()
 }
 
 #[test]

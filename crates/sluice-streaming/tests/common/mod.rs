@@ -24,6 +24,17 @@ pub fn local() -> Context {
     Context::new(Conf::new().set_master("local[2]")).unwrap()
 }
 
+/// A new `local[2]` batch context whose streaming contexts run on the stepping clock (each
+/// batch as soon as the previous one completed).
+pub fn step_ctx() -> Context {
+    Context::new(
+        Conf::new()
+            .set_master("local[2]")
+            .set("sluice.streaming.clock", "step"),
+    )
+    .unwrap()
+}
+
 /// A context on a manual clock at 0 with 1-second batches.
 pub fn manual_context() -> (StreamingContext, Arc<ManualClock>) {
     manual_context_with(Conf::new())
