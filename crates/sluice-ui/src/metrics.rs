@@ -27,8 +27,11 @@ fn escape(v: &str) -> String {
 ///
 /// ```
 /// use sluice_ui::metrics::render;
-/// let text = render(&Default::default(), &[], &[("counts".into(), 3)]);
+/// let mut totals = sluice_ui::model::Totals::default();
+/// totals.input_errors.insert(2, ("kafka:events".into(), 3));
+/// let text = render(&totals, &[], &[("counts".into(), 3)]);
 /// assert!(text.contains("sluice_batches_completed_total 0"));
+/// assert!(text.contains("sluice_input_errors_total{stream=\"2\",source=\"kafka:events\"} 3"));
 /// assert!(text.contains("sluice_state_keys{operator=\"counts\"} 3"));
 /// ```
 pub fn render(t: &Totals, receivers: &[ReceiverInfo], state: &[(String, usize)]) -> String {
@@ -92,6 +95,18 @@ pub fn render(t: &Totals, receivers: &[ReceiverInfo], state: &[(String, usize)])
             r.stream_id,
             escape(&r.name),
             r.bad_records
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sluice_input_errors_total Errors a direct source got past (failed offset \
+         commits, an unreachable broker).\n# TYPE sluice_input_errors_total counter"
+    );
+    for (id, (name, n)) in &t.input_errors {
+        let _ = writeln!(
+            out,
+            "sluice_input_errors_total{{stream=\"{id}\",source=\"{}\"}} {n}",
+            escape(name)
         );
     }
     let _ = writeln!(

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde::Serialize;
+use sluice_streaming::listener::InputErrorInfo;
 use sluice_streaming::{BatchInfo, ReceiverInfo, StreamingListener};
 
 /// Upper bounds (seconds) of the delay histograms' buckets.
@@ -55,6 +56,9 @@ pub struct Totals {
     pub processing: Histogram,
     /// Scheduling delays.
     pub scheduling: Histogram,
+    /// Errors direct sources got past (failed commits, an unreachable broker), per input
+    /// stream: the source's name and its count.
+    pub input_errors: BTreeMap<usize, (String, u64)>,
 }
 
 #[derive(Default)]
@@ -237,6 +241,15 @@ fn summary(b: &BatchInfo, status: &'static str, interval: Duration) -> BatchSumm
 pub struct ModelListener(pub std::sync::Arc<Model>);
 
 impl StreamingListener for ModelListener {
+    fn on_input_error(&self, e: &InputErrorInfo) {
+        let mut inner = self.0.inner.lock();
+        let entry = inner
+            .totals
+            .input_errors
+            .entry(e.stream_id)
+            .or_insert_with(|| (e.name.clone(), 0));
+        entry.1 = entry.1.max(e.count);
+    }
     fn on_batch_submitted(&self, b: &BatchInfo) {
         self.0
             .inner
@@ -450,5 +463,35 @@ impl From<&ReceiverInfo> for ReceiverSummary {
             records_stored: r.records_stored,
             bad_records: r.bad_records,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(stream_id: usize, count: u64) -> InputErrorInfo {
+        InputErrorInfo {
+            stream_id,
+            name: format!("kafka:t{stream_id}"),
+            message: "offset commit failed".into(),
+            count,
+        }
+    }
+
+    #[test]
+    fn input_errors_are_counted_per_stream() {
+        let model = std::sync::Arc::new(Model::new(10, Duration::from_secs(1), 0));
+        let l = ModelListener(std::sync::Arc::clone(&model));
+        l.on_input_error(&error(3, 1));
+        l.on_input_error(&error(3, 2));
+        l.on_input_error(&error(5, 1));
+        // A stale event (delivered late) does not lower the count.
+        l.on_input_error(&error(3, 1));
+        let t = model.totals();
+        assert_eq!(t.input_errors[&3], ("kafka:t3".to_string(), 2));
+        assert_eq!(t.input_errors[&5], ("kafka:t5".to_string(), 1));
+        let text = crate::metrics::render(&t, &[], &[]);
+        assert!(text.contains("sluice_input_errors_total{stream=\"3\",source=\"kafka:t3\"} 2"));
     }
 }
