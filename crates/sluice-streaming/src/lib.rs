@@ -27,6 +27,7 @@ pub mod clock;
 pub mod conf;
 pub mod context;
 pub mod dstream;
+pub mod event_time;
 mod graph;
 pub mod listener;
 mod scheduler;

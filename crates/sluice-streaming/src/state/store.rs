@@ -141,7 +141,10 @@ impl<K: Hash + Eq + Clone, S> StateStore<K, S> {
             }
             match c {
                 Change::Put(v) => {
-                    if self.track_timers {
+                    // A key already timed at `now` keeps its one timer entry (event-time
+                    // windows are updated many times, always at their end).
+                    let timed = group.map.get(&k).is_some_and(|e| e.last_update == now);
+                    if self.track_timers && !timed {
                         group.timers.entry(now).or_default().push(k.clone());
                     }
                     group.map.insert(
@@ -327,6 +330,16 @@ mod tests {
         assert!(StateStore::expired(&guard[0], 1500).is_empty());
         s.commit(&mut guard[0], vec![("a", Change::Remove)], 3000);
         assert!(guard[0].map.is_empty());
+    }
+
+    #[test]
+    fn a_key_put_twice_at_one_time_expires_once() {
+        let s: StateStore<&str, i32> = StateStore::new(1, true);
+        let mut guard = s.lock(&[0]);
+        s.commit(&mut guard[0], vec![("a", Change::Put(1))], 1000);
+        s.commit(&mut guard[0], vec![("a", Change::Put(2))], 1000);
+        assert_eq!(StateStore::expired(&guard[0], 1001), vec!["a"]);
+        assert_eq!(guard[0].timers[&1000].len(), 1);
     }
 
     #[test]

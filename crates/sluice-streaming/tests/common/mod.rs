@@ -235,3 +235,42 @@ pub fn set_mtime(path: &std::path::Path, mtime_ms: u64) {
         .set_modified(std::time::UNIX_EPOCH + Duration::from_millis(mtime_ms))
         .unwrap();
 }
+
+/// A `(key, (event time ms, value))` record of the event-time tests.
+pub type EventRecord = (String, (i64, i64));
+/// An emitted window as a sortable tuple: key, window start, window end, count, sum.
+pub type WindowRow = (String, i64, i64, u64, i64);
+
+/// The (count, sum) aggregation of the event-time tests over `window`, with the record's
+/// event time and an allowed `delay`.
+pub fn count_and_sum(
+    s: &DStream<EventRecord>,
+    window: sluice_streaming::event_time::EventWindow,
+    delay: Duration,
+    mode: sluice_streaming::event_time::OutputMode,
+) -> sluice_streaming::event_time::WindowAggregation<String, (u64, i64)> {
+    s.with_watermark(|r: &EventRecord| r.1 .0, delay)
+        .aggregate_by_window(
+            window,
+            || (0u64, 0i64),
+            |(c, s), (_, v)| (c + 1, s + v),
+            |(c1, s1), (c2, s2)| (c1 + c2, s1 + s2),
+            mode,
+        )
+        .unwrap()
+}
+
+/// A batch of emitted windows, as sorted tuples.
+pub fn window_rows(
+    batch: Vec<(
+        (String, sluice_streaming::event_time::WindowRange),
+        (u64, i64),
+    )>,
+) -> Vec<WindowRow> {
+    let mut v: Vec<WindowRow> = batch
+        .into_iter()
+        .map(|((k, w), (c, s))| (k, w.start, w.end, c, s))
+        .collect();
+    v.sort();
+    v
+}

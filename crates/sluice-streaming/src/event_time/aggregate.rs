@@ -1,0 +1,443 @@
+//! Keyed aggregation over event-time windows, with a watermark and an output mode.
+//!
+//! Each batch `t`, in a hidden job ahead of the stream's own outputs:
+//!
+//! 1. the watermarks `w` this batch uses are those left by the batch before ([`Watermarks`]:
+//!    the previous watermark for late records, the current one for closing windows);
+//! 2. every record `(k, v)` goes to each window of its event time, combined on the map side by
+//!    `(k, window)` with the latest event time and the number of records, and shuffled into
+//!    the operator's key groups;
+//! 3. a reduce task drops the rows of windows closed under the late-record watermark (late:
+//!    counted; not in complete mode, which keeps every window), merges the rest into the state (two phases: changes are computed, then committed), and emits by output mode
+//!    ([`plan_window`]) under the eviction watermark: append — the windows it closes, once,
+//!    then their state goes; update — the windows this batch changed, then the closed ones
+//!    go; complete — every window, none dropped;
+//! 4. the watermarks [`advance`] with the latest event time of the batch, for the next batch.
+//!    A batch without records keeps the watermark, and still closes windows.
+//!
+//! The windows' state is a key-group store keyed by `(key, window)` whose timers are the
+//! windows' ends, so closing windows reads only the timer buckets the watermark passed. It and
+//! the watermark are checkpointed (as two operators, `name` and `name#watermark`). A task's
+//! output is sorted by window and key hash, so a re-run batch emits the same lines in the same
+//! order.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sluice_core::hash::stable_hash;
+use sluice_core::{Context, Data, Error, Key, Rdd, Result};
+
+use super::watermark::{advance, is_closed, plan_window, WatermarkCell, Watermarks};
+use super::window::{EventWindow, WindowRange};
+use super::{OutputMode, Watermarked};
+use crate::checkpoint::operator::StoreOperator;
+use crate::dstream::materialized::{register_materializer, Materialized};
+use crate::dstream::{DStream, StreamCompute};
+use crate::state::store::{Change, KeyGroupPartitioner};
+use crate::state::{StateStore, DEFAULT_KEY_GROUPS};
+use crate::time::Time;
+
+/// A combiner on its way to the reduce side: the partial aggregate of one `(key, window)`, the
+/// latest event time among its records, and how many records it holds.
+#[derive(Clone)]
+struct Partial<A> {
+    agg: A,
+    max_ts: i64,
+    records: u64,
+}
+
+type CreateFn<V, A> = dyn Fn(V) -> A + Send + Sync;
+type MergeValueFn<V, A> = dyn Fn(A, V) -> A + Send + Sync;
+type MergeFn<A> = dyn Fn(A, A) -> A + Send + Sync;
+
+/// The three functions of an aggregation (Spark's `combineByKey`).
+pub(crate) struct Combiner<V, A> {
+    pub create: Arc<CreateFn<V, A>>,
+    pub merge_value: Arc<MergeValueFn<V, A>>,
+    pub merge: Arc<MergeFn<A>>,
+}
+
+impl<V, A> Clone for Combiner<V, A> {
+    fn clone(&self) -> Self {
+        Combiner {
+            create: Arc::clone(&self.create),
+            merge_value: Arc::clone(&self.merge_value),
+            merge: Arc::clone(&self.merge),
+        }
+    }
+}
+
+/// What an event-time aggregation reports about itself.
+#[derive(Default)]
+pub(crate) struct Progress {
+    /// Record-window pairs dropped because their window was closed.
+    pub late: AtomicU64,
+}
+
+/// A keyed aggregation over event-time windows: its stream of `((key, window), aggregate)`
+/// rows and what it reports (watermark, late records, state size).
+pub struct WindowAggregation<K: Key, A: Data> {
+    stream: DStream<((K, WindowRange), A)>,
+    watermark: Arc<WatermarkCell>,
+    store: Arc<StateStore<(K, WindowRange), A>>,
+    progress: Arc<Progress>,
+}
+
+impl<K: Key, A: Data> Clone for WindowAggregation<K, A> {
+    fn clone(&self) -> Self {
+        WindowAggregation {
+            stream: self.stream.clone(),
+            watermark: Arc::clone(&self.watermark),
+            store: Arc::clone(&self.store),
+            progress: Arc::clone(&self.progress),
+        }
+    }
+}
+
+impl<K: Key, A: Data> WindowAggregation<K, A> {
+    /// The rows each batch emits (which ones: see [`OutputMode`]).
+    pub fn stream(&self) -> DStream<((K, WindowRange), A)> {
+        self.stream.clone()
+    }
+
+    /// The watermark the next batch closes windows by, ms.
+    pub fn watermark_ms(&self) -> i64 {
+        self.watermark.get().for_eviction
+    }
+
+    /// Record-window pairs dropped so far because their window had closed (a record of a
+    /// sliding window counts once per window it was too late for).
+    pub fn late_records(&self) -> u64 {
+        self.progress.late.load(Ordering::Relaxed)
+    }
+
+    /// Windows held in state.
+    pub fn state_size(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Names the aggregation (required when checkpointing: its state is matched by name).
+    pub fn set_name(self, name: impl Into<String>) -> Self {
+        self.stream.set_name(name);
+        self
+    }
+}
+
+struct Emitted<K: Key, A: Data> {
+    ctx: Context,
+    out: Arc<Materialized<((K, WindowRange), A)>>,
+    partitions: usize,
+    fingerprint: Option<String>,
+}
+
+impl<K: Key, A: Data> StreamCompute<((K, WindowRange), A)> for Emitted<K, A> {
+    fn compute(&self, time: Time) -> Result<Option<Rdd<((K, WindowRange), A)>>> {
+        Ok(Some(self.out.rdd(
+            &self.ctx,
+            "event_time_window",
+            self.partitions,
+            self.fingerprint.clone(),
+            time,
+        )))
+    }
+    fn forget_before(&self, time: Time) {
+        self.out.forget_before(time);
+    }
+}
+
+impl<K, V> Watermarked<(K, V)>
+where
+    K: Key + Serialize + DeserializeOwned,
+    V: Data,
+{
+    /// The general form: aggregates each key's values per event-time window with Spark's
+    /// three `combineByKey` functions, emitting by `mode`.
+    pub fn combine_by_window<A>(
+        &self,
+        window: EventWindow,
+        create: impl Fn(V) -> A + Send + Sync + 'static,
+        merge_value: impl Fn(A, V) -> A + Send + Sync + 'static,
+        merge: impl Fn(A, A) -> A + Send + Sync + 'static,
+        mode: OutputMode,
+    ) -> Result<WindowAggregation<K, A>>
+    where
+        A: Data + Serialize + DeserializeOwned,
+    {
+        self.stream.check_can_add()?;
+        let combiner = Combiner {
+            create: Arc::new(create),
+            merge_value: Arc::new(merge_value),
+            merge: Arc::new(merge),
+        };
+        Ok(build(self, window, combiner, mode))
+    }
+
+    /// Reduces each key's values per window with `f` (associative and commutative).
+    pub fn reduce_by_window(
+        &self,
+        window: EventWindow,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+        mode: OutputMode,
+    ) -> Result<WindowAggregation<K, V>>
+    where
+        V: Serialize + DeserializeOwned,
+    {
+        let f = Arc::new(f);
+        let g = Arc::clone(&f);
+        self.combine_by_window(
+            window,
+            |v| v,
+            move |a, v| f(a, v),
+            move |a, b| g(a, b),
+            mode,
+        )
+    }
+
+    /// Counts each key's records per window.
+    pub fn count_by_window(
+        &self,
+        window: EventWindow,
+        mode: OutputMode,
+    ) -> Result<WindowAggregation<K, u64>> {
+        self.combine_by_window(window, |_| 1u64, |a, _| a + 1, |a, b| a + b, mode)
+    }
+
+    /// Folds each key's values per window into an aggregate that starts at `zero()` (Spark's
+    /// `aggregateByKey`: `seq` adds a value, `comb` merges two aggregates).
+    pub fn aggregate_by_window<A>(
+        &self,
+        window: EventWindow,
+        zero: impl Fn() -> A + Send + Sync + 'static,
+        seq: impl Fn(A, V) -> A + Send + Sync + 'static,
+        comb: impl Fn(A, A) -> A + Send + Sync + 'static,
+        mode: OutputMode,
+    ) -> Result<WindowAggregation<K, A>>
+    where
+        A: Data + Serialize + DeserializeOwned,
+    {
+        let seq = Arc::new(seq);
+        let seq2 = Arc::clone(&seq);
+        self.combine_by_window(
+            window,
+            move |v| seq(zero(), v),
+            move |a, v| seq2(a, v),
+            comb,
+            mode,
+        )
+    }
+}
+
+fn build<K, V, A>(
+    src: &Watermarked<(K, V)>,
+    window: EventWindow,
+    combiner: Combiner<V, A>,
+    mode: OutputMode,
+) -> WindowAggregation<K, A>
+where
+    K: Key + Serialize + DeserializeOwned,
+    V: Data,
+    A: Data + Serialize + DeserializeOwned,
+{
+    let ctx = src.stream.context().clone();
+    let n = ctx.default_parallelism().max(1);
+    let store: Arc<StateStore<(K, WindowRange), A>> =
+        Arc::new(StateStore::new(DEFAULT_KEY_GROUPS, true));
+    let partitioner = KeyGroupPartitioner {
+        groups: store.num_groups(),
+        partitions: n,
+    };
+    let out = Materialized::new();
+    let stream = src.stream.child(
+        "event_time_window",
+        Emitted {
+            ctx: ctx.clone(),
+            out: Arc::clone(&out),
+            partitions: n,
+            fingerprint: sluice_core::Partitioner::<(K, WindowRange)>::fingerprint(&partitioner),
+        },
+    );
+    let watermark = WatermarkCell::new(stream.base());
+    let progress = Arc::new(Progress::default());
+    let (parent, event_time, delay) = (
+        src.stream.clone(),
+        Arc::clone(&src.event_time),
+        src.delay_ms,
+    );
+    let (st, wm, prog) = (
+        Arc::clone(&store),
+        Arc::clone(&watermark),
+        Arc::clone(&progress),
+    );
+    let partitioner = Arc::new(partitioner);
+    register_materializer(&stream, move |t| {
+        let w = wm.get();
+        let input = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
+        let (c1, c2, c3) = (combiner.clone(), combiner.clone(), combiner.clone());
+        let event_time = Arc::clone(&event_time);
+        let windowed = input.flat_map(move |rec: (K, V)| {
+            let ts = event_time(&rec);
+            let (k, v) = rec;
+            let wins: Vec<WindowRange> = window.windows_of(ts).collect();
+            let mut out = Vec::with_capacity(wins.len());
+            if let Some((last, rest)) = wins.split_last() {
+                for win in rest {
+                    out.push(((k.clone(), *win), (v.clone(), ts)));
+                }
+                out.push(((k, *last), (v, ts)));
+            }
+            out
+        });
+        let combined = windowed.combine_by_key_with(
+            partitioner.clone(),
+            true,
+            move |(v, ts)| Partial {
+                agg: (c1.create)(v),
+                max_ts: ts,
+                records: 1,
+            },
+            move |p, (v, ts)| Partial {
+                agg: (c2.merge_value)(p.agg, v),
+                max_ts: p.max_ts.max(ts),
+                records: p.records + 1,
+            },
+            move |a, b| Partial {
+                agg: (c3.merge)(a.agg, b.agg),
+                max_ts: a.max_ts.max(b.max_ts),
+                records: a.records + b.records,
+            },
+        );
+        let (st2, out2, merge) = (
+            Arc::clone(&st),
+            Arc::clone(&out),
+            Arc::clone(&combiner.merge),
+        );
+        let results = combined.run_job(move |it, tc| {
+            let mut rows: Vec<((K, WindowRange), Partial<A>)> = Vec::new();
+            for chunk in it {
+                rows.extend(chunk?);
+            }
+            let step = apply(&st2, tc.partition, n, rows, w, mode, &*merge)?;
+            out2.put_partition(t, tc.partition, n, step.emitted);
+            Ok((step.max_ts, step.late))
+        })?;
+        let batch_max = results.iter().filter_map(|r| r.0).max();
+        prog.late
+            .fetch_add(results.iter().map(|r| r.1).sum(), Ordering::Relaxed);
+        wm.set(advance(w, batch_max, delay));
+        Ok(())
+    });
+    let env = &stream.node.meta.env;
+    env.register_operator(Arc::new(StoreOperator {
+        stream: stream.base(),
+        kind: "event_time_window",
+        store: Arc::clone(&store),
+    }));
+    env.register_operator(Arc::clone(&watermark) as Arc<dyn crate::graph::CheckpointedOperator>);
+    WindowAggregation {
+        stream,
+        watermark,
+        store,
+        progress,
+    }
+}
+
+/// What one reduce task did.
+struct Step<K, A> {
+    emitted: Vec<((K, WindowRange), A)>,
+    max_ts: Option<i64>,
+    late: u64,
+}
+
+/// Merges a partition's combined rows into its key groups and emits by `mode`.
+fn apply<K, A>(
+    store: &StateStore<(K, WindowRange), A>,
+    p: usize,
+    n: usize,
+    rows: Vec<((K, WindowRange), Partial<A>)>,
+    w: Watermarks,
+    mode: OutputMode,
+    merge: &MergeFn<A>,
+) -> Result<Step<K, A>>
+where
+    K: Key,
+    A: Data,
+{
+    let groups = store.groups_of_partition(p, n);
+    let mut guards = store.lock(&groups);
+    let mut max_ts = None;
+    let mut late = 0u64;
+    // Phase 1: the changes, by group, computed from the current values.
+    let mut updated: Vec<FxHashMap<(K, WindowRange), A>> =
+        (0..groups.len()).map(|_| FxHashMap::default()).collect();
+    for (key, part) in rows {
+        max_ts = Some(max_ts.map_or(part.max_ts, |m: i64| m.max(part.max_ts)));
+        // Complete mode keeps every window, so nothing is late for it (as in Spark).
+        if mode != OutputMode::Complete && is_closed(key.1, w.for_late_records) {
+            late += part.records;
+            continue;
+        }
+        let g = store.group_of(&key);
+        if g % n != p {
+            return Err(Error::Internal(format!(
+                "key group {g} reached partition {p} of {n}"
+            )));
+        }
+        let gi = (g - p) / n;
+        let current = match updated[gi].remove(&key) {
+            Some(a) => Some(a),
+            None => guards[gi].map.get(&key).map(|e| e.value.clone()),
+        };
+        let merged = match current {
+            Some(a) => merge(a, part.agg),
+            None => part.agg,
+        };
+        updated[gi].insert(key, merged);
+    }
+    // Phase 2: commit (timers at the windows' ends), emit and drop by mode.
+    let watermark = w.for_eviction;
+    let mut emitted = Vec::new();
+    for (gi, changes) in updated.into_iter().enumerate() {
+        let guard = &mut guards[gi];
+        let mut by_end: FxHashMap<i64, Vec<((K, WindowRange), Change<A>)>> = FxHashMap::default();
+        for (key, a) in changes {
+            // Rows this batch changed (update mode emits them, closed or not).
+            if mode == OutputMode::Update && plan_window(mode, key.1, true, watermark).0 {
+                emitted.push((key.clone(), a.clone()));
+            }
+            by_end
+                .entry(key.1.end)
+                .or_default()
+                .push((key, Change::Put(a)));
+        }
+        for (end, changes) in by_end {
+            store.commit(guard, changes, end);
+        }
+        if mode == OutputMode::Complete {
+            emitted.extend(guard.map.iter().map(|(k, e)| (k.clone(), e.value.clone())));
+            continue;
+        }
+        // Append and update: the windows the watermark closed leave the state (append emits
+        // them now, once).
+        let closed = StateStore::expired(guard, watermark.saturating_add(1));
+        let mut removals = Vec::with_capacity(closed.len());
+        for key in closed {
+            if plan_window(mode, key.1, false, watermark).0 {
+                if let Some(e) = guard.map.get(&key) {
+                    emitted.push((key.clone(), e.value.clone()));
+                }
+            }
+            removals.push((key, Change::Remove));
+        }
+        store.commit(guard, removals, watermark);
+        StateStore::drop_timers_before(guard, watermark.saturating_add(1));
+    }
+    emitted.sort_by_cached_key(|((k, w), _)| (w.start, w.end, stable_hash(k)));
+    Ok(Step {
+        emitted,
+        max_ts,
+        late,
+    })
+}

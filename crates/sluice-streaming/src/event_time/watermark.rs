@@ -1,0 +1,189 @@
+//! Watermarks: the protocol's decisions as pure functions, and the watermark an operator
+//! keeps (checkpointed with its state).
+//!
+//! Structured Streaming's rule: at the end of each batch the watermark becomes the maximum
+//! event time seen so far minus the allowed delay, never moving back; the next batch uses it.
+//! Before any record the watermark is 0 (the epoch), as in Spark. A batch uses two values of
+//! it, as Spark (3.4 and later) does: windows whose end is at or before the current watermark
+//! are closed — emitted in append mode, and their state dropped — while a record is late, and
+//! dropped, only if its window was closed already under the previous batch's watermark
+//! ([`Watermarks`]). So a record that arrives in the very batch whose watermark closes its
+//! window still counts in it.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use sluice_core::{Error, Result};
+
+use super::window::WindowRange;
+use super::OutputMode;
+use crate::graph::{CheckpointedOperator, DStreamBase};
+
+/// The watermark after a batch whose records' latest event time is `batch_max` (`None`: no
+/// record), given the watermark it ran with and the allowed delay.
+///
+/// ```
+/// use sluice_streaming::event_time::next_watermark;
+/// assert_eq!(next_watermark(0, Some(25_000), 10_000), 15_000);
+/// assert_eq!(next_watermark(15_000, Some(20_000), 10_000), 15_000); // never moves back
+/// assert_eq!(next_watermark(15_000, None, 10_000), 15_000); // an empty batch keeps it
+/// ```
+pub fn next_watermark(current: i64, batch_max: Option<i64>, delay_ms: i64) -> i64 {
+    match batch_max {
+        Some(m) => current.max(m.saturating_sub(delay_ms)),
+        None => current,
+    }
+}
+
+/// The two watermarks a batch runs with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watermarks {
+    /// Records whose window ends at or before this are late (the previous batch's
+    /// watermark).
+    pub for_late_records: i64,
+    /// Windows that end at or before this are closed (the current watermark).
+    pub for_eviction: i64,
+}
+
+/// The watermarks of the batch after one that ran with `w` and whose latest event time was
+/// `batch_max`.
+///
+/// ```
+/// use sluice_streaming::event_time::{advance, Watermarks};
+/// let w = advance(Watermarks::default(), Some(22_000), 5_000);
+/// assert_eq!(w, Watermarks { for_late_records: 0, for_eviction: 17_000 });
+/// let w = advance(w, Some(9_000), 5_000);
+/// assert_eq!(w, Watermarks { for_late_records: 17_000, for_eviction: 17_000 });
+/// ```
+pub fn advance(w: Watermarks, batch_max: Option<i64>, delay_ms: i64) -> Watermarks {
+    Watermarks {
+        for_late_records: w.for_eviction,
+        for_eviction: next_watermark(w.for_eviction, batch_max, delay_ms),
+    }
+}
+
+/// Whether `window` is closed under `watermark`: its end is at or before it (Spark evicts
+/// and drops by `window.end <= watermark`).
+///
+/// ```
+/// use sluice_streaming::event_time::{is_closed, WindowRange};
+/// let w = WindowRange { start: 0, end: 10_000 };
+/// assert!(!is_closed(w, 9_999));
+/// assert!(is_closed(w, 10_000));
+/// ```
+pub fn is_closed(window: WindowRange, watermark: i64) -> bool {
+    window.end <= watermark
+}
+
+/// What a batch does with one window held in state, by output mode, given whether the batch
+/// changed it and the batch's eviction watermark: whether it is emitted, and whether its state
+/// is dropped.
+///
+/// ```
+/// use sluice_streaming::event_time::{plan_window, OutputMode, WindowRange};
+/// let w = WindowRange { start: 0, end: 10 };
+/// // Append: emitted once, in the batch whose watermark closes it.
+/// assert_eq!(plan_window(OutputMode::Append, w, true, 5), (false, false));
+/// assert_eq!(plan_window(OutputMode::Append, w, false, 10), (true, true));
+/// // Update: emitted when changed (even in the batch that closes it); then dropped.
+/// assert_eq!(plan_window(OutputMode::Update, w, true, 5), (true, false));
+/// assert_eq!(plan_window(OutputMode::Update, w, true, 10), (true, true));
+/// assert_eq!(plan_window(OutputMode::Update, w, false, 10), (false, true));
+/// // Complete: always emitted, never dropped.
+/// assert_eq!(plan_window(OutputMode::Complete, w, false, 10), (true, false));
+/// ```
+pub fn plan_window(
+    mode: OutputMode,
+    window: WindowRange,
+    changed: bool,
+    watermark: i64,
+) -> (bool, bool) {
+    let closed = is_closed(window, watermark);
+    match mode {
+        OutputMode::Append => (closed, closed),
+        OutputMode::Update => (changed, closed),
+        OutputMode::Complete => (true, false),
+    }
+}
+
+/// An operator's watermark, shared by its batches and checkpointed as an operator of its own
+/// (named after the aggregation, with `#watermark`).
+pub(crate) struct WatermarkCell {
+    pub stream: Arc<dyn DStreamBase>,
+    pub state: Mutex<Watermarks>,
+    changed: std::sync::atomic::AtomicBool,
+}
+
+impl WatermarkCell {
+    pub(crate) fn new(stream: Arc<dyn DStreamBase>) -> Arc<WatermarkCell> {
+        Arc::new(WatermarkCell {
+            stream,
+            state: Mutex::new(Watermarks::default()),
+            changed: std::sync::atomic::AtomicBool::new(true),
+        })
+    }
+
+    pub(crate) fn get(&self) -> Watermarks {
+        *self.state.lock()
+    }
+
+    pub(crate) fn set(&self, w: Watermarks) {
+        let mut st = self.state.lock();
+        if *st != w {
+            *st = w;
+            self.changed
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
+}
+
+impl CheckpointedOperator for WatermarkCell {
+    fn stream(&self) -> &Arc<dyn DStreamBase> {
+        &self.stream
+    }
+    fn name(&self) -> String {
+        format!("{}#watermark", self.stream.name())
+    }
+    fn kind(&self) -> &'static str {
+        "watermark"
+    }
+    fn key_type(&self) -> &'static str {
+        "()"
+    }
+    fn state_type(&self) -> &'static str {
+        "watermark"
+    }
+    fn num_groups(&self) -> usize {
+        1
+    }
+    fn always_full(&self) -> bool {
+        true
+    }
+    fn track_changes(&self) {}
+    fn num_keys(&self) -> usize {
+        1
+    }
+    fn changed_groups(&self) -> Vec<usize> {
+        if self.changed.load(std::sync::atomic::Ordering::Acquire) {
+            vec![0]
+        } else {
+            Vec::new()
+        }
+    }
+    fn encode_group(&self, _group: usize, _full: bool) -> Result<Vec<u8>> {
+        self.changed
+            .store(false, std::sync::atomic::Ordering::Release);
+        serde_json::to_vec(&*self.state.lock())
+            .map_err(|e| Error::Serialization(format!("the watermark: {e}")))
+    }
+    fn restore_group(&self, _group: usize, files: &[Vec<u8>]) -> Result<()> {
+        let last = files
+            .last()
+            .ok_or_else(|| Error::Serialization("no watermark file".into()))?;
+        let st: Watermarks = serde_json::from_slice(last)
+            .map_err(|e| Error::Serialization(format!("the watermark: {e}")))?;
+        *self.state.lock() = st;
+        Ok(())
+    }
+}

@@ -1,0 +1,413 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Event-time windows with watermarks: hand-computed cases for each output mode and edge, and
+//! a property test of the engine (partitions, shuffles, key groups) against a plain model of
+//! Structured Streaming's rules.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use proptest::prelude::*;
+use sluice_streaming::event_time::{EventWindow, OutputMode, WindowAggregation, WindowRange};
+use sluice_streaming::testing::{run_stream_with, TestConfig};
+use sluice_streaming::time::seconds;
+
+use common::{EventRecord as Rec, WindowRow as Row};
+
+fn recs(batch: &[(&str, i64, i64)]) -> Vec<Rec> {
+    batch
+        .iter()
+        .map(|&(k, t, v)| (k.to_string(), (t, v)))
+        .collect()
+}
+
+/// The batches of the hand-computed cases (also those of the Spark golden files).
+fn shared_batches() -> Vec<Vec<Rec>> {
+    vec![
+        recs(&[("a", 1000, 1), ("a", 4000, 2), ("b", 12000, 3)]),
+        recs(&[("a", 3000, 4), ("a", 10000, 5), ("c", 7000, 6)]),
+        recs(&[("b", 22000, 7)]),
+        recs(&[("a", 9000, 8), ("b", 16000, 9), ("c", 17000, 10)]),
+        vec![],
+        recs(&[("c", 40000, 11), ("a", 33000, 12)]),
+        recs(&[("a", 34999, 13), ("b", 35000, 14)]),
+        vec![],
+    ]
+}
+
+/// Runs a (count, sum) aggregation over `window` with `delay_ms` and `mode`; returns each
+/// batch's rows, sorted, and the aggregation (for its reports).
+fn run(
+    batches: Vec<Vec<Rec>>,
+    window: EventWindow,
+    delay_ms: i64,
+    mode: OutputMode,
+    partitions: usize,
+) -> (Vec<Vec<Row>>, WindowAggregation<String, (u64, i64)>) {
+    let n = batches.len();
+    let handle: Arc<Mutex<Option<WindowAggregation<String, (u64, i64)>>>> = Arc::default();
+    let h = Arc::clone(&handle);
+    let cfg = TestConfig {
+        input_partitions: partitions,
+        ..TestConfig::default()
+    };
+    let out = run_stream_with(cfg, batches, n, move |s| {
+        let agg = common::count_and_sum(
+            &s,
+            window,
+            std::time::Duration::from_millis(delay_ms as u64),
+            mode,
+        );
+        *h.lock() = Some(agg.clone());
+        agg.stream()
+    })
+    .unwrap();
+    let rows = out.into_iter().map(common::window_rows).collect();
+    let agg = handle.lock().clone().unwrap();
+    (rows, agg)
+}
+
+fn rows(v: &[(&str, i64, u64, i64)], size: i64) -> Vec<Row> {
+    let mut out: Vec<Row> = v
+        .iter()
+        .map(|&(k, s, c, sum)| (k.to_string(), s, s + size, c, sum))
+        .collect();
+    out.sort();
+    out
+}
+
+fn tumbling() -> EventWindow {
+    EventWindow::tumbling(10_000).unwrap()
+}
+
+#[test]
+fn append_emits_each_window_once_when_the_watermark_closes_it() {
+    let (out, agg) = run(shared_batches(), tumbling(), 5_000, OutputMode::Append, 2);
+    let none: Vec<Row> = vec![];
+    // The watermarks batches 0..7 close windows by: 0, 7, 7, 17, 17, 17, 35, 35 s; a record
+    // is late under the one before: 0, 0, 7, 7, 17, 17, 17, 35 s.
+    assert_eq!(out[0], none);
+    assert_eq!(out[1], none);
+    assert_eq!(out[2], none);
+    // 17 s closes [0, 10 s). a@9 s arrives in this very batch: late only under 7 s, so it
+    // still counts (as in Spark).
+    assert_eq!(
+        out[3],
+        rows(&[("a", 0, 4, 15), ("c", 0, 1, 6)], 10_000),
+        "a@10 s belongs to [10 s, 20 s), c@7 s (at the watermark) was counted"
+    );
+    assert_eq!(
+        out[4], none,
+        "an empty batch under the same watermark closes nothing new"
+    );
+    assert_eq!(out[5], none);
+    assert_eq!(
+        out[6],
+        rows(
+            &[
+                ("a", 10_000, 1, 5),
+                ("b", 10_000, 2, 12),
+                ("b", 20_000, 1, 7),
+                ("c", 10_000, 1, 10)
+            ],
+            10_000
+        )
+    );
+    assert_eq!(out[7], none);
+    assert_eq!(agg.late_records(), 0);
+    assert_eq!(agg.watermark_ms(), 35_000);
+    // Open: a and b in [30 s, 40 s), c in [40 s, 50 s).
+    assert_eq!(agg.state_size(), 3);
+}
+
+#[test]
+fn update_emits_the_windows_each_batch_changed() {
+    let (out, agg) = run(shared_batches(), tumbling(), 5_000, OutputMode::Update, 3);
+    assert_eq!(out[0], rows(&[("a", 0, 2, 3), ("b", 10_000, 1, 3)], 10_000));
+    assert_eq!(
+        out[1],
+        rows(
+            &[("a", 0, 3, 7), ("a", 10_000, 1, 5), ("c", 0, 1, 6)],
+            10_000
+        )
+    );
+    assert_eq!(out[2], rows(&[("b", 20_000, 1, 7)], 10_000));
+    // a@9 s updates [0, 10 s), which is emitted and then dropped: 17 s closes it.
+    assert_eq!(
+        out[3],
+        rows(
+            &[("a", 0, 4, 15), ("b", 10_000, 2, 12), ("c", 10_000, 1, 10)],
+            10_000
+        )
+    );
+    assert!(out[4].is_empty());
+    assert_eq!(
+        out[5],
+        rows(&[("a", 30_000, 1, 12), ("c", 40_000, 1, 11)], 10_000)
+    );
+    assert_eq!(
+        out[6],
+        rows(&[("a", 30_000, 2, 25), ("b", 30_000, 1, 14)], 10_000)
+    );
+    assert!(out[7].is_empty());
+    assert_eq!(agg.late_records(), 0);
+    assert_eq!(
+        agg.state_size(),
+        3,
+        "closed windows were dropped without output"
+    );
+}
+
+#[test]
+fn complete_emits_every_window_and_drops_nothing() {
+    let (out, agg) = run(shared_batches(), tumbling(), 5_000, OutputMode::Complete, 2);
+    let after3 = [
+        ("a", 0, 4, 15),
+        ("a", 10_000, 1, 5),
+        ("b", 10_000, 2, 12),
+        ("b", 20_000, 1, 7),
+        ("c", 0, 1, 6),
+        ("c", 10_000, 1, 10),
+    ];
+    assert_eq!(out[0], rows(&[("a", 0, 2, 3), ("b", 10_000, 1, 3)], 10_000));
+    assert_eq!(out[3], rows(&after3, 10_000));
+    assert_eq!(out[4], out[3], "an empty batch emits the whole state again");
+    let mut last = after3.to_vec();
+    last.extend([
+        ("a", 30_000, 2, 25),
+        ("b", 30_000, 1, 14),
+        ("c", 40_000, 1, 11),
+    ]);
+    assert_eq!(out[7], rows(&last, 10_000));
+    assert_eq!(agg.late_records(), 0);
+    assert_eq!(agg.state_size(), 9);
+}
+
+#[test]
+fn sliding_windows_drop_a_record_only_for_the_windows_that_closed() {
+    // 10 s windows every 5 s, no delay: the watermark is the latest event time.
+    let window = EventWindow::sliding(10_000, 5_000).unwrap();
+    let batches = vec![
+        recs(&[("k", 15_000, 1)]), // the watermark becomes 15 s
+        recs(&[("k", 12_000, 2)]), // late only under 0 s: both windows count; 15 s closes [5 s, 15 s)
+        recs(&[("k", 14_000, 4)]), // late under 15 s for [5 s, 15 s), not for [10 s, 20 s)
+        vec![],
+    ];
+    let (out, agg) = run(batches, window, 0, OutputMode::Update, 2);
+    assert_eq!(
+        out[0],
+        rows(&[("k", 10_000, 1, 1), ("k", 15_000, 1, 1)], 10_000)
+    );
+    assert_eq!(
+        out[1],
+        rows(&[("k", 5_000, 1, 2), ("k", 10_000, 2, 3)], 10_000)
+    );
+    assert_eq!(out[2], rows(&[("k", 10_000, 3, 7)], 10_000));
+    assert!(out[3].is_empty());
+    assert_eq!(agg.late_records(), 1);
+}
+
+#[test]
+fn a_window_that_never_closes_is_never_appended() {
+    // One record, then nothing: the watermark stays below the window's end forever.
+    let batches = vec![recs(&[("k", 1_000, 1)]), vec![], vec![], vec![]];
+    let (out, agg) = run(batches, tumbling(), 5_000, OutputMode::Append, 1);
+    assert!(out.iter().all(Vec::is_empty));
+    assert_eq!(agg.state_size(), 1);
+    assert_eq!(
+        agg.watermark_ms(),
+        0,
+        "1 s - 5 s is below 0: the watermark stays at 0"
+    );
+}
+
+#[test]
+fn an_empty_batch_closes_the_windows_the_watermark_passed() {
+    let batches = vec![recs(&[("k", 1_000, 1), ("k", 25_000, 2)]), vec![]];
+    let (out, _) = run(batches, tumbling(), 5_000, OutputMode::Append, 2);
+    assert!(out[0].is_empty(), "batch 0 runs under watermark 0");
+    assert_eq!(
+        out[1],
+        rows(&[("k", 0, 1, 1)], 10_000),
+        "20 s closes [0, 10 s)"
+    );
+}
+
+#[test]
+fn bad_settings_are_errors() {
+    assert!(EventWindow::sliding(5_000, 10_000).is_err());
+    assert!(EventWindow::tumbling(0).is_err());
+}
+
+// ---- The model: Structured Streaming's rules, written out plainly.
+
+fn model(
+    batches: &[Vec<Rec>],
+    size: i64,
+    slide: i64,
+    delay: i64,
+    mode: OutputMode,
+) -> (Vec<Vec<Row>>, u64) {
+    // Windows close under `wm`; records are late under `late_wm`, the previous batch's `wm`.
+    let (mut wm, mut late_wm) = (0i64, 0i64);
+    let mut late = 0u64;
+    let mut state: BTreeMap<(String, i64), (u64, i64)> = BTreeMap::new();
+    let mut out = Vec::new();
+    for batch in batches {
+        let mut changed = BTreeSet::new();
+        let mut max_ts: Option<i64> = None;
+        for (k, (t, v)) in batch {
+            max_ts = Some(max_ts.map_or(*t, |m| m.max(*t)));
+            // Every start k * slide with start <= t < start + size, by scanning.
+            let mut start = (t - size).div_euclid(slide) * slide;
+            while start <= *t {
+                if *t < start + size {
+                    if mode != OutputMode::Complete && start + size <= late_wm {
+                        late += 1;
+                    } else {
+                        let e = state.entry((k.clone(), start)).or_insert((0, 0));
+                        e.0 += 1;
+                        e.1 += v;
+                        changed.insert((k.clone(), start));
+                    }
+                }
+                start += slide;
+            }
+        }
+        let row =
+            |(k, s): &(String, i64), (c, sum): &(u64, i64)| (k.clone(), *s, s + size, *c, *sum);
+        let mut emitted: Vec<Row> = match mode {
+            OutputMode::Complete => state.iter().map(|(k, v)| row(k, v)).collect(),
+            OutputMode::Update => changed.iter().map(|k| row(k, &state[k])).collect(),
+            OutputMode::Append => state
+                .iter()
+                .filter(|((_, s), _)| s + size <= wm)
+                .map(|(k, v)| row(k, v))
+                .collect(),
+        };
+        if mode != OutputMode::Complete {
+            state.retain(|(_, s), _| s + size > wm);
+        }
+        emitted.sort();
+        out.push(emitted);
+        late_wm = wm;
+        if let Some(m) = max_ts {
+            wm = wm.max(m - delay);
+        }
+    }
+    (out, late)
+}
+
+fn arb_batches() -> impl Strategy<Value = Vec<Vec<Rec>>> {
+    // Event times drift upwards by batch, with records out of order by up to 8 s.
+    let batch = |b: i64| {
+        prop::collection::vec(("[a-e]", 0i64..8_000, -20i64..20), 0..12).prop_map(move |v| {
+            v.into_iter()
+                .map(|(k, jitter, val)| (k, (b * 3_000 + 8_000 - jitter, val)))
+                .collect::<Vec<Rec>>()
+        })
+    };
+    (1usize..9).prop_flat_map(move |n| (0..n as i64).map(batch).collect::<Vec<_>>())
+}
+
+fn arb_mode() -> impl Strategy<Value = OutputMode> {
+    prop_oneof![
+        Just(OutputMode::Append),
+        Just(OutputMode::Update),
+        Just(OutputMode::Complete)
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn the_engine_matches_the_model(
+        batches in arb_batches(),
+        (size, slide) in prop_oneof![Just((4_000i64, 4_000i64)), Just((6_000, 2_000)), Just((5_000, 3_000))],
+        delay in prop_oneof![Just(0i64), Just(2_000), Just(5_000)],
+        mode in arb_mode(),
+        partitions in 1usize..4,
+    ) {
+        let window = EventWindow::sliding(size, slide).unwrap();
+        let (want, late) = model(&batches, size, slide, delay, mode);
+        let (got, agg) = run(batches, window, delay, mode, partitions);
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(agg.late_records(), late);
+    }
+}
+
+#[test]
+fn a_checkpointed_aggregation_restarts_where_it_stopped() {
+    // A replayable generator: record i has key i % 3 and an event time that wanders back
+    // and forth around its arrival time; a restart from the checkpoint must emit exactly what
+    // a run without the crash emits.
+    use sluice_streaming::{StopMode, StreamingContext};
+    type Out = Arc<Mutex<BTreeMap<i64, Vec<Row>>>>;
+    let build = |ctx: &sluice_core::Context, out: &Out| {
+        let ssc = StreamingContext::new(ctx, seconds(1))?;
+        let out = Arc::clone(out);
+        ssc.rate_stream(10, Some(2), |i| {
+            let t = (i as i64) * 100 - ((i as i64 * 7919) % 1_500);
+            (format!("k{}", i % 3), (t, 1i64))
+        })
+        .with_watermark(|r: &(String, (i64, i64))| r.1 .0, seconds(1))
+        .aggregate_by_window(
+            EventWindow::sliding(2_000, 1_000)?,
+            || (0u64, 0i64),
+            |(c, s), (_, v)| (c + 1, s + v),
+            |(c1, s1), (c2, s2)| (c1 + c2, s1 + s2),
+            OutputMode::Append,
+        )?
+        .set_name("windows")
+        .stream()
+        .checkpoint(seconds(2))?
+        .foreach_rdd(move |rdd, t| {
+            let mut v: Vec<Row> = rdd
+                .collect()?
+                .into_iter()
+                .map(|((k, w), (c, s)): ((String, WindowRange), (u64, i64))| {
+                    (k, w.start, w.end, c, s)
+                })
+                .collect();
+            v.sort();
+            out.lock().insert(t.millis(), v);
+            Ok(())
+        })?;
+        Ok(ssc)
+    };
+    let ctx = common::step_ctx();
+    let reference: Out = Arc::default();
+    let ssc = build(&ctx, &reference).unwrap();
+    ssc.start().unwrap();
+    assert!(ssc
+        .await_batch(sluice_streaming::Time::from_millis(12_000), seconds(60))
+        .unwrap());
+    ssc.stop(StopMode::Immediate).unwrap();
+    assert!(ssc.take_error().is_none());
+
+    let dir = tempfile::tempdir().unwrap();
+    let outputs: Out = Arc::default();
+    let ssc = StreamingContext::get_or_create(dir.path(), || build(&ctx, &outputs)).unwrap();
+    ssc.start().unwrap();
+    assert!(ssc
+        .await_batch(sluice_streaming::Time::from_millis(5_000), seconds(60))
+        .unwrap());
+    ssc.stop(StopMode::Immediate).unwrap();
+    drop(ssc);
+    let ssc = StreamingContext::get_or_create(dir.path(), || build(&ctx, &outputs)).unwrap();
+    assert!(ssc.recovered_from().is_some());
+    ssc.start().unwrap();
+    assert!(ssc
+        .await_batch(sluice_streaming::Time::from_millis(12_000), seconds(60))
+        .unwrap());
+    ssc.stop(StopMode::Immediate).unwrap();
+    assert!(ssc.take_error().is_none());
+    let (reference, outputs) = (reference.lock(), outputs.lock());
+    let emitted: usize = reference.values().map(Vec::len).sum();
+    assert!(emitted > 10, "the reference run emits windows ({emitted})");
+    for t in (1..=12).map(|k| k * 1000) {
+        assert_eq!(outputs.get(&t), reference.get(&t), "batch {t}");
+    }
+}
