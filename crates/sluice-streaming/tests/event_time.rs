@@ -236,6 +236,63 @@ fn an_empty_batch_closes_the_windows_the_watermark_passed() {
 }
 
 #[test]
+fn sessions_merge_touching_events_and_close_under_the_watermark() {
+    let batches = vec![
+        recs(&[("a", 1000, 1), ("a", 6000, 2), ("b", 20000, 3)]),
+        recs(&[("a", 2000, 4), ("c", 30000, 5)]),
+        recs(&[("a", 12000, 6), ("b", 24000, 7)]),
+        vec![],
+        recs(&[("a", 9000, 8), ("d", 50000, 9), ("b", 33999, 10)]),
+        vec![],
+        recs(&[("a", 16999, 11), ("c", 46000, 12)]),
+        vec![],
+    ];
+    let n = batches.len();
+    let handle: Arc<Mutex<Option<WindowAggregation<String, (u64, i64)>>>> = Arc::default();
+    let h = Arc::clone(&handle);
+    let out = run_stream_with(TestConfig::default(), batches, n, move |s| {
+        let agg = common::count_and_sum_by_session(&s, seconds(5), seconds(5), OutputMode::Append);
+        *h.lock() = Some(agg.clone());
+        agg.stream()
+    })
+    .unwrap();
+    let out: Vec<Vec<Row>> = out.into_iter().map(common::window_rows).collect();
+    let row = |k: &str, s, e, c, sum| (k.to_string(), s, e, c, sum);
+    // a@1 s and a@6 s touch (6 s is the first session's end): one session [1 s, 11 s).
+    assert!(out[0].is_empty());
+    assert_eq!(out[1], vec![row("a", 1000, 11000, 3, 7)], "closed by 15 s");
+    assert_eq!(out[2], vec![row("a", 12000, 17000, 1, 6)], "closed by 25 s");
+    assert!(out[3].is_empty() && out[4].is_empty());
+    assert_eq!(
+        out[5],
+        vec![
+            row("b", 20000, 29000, 2, 10),
+            row("b", 33999, 38999, 1, 10),
+            row("c", 30000, 35000, 1, 5)
+        ]
+    );
+    assert!(out[6].is_empty() && out[7].is_empty());
+    let agg = handle.lock().clone().unwrap();
+    // a@9 s (its session ends at 14 s <= 25 s) and a@17 s (22 s <= 45 s) were late.
+    assert_eq!(agg.late_records(), 2);
+    assert_eq!(agg.state_size(), 2, "c's and d's open sessions");
+}
+
+#[test]
+fn sessions_refuse_update_mode_and_a_gap_of_zero() {
+    let ctx = common::step_ctx();
+    let ssc = sluice_streaming::StreamingContext::new(&ctx, seconds(1)).unwrap();
+    let s = ssc
+        .rate_stream(1, None, |i| (i, 1u8))
+        .with_watermark(|r: &(u64, u8)| r.0 as i64, seconds(1));
+    assert!(s.count_by_session(seconds(1), OutputMode::Update).is_err());
+    assert!(s
+        .count_by_session(std::time::Duration::ZERO, OutputMode::Append)
+        .is_err());
+    assert!(s.count_by_session(seconds(1), OutputMode::Complete).is_ok());
+}
+
+#[test]
 fn bad_settings_are_errors() {
     assert!(EventWindow::sliding(5_000, 10_000).is_err());
     assert!(EventWindow::tumbling(0).is_err());

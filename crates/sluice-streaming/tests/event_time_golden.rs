@@ -45,11 +45,17 @@ fn rows(v: &Value) -> Vec<Row> {
 }
 
 fn run_case(case: &Value, input: &[Vec<(String, i64, i64)>], batches: usize) -> Vec<Vec<Row>> {
-    let window = EventWindow::sliding(
-        case["size_ms"].as_i64().unwrap(),
-        case["slide_ms"].as_i64().unwrap(),
-    )
-    .unwrap();
+    let gap = case["gap_ms"]
+        .as_u64()
+        .map(std::time::Duration::from_millis);
+    let window = || {
+        EventWindow::sliding(
+            case["size_ms"].as_i64().unwrap(),
+            case["slide_ms"].as_i64().unwrap(),
+        )
+        .unwrap()
+    };
+    let window = gap.is_none().then(window);
     let delay = std::time::Duration::from_millis(case["delay_ms"].as_u64().unwrap());
     let mode = match case["mode"].as_str().unwrap() {
         "append" => OutputMode::Append,
@@ -68,18 +74,16 @@ fn run_case(case: &Value, input: &[Vec<(String, i64, i64)>], batches: usize) -> 
         input_partitions: 2,
         ..TestConfig::default()
     };
-    let out = run_stream_with(cfg, input, n, move |s| {
-        common::count_and_sum(&s, window, delay, mode).stream()
+    let out = run_stream_with(cfg, input, n, move |s| match window {
+        Some(w) => common::count_and_sum(&s, w, delay, mode).stream(),
+        None => common::count_and_sum_by_session(&s, gap.unwrap_or_default(), delay, mode).stream(),
     })
     .unwrap();
     out.into_iter().map(common::window_rows).collect()
 }
 
-#[test]
-fn every_case_matches_spark_batch_by_batch() {
-    let spec = read("cases.json");
-    let input: Vec<Vec<(String, i64, i64)>> = spec["batches"]
-        .as_array()
+fn batches(v: &Value) -> Vec<Vec<(String, i64, i64)>> {
+    v.as_array()
         .unwrap()
         .iter()
         .map(|b| {
@@ -95,9 +99,14 @@ fn every_case_matches_spark_batch_by_batch() {
                 })
                 .collect()
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn every_case_matches_spark_batch_by_batch() {
+    let spec = read("cases.json");
     let cases = spec["cases"].as_array().unwrap();
-    assert!(cases.len() >= 6);
+    assert!(cases.len() >= 11);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let golden = read(&format!("{name}.json"));
@@ -115,7 +124,12 @@ fn every_case_matches_spark_batch_by_batch() {
             want.iter().any(|b| !b.is_empty()),
             "{name}: Spark emitted nothing"
         );
-        let got = run_case(case, &input, want.len());
+        let input = match case.get("input").and_then(Value::as_str) {
+            Some(name) => name,
+            None if case.get("gap_ms").is_some() => "session_batches",
+            None => "batches",
+        };
+        let got = run_case(case, &batches(&spec[input]), want.len());
         assert_eq!(got.len(), want.len(), "{name}: number of batches");
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert_eq!(g, w, "{name}, batch {i}");

@@ -21,24 +21,21 @@
 //! output is sorted by window and key hash, so a re-run batch emits the same lines in the same
 //! order.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sluice_core::hash::stable_hash;
-use sluice_core::{Context, Data, Error, Key, Rdd, Result};
+use sluice_core::{Data, Error, Key, Result};
 
-use super::watermark::{advance, is_closed, plan_window, WatermarkCell, Watermarks};
+use super::output::{new_output, Combiner, MergeFn, OutputParts, WindowAggregation};
+use super::watermark::{is_closed, plan_window, Watermarks};
 use super::window::{EventWindow, WindowRange};
 use super::{OutputMode, Watermarked};
-use crate::checkpoint::operator::StoreOperator;
-use crate::dstream::materialized::{register_materializer, Materialized};
-use crate::dstream::{DStream, StreamCompute};
+use crate::dstream::materialized::register_materializer;
 use crate::state::store::{Change, KeyGroupPartitioner};
 use crate::state::{StateStore, DEFAULT_KEY_GROUPS};
-use crate::time::Time;
 
 /// A combiner on its way to the reduce side: the partial aggregate of one `(key, window)`, the
 /// latest event time among its records, and how many records it holds.
@@ -47,105 +44,6 @@ struct Partial<A> {
     agg: A,
     max_ts: i64,
     records: u64,
-}
-
-type CreateFn<V, A> = dyn Fn(V) -> A + Send + Sync;
-type MergeValueFn<V, A> = dyn Fn(A, V) -> A + Send + Sync;
-type MergeFn<A> = dyn Fn(A, A) -> A + Send + Sync;
-
-/// The three functions of an aggregation (Spark's `combineByKey`).
-pub(crate) struct Combiner<V, A> {
-    pub create: Arc<CreateFn<V, A>>,
-    pub merge_value: Arc<MergeValueFn<V, A>>,
-    pub merge: Arc<MergeFn<A>>,
-}
-
-impl<V, A> Clone for Combiner<V, A> {
-    fn clone(&self) -> Self {
-        Combiner {
-            create: Arc::clone(&self.create),
-            merge_value: Arc::clone(&self.merge_value),
-            merge: Arc::clone(&self.merge),
-        }
-    }
-}
-
-/// What an event-time aggregation reports about itself.
-#[derive(Default)]
-pub(crate) struct Progress {
-    /// Record-window pairs dropped because their window was closed.
-    pub late: AtomicU64,
-}
-
-/// A keyed aggregation over event-time windows: its stream of `((key, window), aggregate)`
-/// rows and what it reports (watermark, late records, state size).
-pub struct WindowAggregation<K: Key, A: Data> {
-    stream: DStream<((K, WindowRange), A)>,
-    watermark: Arc<WatermarkCell>,
-    store: Arc<StateStore<(K, WindowRange), A>>,
-    progress: Arc<Progress>,
-}
-
-impl<K: Key, A: Data> Clone for WindowAggregation<K, A> {
-    fn clone(&self) -> Self {
-        WindowAggregation {
-            stream: self.stream.clone(),
-            watermark: Arc::clone(&self.watermark),
-            store: Arc::clone(&self.store),
-            progress: Arc::clone(&self.progress),
-        }
-    }
-}
-
-impl<K: Key, A: Data> WindowAggregation<K, A> {
-    /// The rows each batch emits (which ones: see [`OutputMode`]).
-    pub fn stream(&self) -> DStream<((K, WindowRange), A)> {
-        self.stream.clone()
-    }
-
-    /// The watermark the next batch closes windows by, ms.
-    pub fn watermark_ms(&self) -> i64 {
-        self.watermark.get().for_eviction
-    }
-
-    /// Record-window pairs dropped so far because their window had closed (a record of a
-    /// sliding window counts once per window it was too late for).
-    pub fn late_records(&self) -> u64 {
-        self.progress.late.load(Ordering::Relaxed)
-    }
-
-    /// Windows held in state.
-    pub fn state_size(&self) -> usize {
-        self.store.len()
-    }
-
-    /// Names the aggregation (required when checkpointing: its state is matched by name).
-    pub fn set_name(self, name: impl Into<String>) -> Self {
-        self.stream.set_name(name);
-        self
-    }
-}
-
-struct Emitted<K: Key, A: Data> {
-    ctx: Context,
-    out: Arc<Materialized<((K, WindowRange), A)>>,
-    partitions: usize,
-    fingerprint: Option<String>,
-}
-
-impl<K: Key, A: Data> StreamCompute<((K, WindowRange), A)> for Emitted<K, A> {
-    fn compute(&self, time: Time) -> Result<Option<Rdd<((K, WindowRange), A)>>> {
-        Ok(Some(self.out.rdd(
-            &self.ctx,
-            "event_time_window",
-            self.partitions,
-            self.fingerprint.clone(),
-            time,
-        )))
-    }
-    fn forget_before(&self, time: Time) {
-        self.out.forget_before(time);
-    }
 }
 
 impl<K, V> Watermarked<(K, V)>
@@ -249,18 +147,13 @@ where
         groups: store.num_groups(),
         partitions: n,
     };
-    let out = Materialized::new();
-    let stream = src.stream.child(
+    let parts = new_output::<(K, V), K, A>(
+        &src.stream,
         "event_time_window",
-        Emitted {
-            ctx: ctx.clone(),
-            out: Arc::clone(&out),
-            partitions: n,
-            fingerprint: sluice_core::Partitioner::<(K, WindowRange)>::fingerprint(&partitioner),
-        },
+        n,
+        sluice_core::Partitioner::<(K, WindowRange)>::fingerprint(&partitioner),
     );
-    let watermark = WatermarkCell::new(stream.base());
-    let progress = Arc::new(Progress::default());
+    let (out, stream) = (Arc::clone(&parts.out), parts.stream.clone());
     let (parent, event_time, delay) = (
         src.stream.clone(),
         Arc::clone(&src.event_time),
@@ -268,8 +161,8 @@ where
     );
     let (st, wm, prog) = (
         Arc::clone(&store),
-        Arc::clone(&watermark),
-        Arc::clone(&progress),
+        Arc::clone(&parts.watermark),
+        Arc::clone(&parts.progress),
     );
     let partitioner = Arc::new(partitioner);
     register_materializer(&stream, move |t| {
@@ -323,25 +216,10 @@ where
             out2.put_partition(t, tc.partition, n, step.emitted);
             Ok((step.max_ts, step.late))
         })?;
-        let batch_max = results.iter().filter_map(|r| r.0).max();
-        prog.late
-            .fetch_add(results.iter().map(|r| r.1).sum(), Ordering::Relaxed);
-        wm.set(advance(w, batch_max, delay));
+        OutputParts::<K, A>::after_batch(&wm, &prog, w, &results, delay);
         Ok(())
     });
-    let env = &stream.node.meta.env;
-    env.register_operator(Arc::new(StoreOperator {
-        stream: stream.base(),
-        kind: "event_time_window",
-        store: Arc::clone(&store),
-    }));
-    env.register_operator(Arc::clone(&watermark) as Arc<dyn crate::graph::CheckpointedOperator>);
-    WindowAggregation {
-        stream,
-        watermark,
-        store,
-        progress,
-    }
+    parts.finish("event_time_window", store)
 }
 
 /// What one reduce task did.

@@ -53,6 +53,9 @@
 //! ```
 
 mod aggregate;
+mod output;
+mod session;
+mod session_aggregate;
 mod watermark;
 mod window;
 
@@ -61,7 +64,8 @@ use std::time::Duration;
 
 use sluice_core::Data;
 
-pub use aggregate::WindowAggregation;
+pub use output::WindowAggregation;
+pub use session::{merge_sessions, sessions_of, Session};
 pub use watermark::{advance, is_closed, next_watermark, plan_window, Watermarks};
 pub use window::{EventWindow, WindowRange};
 

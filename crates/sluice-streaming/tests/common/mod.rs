@@ -260,6 +260,24 @@ pub fn count_and_sum(
         .unwrap()
 }
 
+/// The (count, sum) aggregation of the event-time tests over sessions of `gap`.
+pub fn count_and_sum_by_session(
+    s: &DStream<EventRecord>,
+    gap: Duration,
+    delay: Duration,
+    mode: sluice_streaming::event_time::OutputMode,
+) -> sluice_streaming::event_time::WindowAggregation<String, (u64, i64)> {
+    s.with_watermark(|r: &EventRecord| r.1 .0, delay)
+        .combine_by_session(
+            gap,
+            |(_, v)| (1u64, v),
+            |(c, s), (_, v)| (c + 1, s + v),
+            |(c1, s1), (c2, s2)| (c1 + c2, s1 + s2),
+            mode,
+        )
+        .unwrap()
+}
+
 /// A batch of emitted windows, as sorted tuples.
 pub fn window_rows(
     batch: Vec<(

@@ -3,7 +3,8 @@
 For every case of cases.json: the batches are written as JSON files, one per micro-batch
 (increasing modification times, read with maxFilesPerTrigger=1 under an AvailableNow
 trigger), aggregated with withWatermark("ts", delay) and
-groupBy(window("ts", size, slide), "key").agg(count, sum), written with the case's output
+groupBy(window("ts", size, slide), "key").agg(count, sum) — or session_window("ts", gap)
+for the cases with a gap, over session_batches —, written with the case's output
 mode to a foreachBatch sink, and each batch's rows are stored, sorted, in <case>.json:
 {"batches": [[[key, window start ms, window end ms, count, sum], ...], ...]}. Spark may run
 one more batch than there are files (a no-data batch when the watermark moved); it is
@@ -25,7 +26,9 @@ from pyspark.sql import functions as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_case(spark, case, batches, work):
+def run_case(spark, case, spec, work):
+    session = "gap_ms" in case
+    batches = spec[case.get("input", "session_batches" if session else "batches")]
     src = os.path.join(work, case["name"], "in")
     os.makedirs(src)
     for i, batch in enumerate(batches):
@@ -42,7 +45,9 @@ def run_case(spark, case, batches, work):
         .withColumn("ts", F.timestamp_millis("t"))
         .withWatermark("ts", "%d milliseconds" % case["delay_ms"])
         .groupBy(
-            F.window("ts", "%d milliseconds" % case["size_ms"], "%d milliseconds" % case["slide_ms"]),
+            F.session_window("ts", "%d milliseconds" % case["gap_ms"]).alias("window")
+            if session
+            else F.window("ts", "%d milliseconds" % case["size_ms"], "%d milliseconds" % case["slide_ms"]),
             "key",
         )
         .agg(F.count("*").alias("n"), F.sum("v").alias("s"))
@@ -85,7 +90,7 @@ def main():
     work = tempfile.mkdtemp(prefix="sluice-golden-")
     try:
         for case in spec["cases"]:
-            batches = run_case(spark, case, spec["batches"], work)
+            batches = run_case(spark, case, spec, work)
             golden = {
                 "recorded_with": "pyspark " + spark.version,
                 "case": case,

@@ -1,0 +1,287 @@
+//! Keyed aggregation over session windows (Spark's `session_window`), with a watermark.
+//!
+//! Each batch, in a hidden job: the records are shuffled by key into the operator's key
+//! groups; a reduce task groups each key's new events into sessions ([`sessions_of`]), drops
+//! the sessions that end at or before the late-record watermark (their events are late:
+//! counted — in complete mode too, unlike time windows, as Spark does), merges the rest with the key's held sessions ([`merge_sessions`]) and, in append
+//! mode, emits and drops the sessions the eviction watermark closes; complete mode emits every
+//! session each batch and drops none. Update mode is refused, as Spark refuses it for session
+//! windows. A key's timer is its earliest session's end, so closing sessions reads only the
+//! keys whose earliest session the watermark passed.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sluice_core::hash::stable_hash;
+use sluice_core::{Data, Error, Key, Result};
+
+use super::output::{new_output, Combiner, OutputParts, WindowAggregation};
+use super::session::{merge_sessions, sessions_of, Session};
+use super::watermark::{is_closed, Watermarks};
+use super::window::WindowRange;
+use super::{OutputMode, Watermarked};
+use crate::dstream::materialized::register_materializer;
+use crate::state::store::{Change, KeyGroupPartitioner};
+use crate::state::{StateStore, DEFAULT_KEY_GROUPS};
+use crate::time::duration_ms;
+
+type Sessions<A> = Vec<Session<A>>;
+
+impl<K, V> Watermarked<(K, V)>
+where
+    K: Key + Serialize + DeserializeOwned,
+    V: Data,
+{
+    /// The general form: aggregates each key's values per session (events less than `gap`
+    /// apart) with Spark's three `combineByKey` functions, emitting by `mode` (append or
+    /// complete).
+    pub fn combine_by_session<A>(
+        &self,
+        gap: std::time::Duration,
+        create: impl Fn(V) -> A + Send + Sync + 'static,
+        merge_value: impl Fn(A, V) -> A + Send + Sync + 'static,
+        merge: impl Fn(A, A) -> A + Send + Sync + 'static,
+        mode: OutputMode,
+    ) -> Result<WindowAggregation<K, A>>
+    where
+        A: Data + Serialize + DeserializeOwned,
+    {
+        self.stream.check_can_add()?;
+        let gap_ms = duration_ms(gap);
+        if gap_ms <= 0 {
+            return Err(Error::InvalidArgument(format!(
+                "a session window needs a positive gap, got {gap:?}"
+            )));
+        }
+        if mode == OutputMode::Update {
+            return Err(Error::InvalidArgument(
+                "session windows support the append and complete output modes, not update \
+                 (as in Spark)"
+                    .into(),
+            ));
+        }
+        let combiner = Combiner {
+            create: Arc::new(create),
+            merge_value: Arc::new(merge_value),
+            merge: Arc::new(merge),
+        };
+        Ok(build(self, gap_ms, combiner, mode))
+    }
+
+    /// Counts each key's records per session.
+    pub fn count_by_session(
+        &self,
+        gap: std::time::Duration,
+        mode: OutputMode,
+    ) -> Result<WindowAggregation<K, u64>> {
+        self.combine_by_session(gap, |_| 1u64, |a, _| a + 1, |a, b| a + b, mode)
+    }
+
+    /// Reduces each key's values per session with `f` (associative and commutative).
+    pub fn reduce_by_session(
+        &self,
+        gap: std::time::Duration,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+        mode: OutputMode,
+    ) -> Result<WindowAggregation<K, V>>
+    where
+        V: Serialize + DeserializeOwned,
+    {
+        let f = Arc::new(f);
+        let g = Arc::clone(&f);
+        self.combine_by_session(gap, |v| v, move |a, v| f(a, v), move |a, b| g(a, b), mode)
+    }
+}
+
+fn build<K, V, A>(
+    src: &Watermarked<(K, V)>,
+    gap_ms: i64,
+    combiner: Combiner<V, A>,
+    mode: OutputMode,
+) -> WindowAggregation<K, A>
+where
+    K: Key + Serialize + DeserializeOwned,
+    V: Data,
+    A: Data + Serialize + DeserializeOwned,
+{
+    let ctx = src.stream.context().clone();
+    let n = ctx.default_parallelism().max(1);
+    let store: Arc<StateStore<K, Sessions<A>>> =
+        Arc::new(StateStore::new(DEFAULT_KEY_GROUPS, true));
+    let partitioner = Arc::new(KeyGroupPartitioner {
+        groups: store.num_groups(),
+        partitions: n,
+    });
+    // Emitted rows are laid out by key group of the key alone, not of (key, session).
+    let parts = new_output::<(K, V), K, A>(&src.stream, "event_time_session", n, None);
+    let (parent, event_time, delay) = (
+        src.stream.clone(),
+        Arc::clone(&src.event_time),
+        src.delay_ms,
+    );
+    let (st, wm, prog, out) = (
+        Arc::clone(&store),
+        Arc::clone(&parts.watermark),
+        Arc::clone(&parts.progress),
+        Arc::clone(&parts.out),
+    );
+    register_materializer(&parts.stream, move |t| {
+        let w = wm.get();
+        let input = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
+        let event_time = Arc::clone(&event_time);
+        let timed = input
+            .map(move |rec: (K, V)| {
+                let ts = event_time(&rec);
+                (rec.0, (ts, rec.1))
+            })
+            .partition_by(partitioner.clone());
+        let (st2, out2, c) = (Arc::clone(&st), Arc::clone(&out), combiner.clone());
+        let results = timed.run_job(move |it, tc| {
+            let mut rows: Vec<(K, (i64, V))> = Vec::new();
+            for chunk in it {
+                rows.extend(chunk?);
+            }
+            let (emitted, max_ts, late) = apply(&st2, tc.partition, n, rows, w, gap_ms, mode, &c)?;
+            out2.put_partition(t, tc.partition, n, emitted);
+            Ok((max_ts, late))
+        })?;
+        OutputParts::<K, A>::after_batch(&wm, &prog, w, &results, delay);
+        Ok(())
+    });
+    parts.finish("event_time_session", store)
+}
+
+type Emitted<K, A> = Vec<((K, WindowRange), A)>;
+
+/// Merges a partition's new events into its keys' sessions and emits by `mode`; returns the
+/// rows, the latest event time and the late records.
+#[allow(clippy::too_many_arguments)]
+fn apply<K, V, A>(
+    store: &StateStore<K, Sessions<A>>,
+    p: usize,
+    n: usize,
+    rows: Vec<(K, (i64, V))>,
+    w: Watermarks,
+    gap_ms: i64,
+    mode: OutputMode,
+    c: &Combiner<V, A>,
+) -> Result<(Emitted<K, A>, Option<i64>, u64)>
+where
+    K: Key,
+    V: Data,
+    A: Data,
+{
+    let groups = store.groups_of_partition(p, n);
+    let mut guards = store.lock(&groups);
+    let max_ts = rows.iter().map(|(_, (ts, _))| *ts).max();
+    let mut late = 0u64;
+    // Phase 1: each key's new events, then its merged sessions.
+    let mut events: Vec<FxHashMap<K, Vec<(i64, V)>>> =
+        (0..groups.len()).map(|_| FxHashMap::default()).collect();
+    for (k, e) in rows {
+        let g = store.group_of(&k);
+        if g % n != p {
+            return Err(Error::Internal(format!(
+                "key group {g} reached partition {p} of {n}"
+            )));
+        }
+        events[(g - p) / n].entry(k).or_default().push(e);
+    }
+    let mut changes: Vec<Vec<(K, Sessions<A>)>> = (0..groups.len()).map(|_| Vec::new()).collect();
+    for (gi, by_key) in events.into_iter().enumerate() {
+        for (k, evs) in by_key {
+            // Sessions of the batch's events, each with its number of events.
+            let new = sessions_of(
+                evs,
+                gap_ms,
+                |v| ((c.create)(v), 1u64),
+                |(a, n), v| ((c.merge_value)(a, v), n + 1),
+            );
+            let mut kept = Vec::with_capacity(new.len());
+            for s in new {
+                // Late in every mode, complete included (unlike time windows), as in Spark.
+                if is_closed(s.window, w.for_late_records) {
+                    late += s.agg.1;
+                } else {
+                    kept.push(Session {
+                        window: s.window,
+                        agg: s.agg.0,
+                    });
+                }
+            }
+            if kept.is_empty() {
+                continue;
+            }
+            let held = guards[gi]
+                .map
+                .get(&k)
+                .map(|e| e.value.clone())
+                .unwrap_or_default();
+            changes[gi].push((k, merge_sessions(held, kept, &*c.merge)));
+        }
+    }
+    // Phase 2: commit (a key's timer is its earliest session's end), then emit and close.
+    let mut emitted = Vec::new();
+    let watermark = w.for_eviction;
+    for (gi, changed) in changes.into_iter().enumerate() {
+        let guard = &mut guards[gi];
+        commit_by_earliest_end(store, guard, changed);
+        if mode == OutputMode::Complete {
+            for (k, e) in guard.map.iter() {
+                emitted.extend(
+                    e.value
+                        .iter()
+                        .map(|s| ((k.clone(), s.window), s.agg.clone())),
+                );
+            }
+            continue;
+        }
+        let due = StateStore::expired(guard, watermark.saturating_add(1));
+        let mut rest = Vec::with_capacity(due.len());
+        let mut removals = Vec::new();
+        for k in due {
+            let Some(e) = guard.map.get(&k) else { continue };
+            let (closed, open): (Vec<_>, Vec<_>) = e
+                .value
+                .iter()
+                .cloned()
+                .partition(|s| is_closed(s.window, watermark));
+            emitted.extend(closed.into_iter().map(|s| ((k.clone(), s.window), s.agg)));
+            if open.is_empty() {
+                removals.push((k, Change::Remove));
+            } else {
+                rest.push((k, open));
+            }
+        }
+        store.commit(guard, removals, watermark);
+        StateStore::drop_timers_before(guard, watermark.saturating_add(1));
+        commit_by_earliest_end(store, guard, rest);
+    }
+    emitted.sort_by_cached_key(|((k, w), _)| (w.start, w.end, stable_hash(k)));
+    Ok((emitted, max_ts, late))
+}
+
+/// Puts each key's sessions with its earliest session's end as its timer.
+fn commit_by_earliest_end<K: Key, A: Data>(
+    store: &StateStore<K, Sessions<A>>,
+    guard: &mut crate::state::store::Group<K, Sessions<A>>,
+    changed: Vec<(K, Sessions<A>)>,
+) {
+    let mut by_end: FxHashMap<i64, Vec<(K, Change<Sessions<A>>)>> = FxHashMap::default();
+    for (k, sessions) in changed {
+        let end = sessions
+            .iter()
+            .map(|s| s.window.end)
+            .min()
+            .unwrap_or(i64::MAX);
+        by_end
+            .entry(end)
+            .or_default()
+            .push((k, Change::Put(sessions)));
+    }
+    for (end, changes) in by_end {
+        store.commit(guard, changes, end);
+    }
+}
