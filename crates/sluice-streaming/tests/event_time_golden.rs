@@ -1,18 +1,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Event-time windows against Spark Structured Streaming itself: the inputs of
+//! Event time against Spark Structured Streaming itself: the inputs of
 //! `golden/event_time/cases.json` went through Spark (`golden/event_time/record.py`, pyspark
 //! 4.3, one file per micro-batch) and each batch's rows were recorded in `<case>.json`; Sluice
-//! runs the same batches and must emit the same rows, batch by batch.
+//! runs the same batches and must emit the same rows, batch by batch — windows, sessions and
+//! duplicates dropped within the watermark.
 
 mod common;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use sluice_streaming::event_time::{EventWindow, OutputMode};
 use sluice_streaming::testing::{run_stream_with, TestConfig};
 
-use common::WindowRow as Row;
+use common::EventRecord;
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/event_time")
@@ -24,65 +26,13 @@ fn read(name: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn rows(v: &Value) -> Vec<Row> {
-    let mut out: Vec<Row> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let r = r.as_array().unwrap();
-            (
-                r[0].as_str().unwrap().to_string(),
-                r[1].as_i64().unwrap(),
-                r[2].as_i64().unwrap(),
-                r[3].as_u64().unwrap(),
-                r[4].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+/// A batch's rows, in a canonical order.
+fn sorted(mut rows: Vec<Value>) -> Vec<Value> {
+    rows.sort_by_key(Value::to_string);
+    rows
 }
 
-fn run_case(case: &Value, input: &[Vec<(String, i64, i64)>], batches: usize) -> Vec<Vec<Row>> {
-    let gap = case["gap_ms"]
-        .as_u64()
-        .map(std::time::Duration::from_millis);
-    let window = || {
-        EventWindow::sliding(
-            case["size_ms"].as_i64().unwrap(),
-            case["slide_ms"].as_i64().unwrap(),
-        )
-        .unwrap()
-    };
-    let window = gap.is_none().then(window);
-    let delay = std::time::Duration::from_millis(case["delay_ms"].as_u64().unwrap());
-    let mode = match case["mode"].as_str().unwrap() {
-        "append" => OutputMode::Append,
-        "update" => OutputMode::Update,
-        "complete" => OutputMode::Complete,
-        m => panic!("unknown mode {m}"),
-    };
-    let mut input: Vec<Vec<(String, (i64, i64))>> = input
-        .iter()
-        .map(|b| b.iter().map(|(k, t, v)| (k.clone(), (*t, *v))).collect())
-        .collect();
-    // Spark may run a no-data batch after the last file: so does Sluice, with an empty batch.
-    input.resize(batches.max(input.len()), Vec::new());
-    let n = input.len();
-    let cfg = TestConfig {
-        input_partitions: 2,
-        ..TestConfig::default()
-    };
-    let out = run_stream_with(cfg, input, n, move |s| match window {
-        Some(w) => common::count_and_sum(&s, w, delay, mode).stream(),
-        None => common::count_and_sum_by_session(&s, gap.unwrap_or_default(), delay, mode).stream(),
-    })
-    .unwrap();
-    out.into_iter().map(common::window_rows).collect()
-}
-
-fn batches(v: &Value) -> Vec<Vec<(String, i64, i64)>> {
+fn batches(v: &Value) -> Vec<Vec<EventRecord>> {
     v.as_array()
         .unwrap()
         .iter()
@@ -93,8 +43,7 @@ fn batches(v: &Value) -> Vec<Vec<(String, i64, i64)>> {
                 .map(|r| {
                     (
                         r[0].as_str().unwrap().to_string(),
-                        r[1].as_i64().unwrap(),
-                        r[2].as_i64().unwrap(),
+                        (r[1].as_i64().unwrap(), r[2].as_i64().unwrap()),
                     )
                 })
                 .collect()
@@ -102,11 +51,75 @@ fn batches(v: &Value) -> Vec<Vec<(String, i64, i64)>> {
         .collect()
 }
 
+fn mode(case: &Value) -> OutputMode {
+    match case["mode"].as_str().unwrap() {
+        "append" => OutputMode::Append,
+        "update" => OutputMode::Update,
+        "complete" => OutputMode::Complete,
+        m => panic!("unknown mode {m}"),
+    }
+}
+
+fn window_rows(
+    b: Vec<(
+        (String, sluice_streaming::event_time::WindowRange),
+        (u64, i64),
+    )>,
+) -> Vec<Value> {
+    common::window_rows(b)
+        .into_iter()
+        .map(|(k, s, e, c, sum)| json!([k, s, e, c, sum]))
+        .collect()
+}
+
+/// Runs `case` over `input` (padded with empty batches to `n`); each batch's rows as JSON.
+fn run_case(case: &Value, mut input: Vec<Vec<EventRecord>>, n: usize) -> Vec<Vec<Value>> {
+    let delay = Duration::from_millis(case["delay_ms"].as_u64().unwrap());
+    // Spark may run a no-data batch after the last file: so does Sluice, with an empty batch.
+    input.resize(n.max(input.len()), Vec::new());
+    let n = input.len();
+    let cfg = TestConfig {
+        input_partitions: 2,
+        ..TestConfig::default()
+    };
+    if case.get("dedup").is_some() {
+        let out = run_stream_with(cfg, input, n, move |s| {
+            s.with_watermark(|r: &EventRecord| r.1 .0, delay)
+                .drop_duplicates_within_watermark(|r| r.0.clone())
+                .unwrap()
+                .stream()
+        })
+        .unwrap();
+        return out
+            .into_iter()
+            .map(|b| b.into_iter().map(|(k, (t, v))| json!([k, t, v])).collect())
+            .collect();
+    }
+    let mode = mode(case);
+    let out = match case["gap_ms"].as_u64() {
+        Some(gap) => run_stream_with(cfg, input, n, move |s| {
+            common::count_and_sum_by_session(&s, Duration::from_millis(gap), delay, mode).stream()
+        }),
+        None => {
+            let window = EventWindow::sliding(
+                case["size_ms"].as_i64().unwrap(),
+                case["slide_ms"].as_i64().unwrap(),
+            )
+            .unwrap();
+            run_stream_with(cfg, input, n, move |s| {
+                common::count_and_sum(&s, window, delay, mode).stream()
+            })
+        }
+    }
+    .unwrap();
+    out.into_iter().map(window_rows).collect()
+}
+
 #[test]
 fn every_case_matches_spark_batch_by_batch() {
     let spec = read("cases.json");
     let cases = spec["cases"].as_array().unwrap();
-    assert!(cases.len() >= 11);
+    assert!(cases.len() >= 12);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let golden = read(&format!("{name}.json"));
@@ -114,11 +127,11 @@ fn every_case_matches_spark_batch_by_batch() {
             golden["case"], *case,
             "{name}: the golden file is of another case"
         );
-        let want: Vec<Vec<Row>> = golden["batches"]
+        let want: Vec<Vec<Value>> = golden["batches"]
             .as_array()
             .unwrap()
             .iter()
-            .map(rows)
+            .map(|b| sorted(b.as_array().unwrap().clone()))
             .collect();
         assert!(
             want.iter().any(|b| !b.is_empty()),
@@ -129,10 +142,10 @@ fn every_case_matches_spark_batch_by_batch() {
             None if case.get("gap_ms").is_some() => "session_batches",
             None => "batches",
         };
-        let got = run_case(case, &batches(&spec[input]), want.len());
+        let got = run_case(case, batches(&spec[input]), want.len());
         assert_eq!(got.len(), want.len(), "{name}: number of batches");
-        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert_eq!(g, w, "{name}, batch {i}");
+        for (i, (g, w)) in got.into_iter().zip(&want).enumerate() {
+            assert_eq!(&sorted(g), w, "{name}, batch {i}");
         }
     }
 }

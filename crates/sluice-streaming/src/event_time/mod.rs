@@ -53,6 +53,7 @@
 //! ```
 
 mod aggregate;
+mod dedup;
 mod output;
 mod session;
 mod session_aggregate;
@@ -64,6 +65,7 @@ use std::time::Duration;
 
 use sluice_core::Data;
 
+pub use dedup::Deduplicated;
 pub use output::WindowAggregation;
 pub use session::{merge_sessions, sessions_of, Session};
 pub use watermark::{advance, is_closed, next_watermark, plan_window, Watermarks};

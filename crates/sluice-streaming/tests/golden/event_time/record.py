@@ -6,7 +6,8 @@ trigger), aggregated with withWatermark("ts", delay) and
 groupBy(window("ts", size, slide), "key").agg(count, sum) — or session_window("ts", gap)
 for the cases with a gap, over session_batches —, written with the case's output
 mode to a foreachBatch sink, and each batch's rows are stored, sorted, in <case>.json:
-{"batches": [[[key, window start ms, window end ms, count, sum], ...], ...]}. Spark may run
+{"batches": [[[key, window start ms, window end ms, count, sum], ...], ...]}. The cases marked
+"dedup" use dropDuplicatesWithinWatermark(["key"]) instead and store [key, t, v] rows. Spark may run
 one more batch than there are files (a no-data batch when the watermark moved); it is
 recorded too.
 
@@ -38,31 +39,36 @@ def run_case(spark, case, spec, work):
                 f.write(json.dumps({"key": key, "t": t, "v": v}) + "\n")
         os.utime(path, (1_000_000 + i, 1_000_000 + i))
     schema = "key STRING, t LONG, v LONG"
-    df = (
+    events = (
         spark.readStream.schema(schema)
         .option("maxFilesPerTrigger", 1)
         .json(src)
         .withColumn("ts", F.timestamp_millis("t"))
         .withWatermark("ts", "%d milliseconds" % case["delay_ms"])
-        .groupBy(
-            F.session_window("ts", "%d milliseconds" % case["gap_ms"]).alias("window")
-            if session
-            else F.window("ts", "%d milliseconds" % case["size_ms"], "%d milliseconds" % case["slide_ms"]),
-            "key",
-        )
-        .agg(F.count("*").alias("n"), F.sum("v").alias("s"))
-        .select(
-            "key",
-            F.unix_millis(F.col("window.start")).alias("start"),
-            F.unix_millis(F.col("window.end")).alias("end"),
-            "n",
-            "s",
-        )
     )
+    if case.get("dedup"):
+        df = events.dropDuplicatesWithinWatermark(["key"]).select("key", "t", "v")
+    else:
+        df = (
+            events.groupBy(
+                F.session_window("ts", "%d milliseconds" % case["gap_ms"]).alias("window")
+                if session
+                else F.window("ts", "%d milliseconds" % case["size_ms"], "%d milliseconds" % case["slide_ms"]),
+                "key",
+            )
+            .agg(F.count("*").alias("n"), F.sum("v").alias("s"))
+            .select(
+                "key",
+                F.unix_millis(F.col("window.start")).alias("start"),
+                F.unix_millis(F.col("window.end")).alias("end"),
+                "n",
+                "s",
+            )
+        )
     out = {}
 
     def collect(batch_df, batch_id):
-        rows = [[r["key"], r["start"], r["end"], r["n"], r["s"]] for r in batch_df.collect()]
+        rows = [list(r) for r in batch_df.collect()]
         out[batch_id] = sorted(rows)
 
     q = (
