@@ -212,7 +212,22 @@ impl StreamingContext {
             .graph()
             .operators
             .iter()
+            .filter(|o| o.kind() != "watermark")
             .map(|o| (o.name(), o.num_keys()))
+            .collect()
+    }
+
+    /// Every operator with a watermark: its watermark, late records and state size.
+    pub fn watermarks(&self) -> Vec<crate::listener::WatermarkInfo> {
+        let reports = self.env().graph().watermarks.clone();
+        reports
+            .iter()
+            .map(|w| crate::listener::WatermarkInfo {
+                operator: w.name(),
+                watermark_ms: w.watermark_ms(),
+                late_records: w.late_records(),
+                state_size: w.state_size(),
+            })
             .collect()
     }
 

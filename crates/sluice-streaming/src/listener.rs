@@ -100,6 +100,20 @@ pub struct ReceiverInfo {
     pub bad_records: u64,
 }
 
+/// An operator with a watermark (an event-time window, session or deduplication), as
+/// [`StreamingContext::watermarks`](crate::StreamingContext::watermarks) lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatermarkInfo {
+    /// The operator's name.
+    pub operator: String,
+    /// The watermark the next batch closes windows by, ms.
+    pub watermark_ms: i64,
+    /// Records dropped because they were late.
+    pub late_records: u64,
+    /// Entries held in state (windows, keys with sessions, remembered keys).
+    pub state_size: usize,
+}
+
 /// An error a direct source (one without a receiver, such as Kafka's direct stream) met and
 /// got past: a failed offset commit, a broker that could not be reached while planning.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -443,6 +443,14 @@ fn a_checkpointed_aggregation_restarts_where_it_stopped() {
         .unwrap());
     ssc.stop(StopMode::Immediate).unwrap();
     assert!(ssc.take_error().is_none());
+    // The context lists the operator's watermark and state; its watermark is no state entry.
+    let w = ssc.watermarks();
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].operator, "windows");
+    assert!(w[0].watermark_ms > 0 && w[0].state_size > 0, "{w:?}");
+    let sizes = ssc.state_sizes();
+    assert_eq!(sizes.len(), 1);
+    assert_eq!(sizes[0], ("windows".to_string(), w[0].state_size));
 
     let dir = tempfile::tempdir().unwrap();
     let outputs: Out = Arc::default();

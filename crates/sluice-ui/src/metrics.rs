@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use sluice_streaming::listener::WatermarkInfo;
 use sluice_streaming::ReceiverInfo;
 
 use crate::model::{Histogram, Totals, BUCKETS};
@@ -29,12 +30,17 @@ fn escape(v: &str) -> String {
 /// use sluice_ui::metrics::render;
 /// let mut totals = sluice_ui::model::Totals::default();
 /// totals.input_errors.insert(2, ("kafka:events".into(), 3));
-/// let text = render(&totals, &[], &[("counts".into(), 3)]);
+/// let text = render(&totals, &[], &[("counts".into(), 3)], &[]);
 /// assert!(text.contains("sluice_batches_completed_total 0"));
 /// assert!(text.contains("sluice_input_errors_total{stream=\"2\",source=\"kafka:events\"} 3"));
 /// assert!(text.contains("sluice_state_keys{operator=\"counts\"} 3"));
 /// ```
-pub fn render(t: &Totals, receivers: &[ReceiverInfo], state: &[(String, usize)]) -> String {
+pub fn render(
+    t: &Totals,
+    receivers: &[ReceiverInfo],
+    state: &[(String, usize)],
+    watermarks: &[WatermarkInfo],
+) -> String {
     let mut out = String::new();
     let mut counter = |name: &str, help: &str, v: u64| {
         let _ = writeln!(
@@ -95,6 +101,32 @@ pub fn render(t: &Totals, receivers: &[ReceiverInfo], state: &[(String, usize)])
             r.stream_id,
             escape(&r.name),
             r.bad_records
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sluice_watermark_ms The watermark of each event-time operator (ms since the \
+         epoch).\n# TYPE sluice_watermark_ms gauge"
+    );
+    for w in watermarks {
+        let _ = writeln!(
+            out,
+            "sluice_watermark_ms{{operator=\"{}\"}} {}",
+            escape(&w.operator),
+            w.watermark_ms
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sluice_late_records_total Records an event-time operator dropped as late.\n\
+         # TYPE sluice_late_records_total counter"
+    );
+    for w in watermarks {
+        let _ = writeln!(
+            out,
+            "sluice_late_records_total{{operator=\"{}\"}} {}",
+            escape(&w.operator),
+            w.late_records
         );
     }
     let _ = writeln!(

@@ -491,7 +491,15 @@ mod tests {
         let t = model.totals();
         assert_eq!(t.input_errors[&3], ("kafka:t3".to_string(), 2));
         assert_eq!(t.input_errors[&5], ("kafka:t5".to_string(), 1));
-        let text = crate::metrics::render(&t, &[], &[]);
+        let w = sluice_streaming::listener::WatermarkInfo {
+            operator: "windows".into(),
+            watermark_ms: 35_000,
+            late_records: 4,
+            state_size: 9,
+        };
+        let text = crate::metrics::render(&t, &[], &[], &[w]);
+        assert!(text.contains("sluice_watermark_ms{operator=\"windows\"} 35000"));
+        assert!(text.contains("sluice_late_records_total{operator=\"windows\"} 4"));
         assert!(text.contains("sluice_input_errors_total{stream=\"3\",source=\"kafka:t3\"} 2"));
     }
 }

@@ -174,8 +174,10 @@ async fn receivers(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 async fn prometheus(State(s): State<AppState>) -> Response {
-    let state = s.ssc.upgrade().map(|c| c.state_sizes()).unwrap_or_default();
-    let body = metrics::render(&s.model.totals(), &s.receivers(), &state);
+    let ssc = s.ssc.upgrade();
+    let state = ssc.as_ref().map(|c| c.state_sizes()).unwrap_or_default();
+    let watermarks = ssc.as_ref().map(|c| c.watermarks()).unwrap_or_default();
+    let body = metrics::render(&s.model.totals(), &s.receivers(), &state, &watermarks);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

@@ -159,11 +159,7 @@ where
         Arc::clone(&src.event_time),
         src.delay_ms,
     );
-    let (st, wm, prog) = (
-        Arc::clone(&store),
-        Arc::clone(&parts.watermark),
-        Arc::clone(&parts.progress),
-    );
+    let (st, wm) = (Arc::clone(&store), Arc::clone(&parts.watermark));
     let partitioner = Arc::new(partitioner);
     register_materializer(&stream, move |t| {
         let w = wm.get();
@@ -216,7 +212,7 @@ where
             out2.put_partition(t, tc.partition, n, step.emitted);
             Ok((step.max_ts, step.late))
         })?;
-        OutputParts::<K, A>::after_batch(&wm, &prog, w, &results, delay);
+        OutputParts::<K, A>::after_batch(&wm, w, &results, delay);
         Ok(())
     });
     parts.finish("event_time_window", store)

@@ -16,12 +16,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sluice_core::{Context, Data, Error, Key, Rdd, Result};
 
-use super::watermark::{advance, WatermarkCell, Watermarks};
+use super::watermark::{WatermarkCell, Watermarks};
 use super::Watermarked;
 use crate::checkpoint::operator::StoreOperator;
 use crate::dstream::materialized::{register_materializer, Materialized};
 use crate::dstream::{DStream, StreamCompute};
-use crate::graph::CheckpointedOperator;
+use crate::graph::WatermarkReport;
 use crate::state::store::{Change, KeyGroupPartitioner};
 use crate::state::{StateStore, DEFAULT_KEY_GROUPS};
 use crate::time::Time;
@@ -30,8 +30,6 @@ use crate::time::Time;
 pub struct Deduplicated<T: Data> {
     stream: DStream<T>,
     watermark: Arc<WatermarkCell>,
-    state_size: Arc<dyn Fn() -> usize + Send + Sync>,
-    late: Arc<AtomicU64>,
     duplicates: Arc<AtomicU64>,
 }
 
@@ -40,8 +38,6 @@ impl<T: Data> Clone for Deduplicated<T> {
         Deduplicated {
             stream: self.stream.clone(),
             watermark: Arc::clone(&self.watermark),
-            state_size: Arc::clone(&self.state_size),
-            late: Arc::clone(&self.late),
             duplicates: Arc::clone(&self.duplicates),
         }
     }
@@ -58,7 +54,7 @@ impl<T: Data> Deduplicated<T> {
     }
     /// Records dropped because they were late.
     pub fn late_records(&self) -> u64 {
-        self.late.load(Ordering::Relaxed)
+        self.watermark.late_records()
     }
     /// Records dropped as duplicates.
     pub fn duplicates(&self) -> u64 {
@@ -66,7 +62,7 @@ impl<T: Data> Deduplicated<T> {
     }
     /// Keys remembered.
     pub fn state_size(&self) -> usize {
-        (self.state_size)()
+        self.watermark.state_size()
     }
     /// Names the operator (required when checkpointing: its state is matched by name).
     pub fn set_name(self, name: impl Into<String>) -> Self {
@@ -141,16 +137,15 @@ impl<T: Data> Watermarked<T> {
             },
         );
         let watermark = WatermarkCell::new(stream.base());
-        let (late, duplicates) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let duplicates = Arc::new(AtomicU64::new(0));
         let (parent, event_time, delay) = (
             self.stream.clone(),
             Arc::clone(&self.event_time),
             self.delay_ms,
         );
-        let (st, wm, l, d) = (
+        let (st, wm, d) = (
             Arc::clone(&store),
             Arc::clone(&watermark),
-            Arc::clone(&late),
             Arc::clone(&duplicates),
         );
         let key = Arc::new(key);
@@ -171,10 +166,9 @@ impl<T: Data> Watermarked<T> {
                 out2.put_partition(t, tc.partition, n, step.kept);
                 Ok((step.max_ts, step.late, step.duplicates))
             })?;
-            l.fetch_add(results.iter().map(|r| r.1).sum(), Ordering::Relaxed);
             d.fetch_add(results.iter().map(|r| r.2).sum(), Ordering::Relaxed);
             let batch_max = results.iter().filter_map(|r| r.0).max();
-            wm.set(advance(w, batch_max, delay));
+            wm.after_batch(w, batch_max, results.iter().map(|r| r.1).sum(), delay);
             Ok(())
         });
         let env = &stream.node.meta.env;
@@ -183,12 +177,10 @@ impl<T: Data> Watermarked<T> {
             kind: "drop_duplicates_within_watermark",
             store: Arc::clone(&store),
         }));
-        env.register_operator(Arc::clone(&watermark) as Arc<dyn CheckpointedOperator>);
+        watermark.register(env, Box::new(move || store.len()));
         Ok(Deduplicated {
             stream,
             watermark,
-            state_size: Arc::new(move || store.len()),
-            late,
             duplicates,
         })
     }

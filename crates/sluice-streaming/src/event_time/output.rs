@@ -2,7 +2,6 @@
 //! ([`WindowAggregation`]), the stream of emitted rows, the aggregation functions, and the
 //! watermark and output registration.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sluice_core::{Context, Data, Key, Rdd, Result};
@@ -11,6 +10,7 @@ use super::watermark::WatermarkCell;
 use super::window::WindowRange;
 use crate::dstream::materialized::Materialized;
 use crate::dstream::{DStream, StreamCompute};
+use crate::graph::WatermarkReport;
 use crate::time::Time;
 
 pub(crate) type CreateFn<V, A> = dyn Fn(V) -> A + Send + Sync;
@@ -34,20 +34,11 @@ impl<V, A> Clone for Combiner<V, A> {
     }
 }
 
-/// What an event-time aggregation reports about itself.
-#[derive(Default)]
-pub(crate) struct Progress {
-    /// Record-window pairs dropped because their window was closed.
-    pub late: AtomicU64,
-}
-
 /// A keyed aggregation over event-time windows: its stream of `((key, window), aggregate)`
 /// rows and what it reports (watermark, late records, state size).
 pub struct WindowAggregation<K: Key, A: Data> {
     pub(crate) stream: DStream<((K, WindowRange), A)>,
     pub(crate) watermark: Arc<WatermarkCell>,
-    pub(crate) state_size: Arc<dyn Fn() -> usize + Send + Sync>,
-    pub(crate) progress: Arc<Progress>,
 }
 
 impl<K: Key, A: Data> Clone for WindowAggregation<K, A> {
@@ -55,8 +46,6 @@ impl<K: Key, A: Data> Clone for WindowAggregation<K, A> {
         WindowAggregation {
             stream: self.stream.clone(),
             watermark: Arc::clone(&self.watermark),
-            state_size: Arc::clone(&self.state_size),
-            progress: Arc::clone(&self.progress),
         }
     }
 }
@@ -75,12 +64,12 @@ impl<K: Key, A: Data> WindowAggregation<K, A> {
     /// Records dropped so far because their window had closed (a record of a sliding window
     /// counts once per window it was too late for).
     pub fn late_records(&self) -> u64 {
-        self.progress.late.load(Ordering::Relaxed)
+        self.watermark.late_records()
     }
 
     /// Windows (or sessions' keys) held in state.
     pub fn state_size(&self) -> usize {
-        (self.state_size)()
+        self.watermark.state_size()
     }
 
     /// Names the aggregation (required when checkpointing: its state is matched by name).
@@ -136,7 +125,6 @@ pub(crate) fn new_output<T: Data, K: Key, A: Data>(
         stream,
         out,
         watermark,
-        progress: Arc::new(Progress::default()),
     }
 }
 
@@ -145,7 +133,6 @@ pub(crate) struct OutputParts<K: Key, A: Data> {
     pub stream: DStream<((K, WindowRange), A)>,
     pub out: Arc<Materialized<((K, WindowRange), A)>>,
     pub watermark: Arc<WatermarkCell>,
-    pub progress: Arc<Progress>,
 }
 
 impl<K: Key, A: Data> OutputParts<K, A> {
@@ -166,29 +153,26 @@ impl<K: Key, A: Data> OutputParts<K, A> {
             kind,
             store: Arc::clone(&store),
         }));
-        env.register_operator(
-            Arc::clone(&self.watermark) as Arc<dyn crate::graph::CheckpointedOperator>
-        );
+        self.watermark.register(env, Box::new(move || store.len()));
         WindowAggregation {
             stream: self.stream,
             watermark: self.watermark,
-            state_size: Arc::new(move || store.len()),
-            progress: self.progress,
         }
     }
 
     /// Records what a batch did: its late records, and the watermarks for the next one.
     pub(crate) fn after_batch(
         watermark: &WatermarkCell,
-        progress: &Progress,
         ran_with: super::Watermarks,
         results: &[(Option<i64>, u64)],
         delay_ms: i64,
     ) {
         let batch_max = results.iter().filter_map(|r| r.0).max();
-        progress
-            .late
-            .fetch_add(results.iter().map(|r| r.1).sum(), Ordering::Relaxed);
-        watermark.set(super::advance(ran_with, batch_max, delay_ms));
+        watermark.after_batch(
+            ran_with,
+            batch_max,
+            results.iter().map(|r| r.1).sum(),
+            delay_ms,
+        );
     }
 }

@@ -121,10 +121,9 @@ where
         Arc::clone(&src.event_time),
         src.delay_ms,
     );
-    let (st, wm, prog, out) = (
+    let (st, wm, out) = (
         Arc::clone(&store),
         Arc::clone(&parts.watermark),
-        Arc::clone(&parts.progress),
         Arc::clone(&parts.out),
     );
     register_materializer(&parts.stream, move |t| {
@@ -147,7 +146,7 @@ where
             out2.put_partition(t, tc.partition, n, emitted);
             Ok((max_ts, late))
         })?;
-        OutputParts::<K, A>::after_batch(&wm, &prog, w, &results, delay);
+        OutputParts::<K, A>::after_batch(&wm, w, &results, delay);
         Ok(())
     });
     parts.finish("event_time_session", store)

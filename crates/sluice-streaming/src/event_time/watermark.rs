@@ -18,7 +18,7 @@ use sluice_core::{Error, Result};
 
 use super::window::WindowRange;
 use super::OutputMode;
-use crate::graph::{CheckpointedOperator, DStreamBase};
+use crate::graph::{CheckpointedOperator, DStreamBase, WatermarkReport};
 
 /// The watermark after a batch whose records' latest event time is `batch_max` (`None`: no
 /// record), given the watermark it ran with and the allowed delay.
@@ -113,6 +113,10 @@ pub(crate) struct WatermarkCell {
     pub stream: Arc<dyn DStreamBase>,
     pub state: Mutex<Watermarks>,
     changed: std::sync::atomic::AtomicBool,
+    /// Records the operator dropped as late.
+    pub late: std::sync::atomic::AtomicU64,
+    /// The operator's state size, once it is known.
+    pub state_size: std::sync::OnceLock<Box<dyn Fn() -> usize + Send + Sync>>,
 }
 
 impl WatermarkCell {
@@ -121,6 +125,8 @@ impl WatermarkCell {
             stream,
             state: Mutex::new(Watermarks::default()),
             changed: std::sync::atomic::AtomicBool::new(true),
+            late: std::sync::atomic::AtomicU64::new(0),
+            state_size: std::sync::OnceLock::new(),
         })
     }
 
@@ -135,6 +141,48 @@ impl WatermarkCell {
             self.changed
                 .store(true, std::sync::atomic::Ordering::Release);
         }
+    }
+}
+
+impl WatermarkCell {
+    /// Records a batch: its late records, and the watermarks the next batch runs with.
+    pub(crate) fn after_batch(
+        &self,
+        ran_with: Watermarks,
+        batch_max: Option<i64>,
+        late: u64,
+        delay_ms: i64,
+    ) {
+        self.late
+            .fetch_add(late, std::sync::atomic::Ordering::Relaxed);
+        self.set(advance(ran_with, batch_max, delay_ms));
+    }
+
+    /// Registers the watermark as a checkpointed operator and as a report, with the
+    /// operator's state size.
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        env: &crate::graph::StreamEnv,
+        state_size: Box<dyn Fn() -> usize + Send + Sync>,
+    ) {
+        let _ = self.state_size.set(state_size);
+        env.register_operator(Arc::clone(self) as Arc<dyn CheckpointedOperator>);
+        env.register_watermark(Arc::clone(self) as Arc<dyn WatermarkReport>);
+    }
+}
+
+impl WatermarkReport for WatermarkCell {
+    fn name(&self) -> String {
+        self.stream.name()
+    }
+    fn watermark_ms(&self) -> i64 {
+        self.get().for_eviction
+    }
+    fn late_records(&self) -> u64 {
+        self.late.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn state_size(&self) -> usize {
+        self.state_size.get().map_or(0, |f| f())
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, MutexGuard};
 use sluice_core::{Context, Error, Result};
 
-use super::{CheckpointedOperator, DStreamBase, Graph, InputStream, OutputStream};
+use super::{CheckpointedOperator, DStreamBase, Graph, InputStream, OutputStream, WatermarkReport};
 use crate::clock::Clock;
 use crate::conf::StreamingSettings;
 use crate::listener::{ListenerBus, StreamingEvent};
@@ -73,6 +73,9 @@ impl StreamEnv {
     }
     pub(crate) fn register_operator(&self, o: Arc<dyn CheckpointedOperator>) {
         self.graph.lock().operators.push(o);
+    }
+    pub(crate) fn register_watermark(&self, w: Arc<dyn WatermarkReport>) {
+        self.graph.lock().watermarks.push(w);
     }
 
     /// The graph, locked (hold it briefly: never across a call into a node).

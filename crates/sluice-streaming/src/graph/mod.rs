@@ -14,12 +14,14 @@
 //!   through the optional [`Replay`] trait with typed positions;
 //! - `output`: output operations and the jobs they generate;
 //! - `operator`: stateful operators as the checkpoint sees them;
+//! - `report`: what operators with a watermark report;
 //! - `env`: what every node shares.
 
 mod env;
 mod input;
 mod operator;
 mod output;
+mod report;
 mod stream;
 
 use std::sync::Arc;
@@ -28,6 +30,7 @@ pub(crate) use env::StreamEnv;
 pub use input::{BatchOutcome, InputStream, Replay, ReplayHooks};
 pub(crate) use operator::CheckpointedOperator;
 pub(crate) use output::{Job, OutputStream};
+pub(crate) use report::WatermarkReport;
 pub use stream::DStreamBase;
 
 /// Every node of one streaming program, in the order they were created.
@@ -37,4 +40,5 @@ pub(crate) struct Graph {
     pub inputs: Vec<Arc<dyn InputStream>>,
     pub outputs: Vec<Arc<dyn OutputStream>>,
     pub operators: Vec<Arc<dyn CheckpointedOperator>>,
+    pub watermarks: Vec<Arc<dyn WatermarkReport>>,
 }
