@@ -18,6 +18,20 @@ fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
     let _ = writeln!(out, "{name}_count {}", h.count);
 }
 
+/// One series per operator, labelled by its name.
+fn per_operator<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    kind: &str,
+    values: impl Iterator<Item = (&'a String, i64)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (operator, v) in values {
+        let _ = writeln!(out, "{name}{{operator=\"{}\"}} {v}", escape(operator));
+    }
+}
+
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -103,32 +117,22 @@ pub fn render(
             r.bad_records
         );
     }
-    let _ = writeln!(
-        out,
-        "# HELP sluice_watermark_ms The watermark of each event-time operator (ms since the \
-         epoch).\n# TYPE sluice_watermark_ms gauge"
+    per_operator(
+        &mut out,
+        "sluice_watermark_ms",
+        "The watermark of each event-time operator (ms since the epoch).",
+        "gauge",
+        watermarks.iter().map(|w| (&w.operator, w.watermark_ms)),
     );
-    for w in watermarks {
-        let _ = writeln!(
-            out,
-            "sluice_watermark_ms{{operator=\"{}\"}} {}",
-            escape(&w.operator),
-            w.watermark_ms
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP sluice_late_records_total Records an event-time operator dropped as late.\n\
-         # TYPE sluice_late_records_total counter"
+    per_operator(
+        &mut out,
+        "sluice_late_records_total",
+        "Records an event-time operator dropped as late.",
+        "counter",
+        watermarks
+            .iter()
+            .map(|w| (&w.operator, w.late_records as i64)),
     );
-    for w in watermarks {
-        let _ = writeln!(
-            out,
-            "sluice_late_records_total{{operator=\"{}\"}} {}",
-            escape(&w.operator),
-            w.late_records
-        );
-    }
     let _ = writeln!(
         out,
         "# HELP sluice_input_errors_total Errors a direct source got past (failed offset \
