@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
 
+mod event_time;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod latency;
@@ -43,6 +44,8 @@ enum Command {
     Streaming(streaming::StreamingArgs),
     /// Keyed state: map_with_state and update_state_by_key with many keys; checkpoints.
     State(state::StateArgs),
+    /// Event time: a sliding event-time window with a watermark over out-of-order records.
+    EventTime(event_time::EventTimeArgs),
     /// End-to-end latency over a socket at several batch intervals.
     Latency(latency::LatencyArgs),
     /// Writes the seeded corpus shared by every engine of the side-by-side benchmarks.
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Wordcount(a) => wordcount(a),
         Command::Streaming(a) => streaming::run(a),
         Command::State(a) => state::run_all(a),
+        Command::EventTime(a) => event_time::run_all(a),
         Command::Latency(a) => latency::run(a),
         Command::Corpus(a) => side_by_side::corpus(a),
         Command::QueueWordcount(a) => side_by_side::queue_wordcount(a),

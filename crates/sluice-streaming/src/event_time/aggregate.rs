@@ -23,7 +23,6 @@
 
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sluice_core::hash::stable_hash;
@@ -34,7 +33,7 @@ use super::watermark::{is_closed, plan_window, Watermarks};
 use super::window::{EventWindow, WindowRange};
 use super::{OutputMode, Watermarked};
 use crate::dstream::materialized::register_materializer;
-use crate::state::store::{Change, KeyGroupPartitioner};
+use crate::state::store::KeyGroupPartitioner;
 use crate::state::{StateStore, DEFAULT_KEY_GROUPS};
 
 /// A combiner on its way to the reduce side: the partial aggregate of one `(key, window)`, the
@@ -243,9 +242,10 @@ where
     let mut guards = store.lock(&groups);
     let mut max_ts = None;
     let mut late = 0u64;
-    // Phase 1: the changes, by group, computed from the current values.
-    let mut updated: Vec<FxHashMap<(K, WindowRange), A>> =
-        (0..groups.len()).map(|_| FxHashMap::default()).collect();
+    // Phase 1: the changes, by group, computed from the current values. The combine left
+    // one row per (key, window) in the partition.
+    let mut changes: Vec<Vec<((K, WindowRange), A)>> =
+        (0..groups.len()).map(|_| Vec::new()).collect();
     for (key, part) in rows {
         max_ts = Some(max_ts.map_or(part.max_ts, |m: i64| m.max(part.max_ts)));
         // Complete mode keeps every window, so nothing is late for it (as in Spark).
@@ -260,34 +260,24 @@ where
             )));
         }
         let gi = (g - p) / n;
-        let current = match updated[gi].remove(&key) {
-            Some(a) => Some(a),
-            None => guards[gi].map.get(&key).map(|e| e.value.clone()),
-        };
-        let merged = match current {
-            Some(a) => merge(a, part.agg),
+        let merged = match guards[gi].map.get(&key) {
+            Some(e) => merge(e.value.clone(), part.agg),
             None => part.agg,
         };
-        updated[gi].insert(key, merged);
+        changes[gi].push((key, merged));
     }
     // Phase 2: commit (timers at the windows' ends), emit and drop by mode.
     let watermark = w.for_eviction;
     let mut emitted = Vec::new();
-    for (gi, changes) in updated.into_iter().enumerate() {
+    for (gi, changed) in changes.into_iter().enumerate() {
         let guard = &mut guards[gi];
-        let mut by_end: FxHashMap<i64, Vec<((K, WindowRange), Change<A>)>> = FxHashMap::default();
-        for (key, a) in changes {
+        for (key, a) in changed {
             // Rows this batch changed (update mode emits them, closed or not).
             if mode == OutputMode::Update && plan_window(mode, key.1, true, watermark).0 {
                 emitted.push((key.clone(), a.clone()));
             }
-            by_end
-                .entry(key.1.end)
-                .or_default()
-                .push((key, Change::Put(a)));
-        }
-        for (end, changes) in by_end {
-            store.commit(guard, changes, end);
+            let end = key.1.end;
+            store.put_at(guard, key, a, end);
         }
         if mode == OutputMode::Complete {
             emitted.extend(guard.map.iter().map(|(k, e)| (k.clone(), e.value.clone())));
@@ -295,20 +285,17 @@ where
         }
         // Append and update: the windows the watermark closed leave the state (append emits
         // them now, once).
-        let closed = StateStore::expired(guard, watermark.saturating_add(1));
-        let mut removals = Vec::with_capacity(closed.len());
-        for key in closed {
+        for (key, a) in store.take_expired(guard, watermark.saturating_add(1)) {
             if plan_window(mode, key.1, false, watermark).0 {
-                if let Some(e) = guard.map.get(&key) {
-                    emitted.push((key.clone(), e.value.clone()));
-                }
+                emitted.push((key, a));
             }
-            removals.push((key, Change::Remove));
         }
-        store.commit(guard, removals, watermark);
-        StateStore::drop_timers_before(guard, watermark.saturating_add(1));
     }
-    emitted.sort_by_cached_key(|((k, w), _)| (w.start, w.end, stable_hash(k)));
+    // A checkpointed job rebuilds its maps in another order after a restore: the same order
+    // every time makes a re-run batch emit the same lines.
+    if store.tracks_changes() {
+        emitted.sort_by_cached_key(|((k, w), _)| (w.start, w.end, stable_hash(k)));
+    }
     Ok(Step {
         emitted,
         max_ts,

@@ -22,7 +22,7 @@ use crate::checkpoint::operator::StoreOperator;
 use crate::dstream::materialized::{register_materializer, Materialized};
 use crate::dstream::{DStream, StreamCompute};
 use crate::graph::WatermarkReport;
-use crate::state::store::{Change, KeyGroupPartitioner};
+use crate::state::store::KeyGroupPartitioner;
 use crate::state::{StateStore, DEFAULT_KEY_GROUPS};
 use crate::time::Time;
 
@@ -230,16 +230,10 @@ fn apply<K: Key, T: Data>(
     for (gi, keys) in new_keys.into_iter().enumerate() {
         let guard = &mut guards[gi];
         for (k, expires) in keys {
-            store.commit(guard, vec![(k, Change::Put(expires))], expires);
+            store.put_at(guard, k, expires, expires);
         }
         // Keys expire once the watermark reaches their expiry time.
-        let threshold = w.for_eviction.saturating_add(1);
-        let gone: Vec<(K, Change<i64>)> = StateStore::expired(guard, threshold)
-            .into_iter()
-            .map(|k| (k, Change::Remove))
-            .collect();
-        store.commit(guard, gone, w.for_eviction);
-        StateStore::drop_timers_before(guard, threshold);
+        store.take_expired(guard, w.for_eviction.saturating_add(1));
     }
     Ok(Step {
         kept,

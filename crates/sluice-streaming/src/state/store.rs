@@ -14,6 +14,7 @@
 //! entries made stale by later updates are skipped), so finding the keys that timed out costs
 //! in proportion to them, not to the size of the state.
 
+use std::collections::hash_map::Entry as MapEntry;
 use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -168,6 +169,61 @@ impl<K: Hash + Eq + Clone, S> StateStore<K, S> {
                 }
             }
         }
+    }
+
+    /// Whether changes are recorded (the job checkpoints).
+    pub fn tracks_changes(&self) -> bool {
+        self.track_changes.load(Ordering::Acquire)
+    }
+
+    /// Sets one key's value at time `now` (one hash lookup; the key's timer is added only
+    /// when its time changes).
+    pub fn put_at(&self, group: &mut Group<K, S>, k: K, v: S, now: i64) {
+        if self.track_changes.load(Ordering::Acquire) {
+            group.dirty.insert(k.clone());
+        }
+        let Group { map, timers, .. } = group;
+        let entry = Entry {
+            value: v,
+            last_update: now,
+        };
+        match map.entry(k) {
+            MapEntry::Occupied(mut e) => {
+                if self.track_timers && e.get().last_update != now {
+                    timers.entry(now).or_default().push(e.key().clone());
+                }
+                *e.get_mut() = entry;
+            }
+            MapEntry::Vacant(e) => {
+                if self.track_timers {
+                    timers.entry(now).or_default().push(e.key().clone());
+                }
+                e.insert(entry);
+            }
+        }
+    }
+
+    /// Removes and returns the keys whose last update is before `threshold` (strictly), with
+    /// their values, and drops those timer buckets.
+    pub fn take_expired(&self, group: &mut Group<K, S>, threshold: i64) -> Vec<(K, S)> {
+        let track = self.track_changes.load(Ordering::Acquire);
+        let kept = group.timers.split_off(&threshold);
+        let due = std::mem::replace(&mut group.timers, kept);
+        let mut out = Vec::new();
+        for (t, keys) in due {
+            for k in keys {
+                if let MapEntry::Occupied(e) = group.map.entry(k) {
+                    if e.get().last_update == t {
+                        let (k, v) = e.remove_entry();
+                        if track {
+                            group.dirty.insert(k.clone());
+                        }
+                        out.push((k, v.value));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The keys of a group whose last update is before `threshold` (strictly), oldest first.
@@ -340,6 +396,21 @@ mod tests {
         s.commit(&mut guard[0], vec![("a", Change::Put(2))], 1000);
         assert_eq!(StateStore::expired(&guard[0], 1001), vec!["a"]);
         assert_eq!(guard[0].timers[&1000].len(), 1);
+    }
+
+    #[test]
+    fn put_at_and_take_expired() {
+        let s: StateStore<&str, i32> = StateStore::new(1, true);
+        s.set_track_changes(true);
+        let mut guard = s.lock(&[0]);
+        s.put_at(&mut guard[0], "a", 1, 10);
+        s.put_at(&mut guard[0], "a", 2, 10);
+        s.put_at(&mut guard[0], "b", 3, 20);
+        assert_eq!(guard[0].timers[&10].len(), 1);
+        assert_eq!(s.take_expired(&mut guard[0], 11), vec![("a", 2)]);
+        assert_eq!(guard[0].map.len(), 1);
+        assert!(guard[0].dirty.contains("a"), "a removal is a change");
+        assert!(s.take_expired(&mut guard[0], 20).is_empty());
     }
 
     #[test]
