@@ -16,7 +16,8 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use sluice::prelude::*;
 use sluice::streaming::event_time::{EventWindow, OutputMode, WindowAggregation};
-use sluice::BatchInfo;
+
+use crate::state::{median_ms, Collect};
 
 /// Options of the event-time benchmark.
 #[derive(clap::Args)]
@@ -33,15 +34,6 @@ pub struct EventTimeArgs {
     /// Batches per run (the first 5 are left out of the median: the windows fill up).
     #[arg(long, default_value_t = 20)]
     batches: i64,
-}
-
-#[derive(Default)]
-struct Collect(Mutex<Vec<BatchInfo>>);
-
-impl StreamingListener for Collect {
-    fn on_batch_completed(&self, b: &BatchInfo) {
-        self.0.lock().push(b.clone());
-    }
 }
 
 fn mix(i: u64) -> u64 {
@@ -71,11 +63,6 @@ struct Run {
     state_middle: usize,
     state_end: usize,
     late: u64,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn run(per_batch: u64, args: &EventTimeArgs, event_time: bool) -> Result<Run> {
@@ -124,7 +111,7 @@ fn run(per_batch: u64, args: &EventTimeArgs, event_time: bool) -> Result<Run> {
         return Err(e);
     }
     let late = agg.lock().as_ref().map_or(0, |a| a.late_records());
-    let per_batch_ms = median(
+    let per_batch_ms = median_ms(
         collect
             .0
             .lock()

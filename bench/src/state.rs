@@ -29,8 +29,9 @@ pub struct StateArgs {
     batches: i64,
 }
 
+/// Keeps every completed batch's info.
 #[derive(Default)]
-struct Collect(Mutex<Vec<BatchInfo>>);
+pub(crate) struct Collect(pub(crate) Mutex<Vec<BatchInfo>>);
 
 impl StreamingListener for Collect {
     fn on_batch_completed(&self, b: &BatchInfo) {
@@ -38,7 +39,8 @@ impl StreamingListener for Collect {
     }
 }
 
-fn median_ms(mut v: Vec<f64>) -> f64 {
+/// The median (NaN for none).
+pub(crate) fn median_ms(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
