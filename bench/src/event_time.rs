@@ -76,7 +76,7 @@ fn run(per_batch: u64, args: &EventTimeArgs, event_time: bool) -> Result<Run> {
     let input = ssc.rate_stream(per_batch, Some(2), move |i| {
         record(i, per_batch, keys, late_percent)
     });
-    let agg: Arc<Mutex<Option<WindowAggregation<u64, u64>>>> = Arc::default();
+    let agg: Arc<Mutex<Option<WindowAggregation<u64, i64, u64>>>> = Arc::default();
     if event_time {
         let a = input
             .with_watermark(|r: &(u64, i64)| r.1, Duration::from_millis(DELAY_MS as u64))

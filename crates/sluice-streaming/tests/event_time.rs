@@ -37,6 +37,20 @@ fn shared_batches() -> Vec<Vec<Rec>> {
     ]
 }
 
+/// The batches of the session cases (also those of the Spark golden files).
+fn session_batches() -> Vec<Vec<Rec>> {
+    vec![
+        recs(&[("a", 1000, 1), ("a", 6000, 2), ("b", 20000, 3)]),
+        recs(&[("a", 2000, 4), ("c", 30000, 5)]),
+        recs(&[("a", 12000, 6), ("b", 24000, 7)]),
+        vec![],
+        recs(&[("a", 9000, 8), ("d", 50000, 9), ("b", 33999, 10)]),
+        vec![],
+        recs(&[("a", 16999, 11), ("c", 46000, 12)]),
+        vec![],
+    ]
+}
+
 /// Runs a (count, sum) aggregation over `window` with `delay_ms` and `mode`; returns each
 /// batch's rows, sorted, and the aggregation (for its reports).
 fn run(
@@ -45,9 +59,13 @@ fn run(
     delay_ms: i64,
     mode: OutputMode,
     partitions: usize,
-) -> (Vec<Vec<Row>>, WindowAggregation<String, (u64, i64)>) {
+) -> (
+    Vec<Vec<Row>>,
+    WindowAggregation<String, (i64, i64), (u64, i64)>,
+) {
     let n = batches.len();
-    let handle: Arc<Mutex<Option<WindowAggregation<String, (u64, i64)>>>> = Arc::default();
+    let handle: Arc<Mutex<Option<WindowAggregation<String, (i64, i64), (u64, i64)>>>> =
+        Arc::default();
     let h = Arc::clone(&handle);
     let cfg = TestConfig {
         input_partitions: partitions,
@@ -209,6 +227,131 @@ fn sliding_windows_drop_a_record_only_for_the_windows_that_closed() {
     assert_eq!(agg.late_records(), 1);
 }
 
+type LateRows = Arc<Mutex<BTreeMap<i64, Vec<(String, i64, i64, i64)>>>>;
+
+/// Collects a late-record stream: (key, window start, window end, event time) per batch.
+fn collect_late(
+    s: &sluice_streaming::DStream<((String, WindowRange), (i64, i64))>,
+    into: &LateRows,
+) {
+    let into = Arc::clone(into);
+    s.foreach_rdd(move |rdd, t| {
+        let mut v: Vec<(String, i64, i64, i64)> = rdd
+            .collect()?
+            .into_iter()
+            .map(|((k, w), (ts, _))| (k, w.start, w.end, ts))
+            .collect();
+        v.sort();
+        into.lock().insert(t.millis(), v);
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn late_records_go_to_a_side_output() {
+    // The sliding case above: k@14 s is late for [5 s, 15 s) only.
+    let window = EventWindow::sliding(10_000, 5_000).unwrap();
+    let batches = vec![
+        recs(&[("k", 15_000, 1)]),
+        recs(&[("k", 12_000, 2)]),
+        recs(&[("k", 14_000, 4)]),
+        vec![],
+    ];
+    let late: LateRows = Arc::default();
+    let l = Arc::clone(&late);
+    run_stream_with(TestConfig::default(), batches, 4, move |s| {
+        let agg = common::count_and_sum(&s, window, std::time::Duration::ZERO, OutputMode::Update);
+        collect_late(&agg.late_records_stream(), &l);
+        agg.stream()
+    })
+    .unwrap();
+    let late = late.lock();
+    assert_eq!(late[&1000], vec![]);
+    assert_eq!(late[&2000], vec![]);
+    assert_eq!(late[&3000], vec![("k".to_string(), 5_000, 15_000, 14_000)]);
+    assert_eq!(late[&4000], vec![]);
+}
+
+#[test]
+fn late_session_events_go_to_a_side_output() {
+    let batches = session_batches();
+    let late: LateRows = Arc::default();
+    let l = Arc::clone(&late);
+    run_stream_with(TestConfig::default(), batches, 8, move |s| {
+        let agg = common::count_and_sum_by_session(&s, seconds(5), seconds(5), OutputMode::Append);
+        collect_late(&agg.late_records_stream(), &l);
+        agg.stream()
+    })
+    .unwrap();
+    let late = late.lock();
+    let all: Vec<_> = late.iter().filter(|(_, v)| !v.is_empty()).collect();
+    assert_eq!(
+        all,
+        vec![
+            (&5000, &vec![("a".to_string(), 9000, 14000, 9000)]),
+            (&7000, &vec![("a".to_string(), 16999, 21999, 16999)])
+        ]
+    );
+}
+
+#[test]
+fn duplicates_and_late_records_are_dropped_within_the_watermark() {
+    // (id, (event time, value)); delay 5 s.
+    let batches = vec![
+        recs(&[("a", 1000, 1), ("a", 2000, 2), ("b", 3000, 3)]),
+        recs(&[("a", 4000, 4), ("c", 20000, 5)]),
+        recs(&[("a", 16000, 6), ("b", 9000, 7)]),
+        recs(&[("a", 17000, 8), ("b", 14000, 9)]),
+    ];
+    let late: Arc<Mutex<BTreeMap<i64, Vec<Rec>>>> = Arc::default();
+    let handle: Arc<Mutex<Option<sluice_streaming::event_time::Deduplicated<Rec>>>> =
+        Arc::default();
+    let (l, h) = (Arc::clone(&late), Arc::clone(&handle));
+    let out = run_stream_with(TestConfig::default(), batches, 4, move |s| {
+        let d = s
+            .with_watermark(|r: &Rec| r.1 .0, seconds(5))
+            .drop_duplicates_within_watermark(|r| r.0.clone())
+            .unwrap();
+        let l = Arc::clone(&l);
+        d.late_records_stream()
+            .foreach_rdd(move |rdd, t| {
+                l.lock().insert(t.millis(), rdd.collect()?);
+                Ok(())
+            })
+            .unwrap();
+        *h.lock() = Some(d.clone());
+        d.stream()
+    })
+    .unwrap();
+    let keys = |b: &Vec<Rec>| {
+        let mut v: Vec<(String, i64)> = b.iter().map(|r| (r.0.clone(), r.1 .0)).collect();
+        v.sort();
+        v
+    };
+    let k = |s: &str, t| (s.to_string(), t);
+    // Batches run with watermarks (late, eviction): (0, 0), (0, 0), (0, 15 s), (15 s, 15 s).
+    assert_eq!(
+        keys(&out[0]),
+        vec![k("a", 1000), k("b", 3000)],
+        "the first a is kept"
+    );
+    assert_eq!(keys(&out[1]), vec![k("c", 20000)]);
+    assert!(
+        out[2].is_empty(),
+        "a and b still remembered in batch 2; forgotten after it"
+    );
+    assert_eq!(
+        keys(&out[3]),
+        vec![k("a", 17000)],
+        "b@14 s is late under 15 s"
+    );
+    assert_eq!(keys(&late.lock()[&4000]), vec![k("b", 14000)]);
+    let d = handle.lock().clone().unwrap();
+    assert_eq!((d.late_records(), d.duplicates()), (1, 4));
+    assert_eq!(d.watermark_ms(), 15_000);
+}
+
 #[test]
 fn a_window_that_never_closes_is_never_appended() {
     // One record, then nothing: the watermark stays below the window's end forever.
@@ -237,18 +380,10 @@ fn an_empty_batch_closes_the_windows_the_watermark_passed() {
 
 #[test]
 fn sessions_merge_touching_events_and_close_under_the_watermark() {
-    let batches = vec![
-        recs(&[("a", 1000, 1), ("a", 6000, 2), ("b", 20000, 3)]),
-        recs(&[("a", 2000, 4), ("c", 30000, 5)]),
-        recs(&[("a", 12000, 6), ("b", 24000, 7)]),
-        vec![],
-        recs(&[("a", 9000, 8), ("d", 50000, 9), ("b", 33999, 10)]),
-        vec![],
-        recs(&[("a", 16999, 11), ("c", 46000, 12)]),
-        vec![],
-    ];
+    let batches = session_batches();
     let n = batches.len();
-    let handle: Arc<Mutex<Option<WindowAggregation<String, (u64, i64)>>>> = Arc::default();
+    let handle: Arc<Mutex<Option<WindowAggregation<String, (i64, i64), (u64, i64)>>>> =
+        Arc::default();
     let h = Arc::clone(&handle);
     let out = run_stream_with(TestConfig::default(), batches, n, move |s| {
         let agg = common::count_and_sum_by_session(&s, seconds(5), seconds(5), OutputMode::Append);

@@ -32,17 +32,17 @@ use super::output::{new_output, Combiner, MergeFn, OutputParts, WindowAggregatio
 use super::watermark::{is_closed, plan_window, Watermarks};
 use super::window::{EventWindow, WindowRange};
 use super::{OutputMode, Watermarked};
-use crate::dstream::materialized::register_materializer;
+use crate::dstream::materialized::{register_materializer, Materialized};
 use crate::state::store::KeyGroupPartitioner;
 use crate::state::{StateStore, DEFAULT_KEY_GROUPS};
+use crate::time::Time;
 
-/// A combiner on its way to the reduce side: the partial aggregate of one `(key, window)`, the
-/// latest event time among its records, and how many records it holds.
+/// A combiner on its way to the reduce side: the partial aggregate of one `(key, window)` and
+/// the latest event time among its records.
 #[derive(Clone)]
 struct Partial<A> {
     agg: A,
     max_ts: i64,
-    records: u64,
 }
 
 impl<K, V> Watermarked<(K, V)>
@@ -59,7 +59,7 @@ where
         merge_value: impl Fn(A, V) -> A + Send + Sync + 'static,
         merge: impl Fn(A, A) -> A + Send + Sync + 'static,
         mode: OutputMode,
-    ) -> Result<WindowAggregation<K, A>>
+    ) -> Result<WindowAggregation<K, V, A>>
     where
         A: Data + Serialize + DeserializeOwned,
     {
@@ -78,7 +78,7 @@ where
         window: EventWindow,
         f: impl Fn(V, V) -> V + Send + Sync + 'static,
         mode: OutputMode,
-    ) -> Result<WindowAggregation<K, V>>
+    ) -> Result<WindowAggregation<K, V, V>>
     where
         V: Serialize + DeserializeOwned,
     {
@@ -98,7 +98,7 @@ where
         &self,
         window: EventWindow,
         mode: OutputMode,
-    ) -> Result<WindowAggregation<K, u64>> {
+    ) -> Result<WindowAggregation<K, V, u64>> {
         self.combine_by_window(window, |_| 1u64, |a, _| a + 1, |a, b| a + b, mode)
     }
 
@@ -111,7 +111,7 @@ where
         seq: impl Fn(A, V) -> A + Send + Sync + 'static,
         comb: impl Fn(A, A) -> A + Send + Sync + 'static,
         mode: OutputMode,
-    ) -> Result<WindowAggregation<K, A>>
+    ) -> Result<WindowAggregation<K, V, A>>
     where
         A: Data + Serialize + DeserializeOwned,
     {
@@ -132,7 +132,7 @@ fn build<K, V, A>(
     window: EventWindow,
     combiner: Combiner<V, A>,
     mode: OutputMode,
-) -> WindowAggregation<K, A>
+) -> WindowAggregation<K, V, A>
 where
     K: Key + Serialize + DeserializeOwned,
     V: Data,
@@ -146,13 +146,25 @@ where
         groups: store.num_groups(),
         partitions: n,
     };
-    let parts = new_output::<(K, V), K, A>(
+    // Late records are set aside on the map side, one partition per input partition.
+    let (late_parent, late_ctx) = (src.stream.clone(), ctx.clone());
+    let parts = new_output::<(K, V), K, V, A>(
         &src.stream,
         "event_time_window",
         n,
         sluice_core::Partitioner::<(K, WindowRange)>::fingerprint(&partitioner),
+        Arc::new(move |t| {
+            Ok(late_parent
+                .get_or_compute(t)?
+                .unwrap_or_else(|| late_ctx.empty())
+                .num_partitions())
+        }),
     );
-    let (out, stream) = (Arc::clone(&parts.out), parts.stream.clone());
+    let (out, late_out, stream) = (
+        Arc::clone(&parts.out),
+        Arc::clone(&parts.late_out),
+        parts.stream.clone(),
+    );
     let (parent, event_time, delay) = (
         src.stream.clone(),
         Arc::clone(&src.event_time),
@@ -165,18 +177,33 @@ where
         let input = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
         let (c1, c2, c3) = (combiner.clone(), combiner.clone(), combiner.clone());
         let event_time = Arc::clone(&event_time);
-        let windowed = input.flat_map(move |rec: (K, V)| {
-            let ts = event_time(&rec);
-            let (k, v) = rec;
-            let wins: Vec<WindowRange> = window.windows_of(ts).collect();
-            let mut out = Vec::with_capacity(wins.len());
-            if let Some((last, rest)) = wins.split_last() {
-                for win in rest {
-                    out.push(((k.clone(), *win), (v.clone(), ts)));
+        // Rows of windows closed under the late-record watermark are late: set aside here
+        // (complete mode keeps every window, as in Spark).
+        let late_wm = (mode != OutputMode::Complete).then_some(w.for_late_records);
+        let (n_in, late_out2) = (input.num_partitions(), Arc::clone(&late_out));
+        let windowed = input.map_partitions_with_index(move |split, it| {
+            let event_time = Arc::clone(&event_time);
+            let mut late = LateRows::new(Arc::clone(&late_out2), t, split, n_in);
+            it.flat_map(move |rec: (K, V)| {
+                let ts = event_time(&rec);
+                let (k, v) = rec;
+                let wins: Vec<WindowRange> = window.windows_of(ts).collect();
+                let mut out = Vec::with_capacity(wins.len());
+                let mut put = |k: K, v: V, win: WindowRange| {
+                    if late_wm.is_some_and(|lw| is_closed(win, lw)) {
+                        late.rows.push(((k, win), v));
+                    } else {
+                        out.push(((k, win), (v, ts)));
+                    }
+                };
+                if let Some((last, rest)) = wins.split_last() {
+                    for win in rest {
+                        put(k.clone(), v.clone(), *win);
+                    }
+                    put(k, v, *last);
                 }
-                out.push(((k, *last), (v, ts)));
-            }
-            out
+                out
+            })
         });
         let combined = windowed.combine_by_key_with(
             partitioner.clone(),
@@ -184,17 +211,14 @@ where
             move |(v, ts)| Partial {
                 agg: (c1.create)(v),
                 max_ts: ts,
-                records: 1,
             },
             move |p, (v, ts)| Partial {
                 agg: (c2.merge_value)(p.agg, v),
                 max_ts: p.max_ts.max(ts),
-                records: p.records + 1,
             },
             move |a, b| Partial {
                 agg: (c3.merge)(a.agg, b.agg),
                 max_ts: a.max_ts.max(b.max_ts),
-                records: a.records + b.records,
             },
         );
         let (st2, out2, merge) = (
@@ -207,22 +231,27 @@ where
             for chunk in it {
                 rows.extend(chunk?);
             }
-            let step = apply(&st2, tc.partition, n, rows, w, mode, &*merge)?;
-            out2.put_partition(t, tc.partition, n, step.emitted);
-            Ok((step.max_ts, step.late))
+            let (emitted, max_ts) = apply(&st2, tc.partition, n, rows, w, mode, &*merge)?;
+            out2.put_partition(t, tc.partition, n, emitted);
+            Ok(max_ts)
         })?;
-        OutputParts::<K, A>::after_batch(&wm, w, &results, delay);
+        // A late record never moves the watermark (its time is below it already), so the
+        // latest event time of the rows that reached the state is the batch's.
+        let late: u64 = late_out
+            .get(t)
+            .map_or(0, |parts| parts.iter().map(|p| p.len() as u64).sum());
+        let results: Vec<(Option<i64>, u64)> = results
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| (m, if i == 0 { late } else { 0 }))
+            .collect();
+        OutputParts::<K, V, A>::after_batch(&wm, w, &results, delay);
         Ok(())
     });
     parts.finish("event_time_window", store)
 }
 
-/// What one reduce task did.
-struct Step<K, A> {
-    emitted: Vec<((K, WindowRange), A)>,
-    max_ts: Option<i64>,
-    late: u64,
-}
+type Emitted<K, A> = Vec<((K, WindowRange), A)>;
 
 /// Merges a partition's combined rows into its key groups and emits by `mode`.
 fn apply<K, A>(
@@ -233,7 +262,7 @@ fn apply<K, A>(
     w: Watermarks,
     mode: OutputMode,
     merge: &MergeFn<A>,
-) -> Result<Step<K, A>>
+) -> Result<(Emitted<K, A>, Option<i64>)>
 where
     K: Key,
     A: Data,
@@ -241,18 +270,12 @@ where
     let groups = store.groups_of_partition(p, n);
     let mut guards = store.lock(&groups);
     let mut max_ts = None;
-    let mut late = 0u64;
     // Phase 1: the changes, by group, computed from the current values. The combine left
     // one row per (key, window) in the partition.
     let mut changes: Vec<Vec<((K, WindowRange), A)>> =
         (0..groups.len()).map(|_| Vec::new()).collect();
     for (key, part) in rows {
         max_ts = Some(max_ts.map_or(part.max_ts, |m: i64| m.max(part.max_ts)));
-        // Complete mode keeps every window, so nothing is late for it (as in Spark).
-        if mode != OutputMode::Complete && is_closed(key.1, w.for_late_records) {
-            late += part.records;
-            continue;
-        }
         let g = store.group_of(&key);
         if g % n != p {
             return Err(Error::Internal(format!(
@@ -296,9 +319,40 @@ where
     if store.tracks_changes() {
         emitted.sort_by_cached_key(|((k, w), _)| (w.start, w.end, stable_hash(k)));
     }
-    Ok(Step {
-        emitted,
-        max_ts,
-        late,
-    })
+    Ok((emitted, max_ts))
+}
+
+/// The late rows of one input partition of one batch, stored when the partition's records
+/// have all gone by (a retried task stores its own, replacing them).
+struct LateRows<K: Key, V: Data> {
+    rows: Vec<((K, WindowRange), V)>,
+    out: Arc<Materialized<((K, WindowRange), V)>>,
+    time: Time,
+    split: usize,
+    splits: usize,
+}
+
+impl<K: Key, V: Data> LateRows<K, V> {
+    fn new(
+        out: Arc<Materialized<((K, WindowRange), V)>>,
+        time: Time,
+        split: usize,
+        splits: usize,
+    ) -> Self {
+        LateRows {
+            rows: Vec::new(),
+            out,
+            time,
+            split,
+            splits,
+        }
+    }
+}
+
+impl<K: Key, V: Data> Drop for LateRows<K, V> {
+    fn drop(&mut self) {
+        let rows = std::mem::take(&mut self.rows);
+        self.out
+            .put_partition(self.time, self.split, self.splits, rows);
+    }
 }

@@ -29,6 +29,7 @@ use crate::time::Time;
 /// A stream without duplicates within the watermark, and what it reports.
 pub struct Deduplicated<T: Data> {
     stream: DStream<T>,
+    late: DStream<T>,
     watermark: Arc<WatermarkCell>,
     duplicates: Arc<AtomicU64>,
 }
@@ -37,6 +38,7 @@ impl<T: Data> Clone for Deduplicated<T> {
     fn clone(&self) -> Self {
         Deduplicated {
             stream: self.stream.clone(),
+            late: self.late.clone(),
             watermark: Arc::clone(&self.watermark),
             duplicates: Arc::clone(&self.duplicates),
         }
@@ -47,6 +49,11 @@ impl<T: Data> Deduplicated<T> {
     /// The records that were not duplicates.
     pub fn stream(&self) -> DStream<T> {
         self.stream.clone()
+    }
+    /// The records each batch dropped as late (a side output for inspection; its RDDs are
+    /// read after the operator ran for the batch).
+    pub fn late_records_stream(&self) -> DStream<T> {
+        self.late.clone()
     }
     /// The watermark the next batch forgets keys by, ms.
     pub fn watermark_ms(&self) -> i64 {
@@ -94,7 +101,8 @@ impl<T: Data> StreamCompute<T> for Kept<T> {
 
 impl<T: Data> Watermarked<T> {
     /// Drops the records whose `key` was seen within the watermark's delay before (Spark's
-    /// `dropDuplicatesWithinWatermark`); see the [module docs](self).
+    /// `dropDuplicatesWithinWatermark`): the first record of a key is kept, later ones are
+    /// dropped until the watermark reaches the first one's time plus the delay.
     ///
     /// ```
     /// use sluice_streaming::testing::run_stream;
@@ -136,6 +144,15 @@ impl<T: Data> Watermarked<T> {
                 partitions: n,
             },
         );
+        let late_out = Materialized::new();
+        let late_stream = self.stream.child(
+            "late_records",
+            Kept {
+                ctx: ctx.clone(),
+                out: Arc::clone(&late_out),
+                partitions: n,
+            },
+        );
         let watermark = WatermarkCell::new(stream.base());
         let duplicates = Arc::new(AtomicU64::new(0));
         let (parent, event_time, delay) = (
@@ -156,7 +173,7 @@ impl<T: Data> Watermarked<T> {
             let keyed = input
                 .map(move |r: T| (key(&r), (event_time(&r), r)))
                 .partition_by(partitioner.clone());
-            let (st2, out2) = (Arc::clone(&st), Arc::clone(&out));
+            let (st2, out2, late2) = (Arc::clone(&st), Arc::clone(&out), Arc::clone(&late_out));
             let results = keyed.run_job(move |it, tc| {
                 let mut rows: Vec<(K, (i64, T))> = Vec::new();
                 for chunk in it {
@@ -164,7 +181,9 @@ impl<T: Data> Watermarked<T> {
                 }
                 let step = apply(&st2, tc.partition, n, rows, w, delay)?;
                 out2.put_partition(t, tc.partition, n, step.kept);
-                Ok((step.max_ts, step.late, step.duplicates))
+                let late = step.late.len() as u64;
+                late2.put_partition(t, tc.partition, n, step.late);
+                Ok((step.max_ts, late, step.duplicates))
             })?;
             d.fetch_add(results.iter().map(|r| r.2).sum(), Ordering::Relaxed);
             let batch_max = results.iter().filter_map(|r| r.0).max();
@@ -180,6 +199,7 @@ impl<T: Data> Watermarked<T> {
         watermark.register(env, Box::new(move || store.len()));
         Ok(Deduplicated {
             stream,
+            late: late_stream,
             watermark,
             duplicates,
         })
@@ -189,7 +209,7 @@ impl<T: Data> Watermarked<T> {
 struct Step<T> {
     kept: Vec<T>,
     max_ts: Option<i64>,
-    late: u64,
+    late: Vec<T>,
     duplicates: u64,
 }
 
@@ -204,13 +224,13 @@ fn apply<K: Key, T: Data>(
     let groups = store.groups_of_partition(p, n);
     let mut guards = store.lock(&groups);
     let max_ts = rows.iter().map(|(_, (ts, _))| *ts).max();
-    let (mut late, mut duplicates) = (0u64, 0u64);
+    let (mut late, mut duplicates) = (Vec::new(), 0u64);
     let mut kept = Vec::new();
     let mut seen: Vec<FxHashSet<K>> = (0..groups.len()).map(|_| FxHashSet::default()).collect();
     let mut new_keys: Vec<Vec<(K, i64)>> = (0..groups.len()).map(|_| Vec::new()).collect();
     for (k, (ts, rec)) in rows {
         if ts <= w.for_late_records {
-            late += 1;
+            late.push(rec);
             continue;
         }
         let g = store.group_of(&k);

@@ -1,6 +1,6 @@
 //! What the event-time aggregations share: the handle a program gets
-//! ([`WindowAggregation`]), the stream of emitted rows, the aggregation functions, and the
-//! watermark and output registration.
+//! ([`WindowAggregation`]), the streams of emitted rows and of late records, the aggregation
+//! functions, and the watermark and output registration.
 
 use std::sync::Arc;
 
@@ -34,26 +34,36 @@ impl<V, A> Clone for Combiner<V, A> {
     }
 }
 
-/// A keyed aggregation over event-time windows: its stream of `((key, window), aggregate)`
-/// rows and what it reports (watermark, late records, state size).
-pub struct WindowAggregation<K: Key, A: Data> {
+/// A keyed aggregation of values `V` into aggregates `A` over event-time windows: its stream
+/// of `((key, window), aggregate)` rows, the stream of the records it dropped as late, and
+/// what it reports (watermark, late records, state size).
+pub struct WindowAggregation<K: Key, V: Data, A: Data> {
     pub(crate) stream: DStream<((K, WindowRange), A)>,
+    pub(crate) late: DStream<((K, WindowRange), V)>,
     pub(crate) watermark: Arc<WatermarkCell>,
 }
 
-impl<K: Key, A: Data> Clone for WindowAggregation<K, A> {
+impl<K: Key, V: Data, A: Data> Clone for WindowAggregation<K, V, A> {
     fn clone(&self) -> Self {
         WindowAggregation {
             stream: self.stream.clone(),
+            late: self.late.clone(),
             watermark: Arc::clone(&self.watermark),
         }
     }
 }
 
-impl<K: Key, A: Data> WindowAggregation<K, A> {
+impl<K: Key, V: Data, A: Data> WindowAggregation<K, V, A> {
     /// The rows each batch emits (which ones: see [`OutputMode`](super::OutputMode)).
     pub fn stream(&self) -> DStream<((K, WindowRange), A)> {
         self.stream.clone()
+    }
+
+    /// The records each batch dropped as late, with the window they were too late for (a
+    /// record of a sliding window appears once per such window): a side output for
+    /// inspection. Its RDDs are read after the aggregation ran for the batch.
+    pub fn late_records_stream(&self) -> DStream<((K, WindowRange), V)> {
+        self.late.clone()
     }
 
     /// The watermark the next batch closes windows by, ms.
@@ -67,7 +77,7 @@ impl<K: Key, A: Data> WindowAggregation<K, A> {
         self.watermark.late_records()
     }
 
-    /// Windows (or sessions' keys) held in state.
+    /// Windows (or keys with sessions) held in state.
     pub fn state_size(&self) -> usize {
         self.watermark.state_size()
     }
@@ -79,19 +89,21 @@ impl<K: Key, A: Data> WindowAggregation<K, A> {
     }
 }
 
-pub(crate) struct Emitted<K: Key, A: Data> {
+/// A stream read from rows a hidden job materialized, `partitions(t)` partitions at batch `t`.
+pub(crate) struct Emitted<T: Data> {
     pub ctx: Context,
-    pub out: Arc<Materialized<((K, WindowRange), A)>>,
-    pub partitions: usize,
+    pub name: &'static str,
+    pub out: Arc<Materialized<T>>,
+    pub partitions: Arc<dyn Fn(Time) -> Result<usize> + Send + Sync>,
     pub fingerprint: Option<String>,
 }
 
-impl<K: Key, A: Data> StreamCompute<((K, WindowRange), A)> for Emitted<K, A> {
-    fn compute(&self, time: Time) -> Result<Option<Rdd<((K, WindowRange), A)>>> {
+impl<T: Data> StreamCompute<T> for Emitted<T> {
+    fn compute(&self, time: Time) -> Result<Option<Rdd<T>>> {
         Ok(Some(self.out.rdd(
             &self.ctx,
-            "event_time_window",
-            self.partitions,
+            self.name,
+            (self.partitions)(time)?,
             self.fingerprint.clone(),
             time,
         )))
@@ -101,48 +113,66 @@ impl<K: Key, A: Data> StreamCompute<((K, WindowRange), A)> for Emitted<K, A> {
     }
 }
 
-/// The emitted stream of a new event-time aggregation of `parent` (with its materialized
-/// rows, its watermark and its progress), in `partitions` partitions laid out by
-/// `fingerprint`.
-pub(crate) fn new_output<T: Data, K: Key, A: Data>(
+/// The emitted stream of a new event-time aggregation of `parent` (in `partitions`
+/// partitions laid out by `fingerprint`), its late-record stream (`late_partitions(t)`
+/// partitions), and its watermark.
+pub(crate) fn new_output<T: Data, K: Key, V: Data, A: Data>(
     parent: &DStream<T>,
-    name: &str,
+    name: &'static str,
     partitions: usize,
     fingerprint: Option<String>,
-) -> OutputParts<K, A> {
+    late_partitions: Arc<dyn Fn(Time) -> Result<usize> + Send + Sync>,
+) -> OutputParts<K, V, A> {
+    let ctx = parent.context().clone();
     let out = Materialized::new();
     let stream = parent.child(
         name,
         Emitted {
-            ctx: parent.context().clone(),
+            ctx: ctx.clone(),
+            name,
             out: Arc::clone(&out),
-            partitions,
+            partitions: Arc::new(move |_| Ok(partitions)),
             fingerprint,
+        },
+    );
+    let late_out = Materialized::new();
+    let late = parent.child(
+        "late_records",
+        Emitted {
+            ctx,
+            name: "late_records",
+            out: Arc::clone(&late_out),
+            partitions: late_partitions,
+            fingerprint: None,
         },
     );
     let watermark = WatermarkCell::new(stream.base());
     OutputParts {
         stream,
         out,
+        late,
+        late_out,
         watermark,
     }
 }
 
 /// What [`new_output`] makes.
-pub(crate) struct OutputParts<K: Key, A: Data> {
+pub(crate) struct OutputParts<K: Key, V: Data, A: Data> {
     pub stream: DStream<((K, WindowRange), A)>,
     pub out: Arc<Materialized<((K, WindowRange), A)>>,
+    pub late: DStream<((K, WindowRange), V)>,
+    pub late_out: Arc<Materialized<((K, WindowRange), V)>>,
     pub watermark: Arc<WatermarkCell>,
 }
 
-impl<K: Key, A: Data> OutputParts<K, A> {
+impl<K: Key, V: Data, A: Data> OutputParts<K, V, A> {
     /// Registers the state (`store`, of kind `kind`) and the watermark as checkpointed
     /// operators, and returns the program's handle.
     pub(crate) fn finish<SK, S>(
         self,
         kind: &'static str,
         store: Arc<crate::state::StateStore<SK, S>>,
-    ) -> WindowAggregation<K, A>
+    ) -> WindowAggregation<K, V, A>
     where
         SK: Key + serde::Serialize + serde::de::DeserializeOwned,
         S: Data + serde::Serialize + serde::de::DeserializeOwned,
@@ -156,6 +186,7 @@ impl<K: Key, A: Data> OutputParts<K, A> {
         self.watermark.register(env, Box::new(move || store.len()));
         WindowAggregation {
             stream: self.stream,
+            late: self.late,
             watermark: self.watermark,
         }
     }

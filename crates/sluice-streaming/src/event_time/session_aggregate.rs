@@ -44,7 +44,7 @@ where
         merge_value: impl Fn(A, V) -> A + Send + Sync + 'static,
         merge: impl Fn(A, A) -> A + Send + Sync + 'static,
         mode: OutputMode,
-    ) -> Result<WindowAggregation<K, A>>
+    ) -> Result<WindowAggregation<K, V, A>>
     where
         A: Data + Serialize + DeserializeOwned,
     {
@@ -75,7 +75,7 @@ where
         &self,
         gap: std::time::Duration,
         mode: OutputMode,
-    ) -> Result<WindowAggregation<K, u64>> {
+    ) -> Result<WindowAggregation<K, V, u64>> {
         self.combine_by_session(gap, |_| 1u64, |a, _| a + 1, |a, b| a + b, mode)
     }
 
@@ -85,7 +85,7 @@ where
         gap: std::time::Duration,
         f: impl Fn(V, V) -> V + Send + Sync + 'static,
         mode: OutputMode,
-    ) -> Result<WindowAggregation<K, V>>
+    ) -> Result<WindowAggregation<K, V, V>>
     where
         V: Serialize + DeserializeOwned,
     {
@@ -100,7 +100,7 @@ fn build<K, V, A>(
     gap_ms: i64,
     combiner: Combiner<V, A>,
     mode: OutputMode,
-) -> WindowAggregation<K, A>
+) -> WindowAggregation<K, V, A>
 where
     K: Key + Serialize + DeserializeOwned,
     V: Data,
@@ -115,16 +115,23 @@ where
         partitions: n,
     });
     // Emitted rows are laid out by key group of the key alone, not of (key, session).
-    let parts = new_output::<(K, V), K, A>(&src.stream, "event_time_session", n, None);
+    let parts = new_output::<(K, V), K, V, A>(
+        &src.stream,
+        "event_time_session",
+        n,
+        None,
+        Arc::new(move |_| Ok(n)),
+    );
     let (parent, event_time, delay) = (
         src.stream.clone(),
         Arc::clone(&src.event_time),
         src.delay_ms,
     );
-    let (st, wm, out) = (
+    let (st, wm, out, late_out) = (
         Arc::clone(&store),
         Arc::clone(&parts.watermark),
         Arc::clone(&parts.out),
+        Arc::clone(&parts.late_out),
     );
     register_materializer(&parts.stream, move |t| {
         let w = wm.get();
@@ -136,23 +143,36 @@ where
                 (rec.0, (ts, rec.1))
             })
             .partition_by(partitioner.clone());
-        let (st2, out2, c) = (Arc::clone(&st), Arc::clone(&out), combiner.clone());
+        let (st2, out2, late2, c) = (
+            Arc::clone(&st),
+            Arc::clone(&out),
+            Arc::clone(&late_out),
+            combiner.clone(),
+        );
         let results = timed.run_job(move |it, tc| {
             let mut rows: Vec<(K, (i64, V))> = Vec::new();
             for chunk in it {
                 rows.extend(chunk?);
             }
-            let (emitted, max_ts, late) = apply(&st2, tc.partition, n, rows, w, gap_ms, mode, &c)?;
-            out2.put_partition(t, tc.partition, n, emitted);
-            Ok((max_ts, late))
+            let step = apply(&st2, tc.partition, n, rows, w, gap_ms, mode, &c)?;
+            let late = step.late.len() as u64;
+            out2.put_partition(t, tc.partition, n, step.emitted);
+            late2.put_partition(t, tc.partition, n, step.late);
+            Ok((step.max_ts, late))
         })?;
-        OutputParts::<K, A>::after_batch(&wm, w, &results, delay);
+        OutputParts::<K, V, A>::after_batch(&wm, w, &results, delay);
         Ok(())
     });
     parts.finish("event_time_session", store)
 }
 
-type Emitted<K, A> = Vec<((K, WindowRange), A)>;
+/// What one reduce task did: the rows it emits, the latest event time, and the late records
+/// with their sessions.
+struct Step<K, V, A> {
+    emitted: Vec<((K, WindowRange), A)>,
+    max_ts: Option<i64>,
+    late: Vec<((K, WindowRange), V)>,
+}
 
 /// Merges a partition's new events into its keys' sessions and emits by `mode`; returns the
 /// rows, the latest event time and the late records.
@@ -166,7 +186,7 @@ fn apply<K, V, A>(
     gap_ms: i64,
     mode: OutputMode,
     c: &Combiner<V, A>,
-) -> Result<(Emitted<K, A>, Option<i64>, u64)>
+) -> Result<Step<K, V, A>>
 where
     K: Key,
     V: Data,
@@ -175,7 +195,7 @@ where
     let groups = store.groups_of_partition(p, n);
     let mut guards = store.lock(&groups);
     let max_ts = rows.iter().map(|(_, (ts, _))| *ts).max();
-    let mut late = 0u64;
+    let mut late = Vec::new();
     // Phase 1: each key's new events, then its merged sessions.
     let mut events: Vec<FxHashMap<K, Vec<(i64, V)>>> =
         (0..groups.len()).map(|_| FxHashMap::default()).collect();
@@ -191,23 +211,26 @@ where
     let mut changes: Vec<Vec<(K, Sessions<A>)>> = (0..groups.len()).map(|_| Vec::new()).collect();
     for (gi, by_key) in events.into_iter().enumerate() {
         for (k, evs) in by_key {
-            // Sessions of the batch's events, each with its number of events.
-            let new = sessions_of(
-                evs,
-                gap_ms,
-                |v| ((c.create)(v), 1u64),
-                |(a, n), v| ((c.merge_value)(a, v), n + 1),
-            );
+            // The events are kept for the side output only if a session of theirs can be
+            // late (its end, at least the first event's time plus the gap, is behind).
+            let first = evs.iter().map(|(ts, _)| *ts).min().unwrap_or(i64::MAX);
+            let maybe_late =
+                (first.saturating_add(gap_ms) <= w.for_late_records).then(|| evs.clone());
+            let new = sessions_of(evs, gap_ms, &*c.create, &*c.merge_value);
             let mut kept = Vec::with_capacity(new.len());
             for s in new {
                 // Late in every mode, complete included (unlike time windows), as in Spark.
                 if is_closed(s.window, w.for_late_records) {
-                    late += s.agg.1;
+                    let win = s.window;
+                    late.extend(
+                        maybe_late
+                            .iter()
+                            .flatten()
+                            .filter(|(ts, _)| win.start <= *ts && *ts < win.end)
+                            .map(|(_, v)| ((k.clone(), win), v.clone())),
+                    );
                 } else {
-                    kept.push(Session {
-                        window: s.window,
-                        agg: s.agg.0,
-                    });
+                    kept.push(s);
                 }
             }
             if kept.is_empty() {
@@ -254,7 +277,11 @@ where
     if store.tracks_changes() {
         emitted.sort_by_cached_key(|((k, w), _)| (w.start, w.end, stable_hash(k)));
     }
-    Ok((emitted, max_ts, late))
+    Ok(Step {
+        emitted,
+        max_ts,
+        late,
+    })
 }
 
 /// Puts each key's sessions with its earliest session's end as its timer.

@@ -248,7 +248,7 @@ pub fn count_and_sum(
     window: sluice_streaming::event_time::EventWindow,
     delay: Duration,
     mode: sluice_streaming::event_time::OutputMode,
-) -> sluice_streaming::event_time::WindowAggregation<String, (u64, i64)> {
+) -> sluice_streaming::event_time::WindowAggregation<String, (i64, i64), (u64, i64)> {
     s.with_watermark(|r: &EventRecord| r.1 .0, delay)
         .aggregate_by_window(
             window,
@@ -266,7 +266,7 @@ pub fn count_and_sum_by_session(
     gap: Duration,
     delay: Duration,
     mode: sluice_streaming::event_time::OutputMode,
-) -> sluice_streaming::event_time::WindowAggregation<String, (u64, i64)> {
+) -> sluice_streaming::event_time::WindowAggregation<String, (i64, i64), (u64, i64)> {
     s.with_watermark(|r: &EventRecord| r.1 .0, delay)
         .combine_by_session(
             gap,
