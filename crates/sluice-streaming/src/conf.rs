@@ -10,6 +10,7 @@
 //! | `sluice.checkpoint.discardUnreferencedState` | `false` | start over in a checkpoint directory that has state files but no manifest (deleting them) instead of refusing to |
 //! | `sluice.streaming.receiver.maxLineBytes` | `8m` | longest line a line-reading receiver (the socket source) accepts; a longer one is counted as a bad record and skipped |
 //! | `sluice.streaming.receiver.writeAheadLog.enable` | `false` | receivers log what they store under the checkpoint directory before `store` returns, so nothing stored is lost in a crash ([`wal`](crate::checkpoint::wal)); needs a checkpoint directory |
+//! | `sluice.streaming.multipleWatermarkPolicy` | `min` | how the watermark of several watermarked inputs combined (`Watermarked::union`) follows theirs: the slowest (`min`, Spark's default) or the fastest (`max`) |
 //! | `sluice.streaming.backpressure.enabled` | `false` | sources that support it adapt their rate to processing ([`backpressure`](crate::backpressure)) |
 //! | `sluice.streaming.backpressure.initialRate` | `10000` | records/s of the first batch while backpressure has no measurement |
 //! | `sluice.streaming.backpressure.pid.{proportional,integral,derived,minRate}` | `1.0`, `0.2`, `0.0`, `100` | the PID estimator's gains and floor (Spark's) |
@@ -37,8 +38,11 @@ pub const MAX_LINE_BYTES: &str = "sluice.streaming.receiver.maxLineBytes";
 /// Key of the receivers' write-ahead log.
 pub const RECEIVER_WAL: &str = "sluice.streaming.receiver.writeAheadLog.enable";
 
+/// Key of the policy combining the watermarks of several inputs.
+pub const WATERMARK_POLICY: &str = "sluice.streaming.multipleWatermarkPolicy";
+
 /// Every `sluice.streaming.*` key besides backpressure's, and the checkpoint keys.
-pub const KEYS: [&str; 8] = [
+pub const KEYS: [&str; 9] = [
     CLOCK,
     BLOCK_INTERVAL,
     MAX_BUFFERED_RECORDS,
@@ -47,7 +51,19 @@ pub const KEYS: [&str; 8] = [
     MAX_LINE_BYTES,
     DISCARD_UNREFERENCED_STATE,
     RECEIVER_WAL,
+    WATERMARK_POLICY,
 ];
+
+/// How the watermark of several watermarked inputs follows theirs
+/// (`sluice.streaming.multipleWatermarkPolicy`, Spark's `multipleWatermarkPolicy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WatermarkPolicy {
+    /// The slowest input's (Spark's default): nothing an input may still send is dropped.
+    #[default]
+    Min,
+    /// The fastest input's: results sooner, data of slower inputs may be dropped as late.
+    Max,
+}
 
 /// Validated streaming settings.
 #[derive(Debug, Clone)]
@@ -73,6 +89,8 @@ pub struct StreamingSettings {
     pub receiver_wal: bool,
     /// Backpressure (`sluice.streaming.backpressure.*`).
     pub backpressure: crate::backpressure::BackpressureSettings,
+    /// How several inputs' watermarks combine.
+    pub watermark_policy: WatermarkPolicy,
 }
 
 impl StreamingSettings {
@@ -134,7 +152,19 @@ impl StreamingSettings {
         let receiver_wal = conf.get(RECEIVER_WAL).map_or(Ok(false), |v| {
             sluice_core::conf::parse_bool(RECEIVER_WAL, v)
         })?;
+        let watermark_policy = match conf.get(WATERMARK_POLICY).map(str::trim) {
+            None | Some("min") => WatermarkPolicy::Min,
+            Some("max") => WatermarkPolicy::Max,
+            Some(other) => {
+                return Err(Error::config(
+                    WATERMARK_POLICY,
+                    other,
+                    "expected min or max",
+                ))
+            }
+        };
         Ok(StreamingSettings {
+            watermark_policy,
             receiver_wal,
             max_line_bytes,
             discard_unreferenced_state,

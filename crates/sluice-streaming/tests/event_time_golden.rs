@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use sluice_streaming::event_time::{EventWindow, OutputMode};
-use sluice_streaming::testing::{run_stream_with, TestConfig};
+use sluice_streaming::testing::{run_stream2_with, run_stream_with, TestConfig};
 
 use common::EventRecord;
 
@@ -115,11 +115,59 @@ fn run_case(case: &Value, mut input: Vec<Vec<EventRecord>>, n: usize) -> Vec<Vec
     out.into_iter().map(window_rows).collect()
 }
 
+/// Runs a case of two watermarked inputs, unioned, under the case's policy.
+fn run_union_case(case: &Value, spec: &Value, n: usize) -> Vec<Vec<Value>> {
+    let names = case["inputs"].as_array().unwrap();
+    let delays: Vec<Duration> = case["delays_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| Duration::from_millis(d.as_u64().unwrap()))
+        .collect();
+    let mut a = batches(&spec[names[0].as_str().unwrap()]);
+    let mut b = batches(&spec[names[1].as_str().unwrap()]);
+    let n = n.max(a.len()).max(b.len());
+    a.resize(n, Vec::new());
+    b.resize(n, Vec::new());
+    let window = EventWindow::sliding(
+        case["size_ms"].as_i64().unwrap(),
+        case["slide_ms"].as_i64().unwrap(),
+    )
+    .unwrap();
+    let mode = mode(case);
+    let mut cfg = TestConfig {
+        input_partitions: 2,
+        ..TestConfig::default()
+    };
+    cfg.conf = cfg.conf.set(
+        "sluice.streaming.multipleWatermarkPolicy",
+        case["policy"].as_str().unwrap(),
+    );
+    let out = run_stream2_with(cfg, a, b, n, move |x, y| {
+        let t = |r: &EventRecord| r.1 .0;
+        let u = x
+            .with_watermark(t, delays[0])
+            .union(&y.with_watermark(t, delays[1]))
+            .unwrap();
+        u.aggregate_by_window(
+            window,
+            || (0u64, 0i64),
+            |(c, s), (_, v)| (c + 1, s + v),
+            |(c1, s1), (c2, s2)| (c1 + c2, s1 + s2),
+            mode,
+        )
+        .unwrap()
+        .stream()
+    })
+    .unwrap();
+    out.into_iter().map(window_rows).collect()
+}
+
 #[test]
 fn every_case_matches_spark_batch_by_batch() {
     let spec = read("cases.json");
     let cases = spec["cases"].as_array().unwrap();
-    assert!(cases.len() >= 12);
+    assert!(cases.len() >= 15);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let golden = read(&format!("{name}.json"));
@@ -133,16 +181,22 @@ fn every_case_matches_spark_batch_by_batch() {
             .iter()
             .map(|b| sorted(b.as_array().unwrap().clone()))
             .collect();
+        // Two inputs in append mode under `min`: the slow input holds every window open, so
+        // Spark emits nothing — and neither may Sluice.
         assert!(
-            want.iter().any(|b| !b.is_empty()),
+            want.iter().any(|b| !b.is_empty()) || name == "union_min",
             "{name}: Spark emitted nothing"
         );
-        let input = match case.get("input").and_then(Value::as_str) {
-            Some(name) => name,
-            None if case.get("gap_ms").is_some() => "session_batches",
-            None => "batches",
+        let got = if case.get("inputs").is_some() {
+            run_union_case(case, &spec, want.len())
+        } else {
+            let input = match case.get("input").and_then(Value::as_str) {
+                Some(name) => name,
+                None if case.get("gap_ms").is_some() => "session_batches",
+                None => "batches",
+            };
+            run_case(case, batches(&spec[input]), want.len())
         };
-        let got = run_case(case, batches(&spec[input]), want.len());
         assert_eq!(got.len(), want.len(), "{name}: number of batches");
         for (i, (g, w)) in got.into_iter().zip(&want).enumerate() {
             assert_eq!(&sorted(g), w, "{name}, batch {i}");

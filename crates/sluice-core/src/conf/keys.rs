@@ -92,6 +92,10 @@ pub const KEYS: &[KeySpec] = &[
         "sluice.streaming.fileStream.minRememberDuration",
         ValueKind::Duration,
     ),
+    k(
+        "sluice.streaming.multipleWatermarkPolicy",
+        ValueKind::OneOf(&["min", "max"]),
+    ),
     k("sluice.streaming.backpressure.enabled", ValueKind::Bool),
     k(
         "sluice.streaming.backpressure.initialRate",

@@ -24,6 +24,10 @@ pub const SPARK_EQUIVALENTS: &[(&str, &str)] = &[
         "sluice.streaming.receiver.writeAheadLog.enable",
     ),
     (
+        "spark.sql.streaming.multipleWatermarkPolicy",
+        "sluice.streaming.multipleWatermarkPolicy",
+    ),
+    (
         "spark.streaming.backpressure.enabled",
         "sluice.streaming.backpressure.enabled",
     ),

@@ -28,7 +28,7 @@ use serde::Serialize;
 use sluice_core::hash::stable_hash;
 use sluice_core::{Data, Error, Key, Result};
 
-use super::output::{new_output, Combiner, MergeFn, OutputParts, WindowAggregation};
+use super::output::{new_output, Combiner, MergeFn, WindowAggregation};
 use super::watermark::{is_closed, plan_window, Watermarks};
 use super::window::{EventWindow, WindowRange};
 use super::{OutputMode, Watermarked};
@@ -36,14 +36,6 @@ use crate::dstream::materialized::{register_materializer, Materialized};
 use crate::state::store::KeyGroupPartitioner;
 use crate::state::{StateStore, DEFAULT_KEY_GROUPS};
 use crate::time::Time;
-
-/// A combiner on its way to the reduce side: the partial aggregate of one `(key, window)` and
-/// the latest event time among its records.
-#[derive(Clone)]
-struct Partial<A> {
-    agg: A,
-    max_ts: i64,
-}
 
 impl<K, V> Watermarked<(K, V)>
 where
@@ -148,7 +140,7 @@ where
     };
     // Late records are set aside on the map side, one partition per input partition.
     let (late_parent, late_ctx) = (src.stream.clone(), ctx.clone());
-    let parts = new_output::<(K, V), K, V, A>(
+    let parts = new_output::<(i64, (K, V)), K, V, A>(
         &src.stream,
         "event_time_window",
         n,
@@ -165,35 +157,27 @@ where
         Arc::clone(&parts.late_out),
         parts.stream.clone(),
     );
-    let (parent, event_time, delay) = (
-        src.stream.clone(),
-        Arc::clone(&src.event_time),
-        src.delay_ms,
-    );
+    let (parent, inputs, policy) = (src.stream.clone(), Arc::clone(&src.inputs), src.policy());
     let (st, wm) = (Arc::clone(&store), Arc::clone(&parts.watermark));
     let partitioner = Arc::new(partitioner);
     register_materializer(&stream, move |t| {
         let w = wm.get();
         let input = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
         let (c1, c2, c3) = (combiner.clone(), combiner.clone(), combiner.clone());
-        let event_time = Arc::clone(&event_time);
         // Rows of windows closed under the late-record watermark are late: set aside here
         // (complete mode keeps every window, as in Spark).
         let late_wm = (mode != OutputMode::Complete).then_some(w.for_late_records);
         let (n_in, late_out2) = (input.num_partitions(), Arc::clone(&late_out));
         let windowed = input.map_partitions_with_index(move |split, it| {
-            let event_time = Arc::clone(&event_time);
             let mut late = LateRows::new(Arc::clone(&late_out2), t, split, n_in);
-            it.flat_map(move |rec: (K, V)| {
-                let ts = event_time(&rec);
-                let (k, v) = rec;
+            it.flat_map(move |(ts, (k, v)): (i64, (K, V))| {
                 let wins: Vec<WindowRange> = window.windows_of(ts).collect();
                 let mut out = Vec::with_capacity(wins.len());
                 let mut put = |k: K, v: V, win: WindowRange| {
                     if late_wm.is_some_and(|lw| is_closed(win, lw)) {
                         late.rows.push(((k, win), v));
                     } else {
-                        out.push(((k, win), (v, ts)));
+                        out.push(((k, win), v));
                     }
                 };
                 if let Some((last, rest)) = wins.split_last() {
@@ -208,44 +192,28 @@ where
         let combined = windowed.combine_by_key_with(
             partitioner.clone(),
             true,
-            move |(v, ts)| Partial {
-                agg: (c1.create)(v),
-                max_ts: ts,
-            },
-            move |p, (v, ts)| Partial {
-                agg: (c2.merge_value)(p.agg, v),
-                max_ts: p.max_ts.max(ts),
-            },
-            move |a, b| Partial {
-                agg: (c3.merge)(a.agg, b.agg),
-                max_ts: a.max_ts.max(b.max_ts),
-            },
+            move |v| (c1.create)(v),
+            move |a, v| (c2.merge_value)(a, v),
+            move |a, b| (c3.merge)(a, b),
         );
         let (st2, out2, merge) = (
             Arc::clone(&st),
             Arc::clone(&out),
             Arc::clone(&combiner.merge),
         );
-        let results = combined.run_job(move |it, tc| {
-            let mut rows: Vec<((K, WindowRange), Partial<A>)> = Vec::new();
+        combined.run_job(move |it, tc| {
+            let mut rows: Vec<((K, WindowRange), A)> = Vec::new();
             for chunk in it {
                 rows.extend(chunk?);
             }
-            let (emitted, max_ts) = apply(&st2, tc.partition, n, rows, w, mode, &*merge)?;
+            let emitted = apply(&st2, tc.partition, n, rows, w, mode, &*merge)?;
             out2.put_partition(t, tc.partition, n, emitted);
-            Ok(max_ts)
+            Ok(())
         })?;
-        // A late record never moves the watermark (its time is below it already), so the
-        // latest event time of the rows that reached the state is the batch's.
         let late: u64 = late_out
             .get(t)
             .map_or(0, |parts| parts.iter().map(|p| p.len() as u64).sum());
-        let results: Vec<(Option<i64>, u64)> = results
-            .into_iter()
-            .enumerate()
-            .map(|(i, m)| (m, if i == 0 { late } else { 0 }))
-            .collect();
-        OutputParts::<K, V, A>::after_batch(&wm, w, &results, delay);
+        super::after_batch(&wm, w, &inputs, t, policy, late);
         Ok(())
     });
     parts.finish("event_time_window", store)
@@ -258,24 +226,22 @@ fn apply<K, A>(
     store: &StateStore<(K, WindowRange), A>,
     p: usize,
     n: usize,
-    rows: Vec<((K, WindowRange), Partial<A>)>,
+    rows: Vec<((K, WindowRange), A)>,
     w: Watermarks,
     mode: OutputMode,
     merge: &MergeFn<A>,
-) -> Result<(Emitted<K, A>, Option<i64>)>
+) -> Result<Emitted<K, A>>
 where
     K: Key,
     A: Data,
 {
     let groups = store.groups_of_partition(p, n);
     let mut guards = store.lock(&groups);
-    let mut max_ts = None;
     // Phase 1: the changes, by group, computed from the current values. The combine left
     // one row per (key, window) in the partition.
     let mut changes: Vec<Vec<((K, WindowRange), A)>> =
         (0..groups.len()).map(|_| Vec::new()).collect();
     for (key, part) in rows {
-        max_ts = Some(max_ts.map_or(part.max_ts, |m: i64| m.max(part.max_ts)));
         let g = store.group_of(&key);
         if g % n != p {
             return Err(Error::Internal(format!(
@@ -284,8 +250,8 @@ where
         }
         let gi = (g - p) / n;
         let merged = match guards[gi].map.get(&key) {
-            Some(e) => merge(e.value.clone(), part.agg),
-            None => part.agg,
+            Some(e) => merge(e.value.clone(), part),
+            None => part,
         };
         changes[gi].push((key, merged));
     }
@@ -319,7 +285,7 @@ where
     if store.tracks_changes() {
         emitted.sort_by_cached_key(|((k, w), _)| (w.start, w.end, stable_hash(k)));
     }
-    Ok((emitted, max_ts))
+    Ok(emitted)
 }
 
 /// The late rows of one input partition of one batch, stored when the partition's records

@@ -155,10 +155,12 @@ impl<T: Data> Watermarked<T> {
         );
         let watermark = WatermarkCell::new(stream.base());
         let duplicates = Arc::new(AtomicU64::new(0));
-        let (parent, event_time, delay) = (
+        // With several inputs, a key is remembered for the longest of their delays.
+        let (parent, inputs, policy, delay) = (
             self.stream.clone(),
-            Arc::clone(&self.event_time),
-            self.delay_ms,
+            Arc::clone(&self.inputs),
+            self.policy(),
+            self.max_delay_ms(),
         );
         let (st, wm, d) = (
             Arc::clone(&store),
@@ -169,9 +171,9 @@ impl<T: Data> Watermarked<T> {
         register_materializer(&stream, move |t| {
             let w = wm.get();
             let input = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
-            let (event_time, key) = (Arc::clone(&event_time), Arc::clone(&key));
+            let key = Arc::clone(&key);
             let keyed = input
-                .map(move |r: T| (key(&r), (event_time(&r), r)))
+                .map(move |(ts, r): (i64, T)| (key(&r), (ts, r)))
                 .partition_by(partitioner.clone());
             let (st2, out2, late2) = (Arc::clone(&st), Arc::clone(&out), Arc::clone(&late_out));
             let results = keyed.run_job(move |it, tc| {
@@ -183,11 +185,11 @@ impl<T: Data> Watermarked<T> {
                 out2.put_partition(t, tc.partition, n, step.kept);
                 let late = step.late.len() as u64;
                 late2.put_partition(t, tc.partition, n, step.late);
-                Ok((step.max_ts, late, step.duplicates))
+                Ok((late, step.duplicates))
             })?;
-            d.fetch_add(results.iter().map(|r| r.2).sum(), Ordering::Relaxed);
-            let batch_max = results.iter().filter_map(|r| r.0).max();
-            wm.after_batch(w, batch_max, results.iter().map(|r| r.1).sum(), delay);
+            d.fetch_add(results.iter().map(|r| r.1).sum(), Ordering::Relaxed);
+            let late = results.iter().map(|r| r.0).sum();
+            super::after_batch(&wm, w, &inputs, t, policy, late);
             Ok(())
         });
         let env = &stream.node.meta.env;
@@ -208,7 +210,6 @@ impl<T: Data> Watermarked<T> {
 
 struct Step<T> {
     kept: Vec<T>,
-    max_ts: Option<i64>,
     late: Vec<T>,
     duplicates: u64,
 }
@@ -223,7 +224,6 @@ fn apply<K: Key, T: Data>(
 ) -> Result<Step<T>> {
     let groups = store.groups_of_partition(p, n);
     let mut guards = store.lock(&groups);
-    let max_ts = rows.iter().map(|(_, (ts, _))| *ts).max();
     let (mut late, mut duplicates) = (Vec::new(), 0u64);
     let mut kept = Vec::new();
     let mut seen: Vec<FxHashSet<K>> = (0..groups.len()).map(|_| FxHashSet::default()).collect();
@@ -257,7 +257,6 @@ fn apply<K: Key, T: Data>(
     }
     Ok(Step {
         kept,
-        max_ts,
         late,
         duplicates,
     })

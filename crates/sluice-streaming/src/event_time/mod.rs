@@ -57,22 +57,25 @@ mod dedup;
 mod output;
 mod session;
 mod session_aggregate;
+mod tracker;
 mod watermark;
 mod window;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_core::Data;
+use sluice_core::{Data, Result};
 
+pub use crate::conf::WatermarkPolicy;
 pub use dedup::Deduplicated;
 pub use output::WindowAggregation;
 pub use session::{merge_sessions, sessions_of, Session};
-pub use watermark::{advance, is_closed, next_watermark, plan_window, Watermarks};
+pub use watermark::{advance, advance_inputs, is_closed, next_watermark, plan_window, Watermarks};
 pub use window::{EventWindow, WindowRange};
 
 use crate::dstream::DStream;
-use crate::time::duration_ms;
+use crate::time::{duration_ms, Time};
+use tracker::{MaxGuard, MaxTracker};
 
 /// Which rows an event-time aggregation emits each batch (Structured Streaming's output
 /// modes).
@@ -86,11 +89,103 @@ pub enum OutputMode {
     Complete,
 }
 
-/// A stream whose records carry an event time, with the delay they may arrive late by.
+/// A stream whose records carry an event time, with the delay they may arrive late by: one
+/// input ([`DStream::with_watermark`]) or several ([`union`](Watermarked::union)).
 pub struct Watermarked<T: Data> {
-    pub(crate) stream: DStream<T>,
-    pub(crate) event_time: Arc<dyn Fn(&T) -> i64 + Send + Sync>,
-    pub(crate) delay_ms: i64,
+    /// The records with their event times.
+    pub(crate) stream: DStream<(i64, T)>,
+    /// Each input's delay and latest event times.
+    pub(crate) inputs: Arc<Vec<InputClock>>,
+}
+
+/// After an operator's batch `time` that ran with `ran_with`: records its late records and
+/// advances its watermarks from its inputs' latest event times.
+pub(crate) fn after_batch(
+    cell: &watermark::WatermarkCell,
+    ran_with: Watermarks,
+    inputs: &[InputClock],
+    time: Time,
+    policy: WatermarkPolicy,
+    late: u64,
+) {
+    let maxes: Vec<Option<i64>> = inputs.iter().map(|i| i.tracker.batch_max(time)).collect();
+    let delays: Vec<i64> = inputs.iter().map(|i| i.delay_ms).collect();
+    cell.after_batch(ran_with, &maxes, &delays, policy, late);
+}
+
+/// One watermarked input: its allowed delay, and the latest event time of each batch.
+pub(crate) struct InputClock {
+    pub delay_ms: i64,
+    pub tracker: Arc<MaxTracker>,
+}
+
+impl<T: Data> Clone for Watermarked<T> {
+    fn clone(&self) -> Self {
+        Watermarked {
+            stream: self.stream.clone(),
+            inputs: Arc::clone(&self.inputs),
+        }
+    }
+}
+
+impl<T: Data> Watermarked<T> {
+    /// The records of both streams, each keeping its own watermark: operators follow the
+    /// slowest input's watermark, or the fastest's, as `sluice.streaming.multipleWatermarkPolicy`
+    /// says (`min`, the default, or `max`: Spark's `multipleWatermarkPolicy`). An input that
+    /// has had no record yet counts as 0, as in Spark: under `min` it holds the watermark back.
+    ///
+    /// ```
+    /// use sluice_streaming::event_time::{EventWindow, OutputMode};
+    /// use sluice_streaming::testing::run_stream2;
+    /// use sluice_streaming::time::seconds;
+    /// // Two inputs of (key, event time ms): one 20 s ahead of the other.
+    /// let fast = vec![vec![('a', 25_000)], vec![], vec![]];
+    /// let slow = vec![vec![('a', 5_000)], vec![], vec![]];
+    /// let out = run_stream2(fast, slow, 3, |f, s| {
+    ///     let t = |r: &(char, i64)| r.1;
+    ///     f.with_watermark(t, seconds(0))
+    ///         .union(&s.with_watermark(t, seconds(0)))
+    ///         .unwrap()
+    ///         .count_by_window(EventWindow::tumbling(10_000).unwrap(), OutputMode::Append)
+    ///         .unwrap()
+    ///         .stream()
+    /// })
+    /// .unwrap();
+    /// // The watermark is the slow input's, 5 s: no window closes, nothing is dropped.
+    /// assert!(out.iter().all(Vec::is_empty));
+    /// ```
+    pub fn union(&self, other: &Watermarked<T>) -> Result<Watermarked<T>> {
+        let inputs = self
+            .inputs
+            .iter()
+            .chain(other.inputs.iter())
+            .map(|i| InputClock {
+                delay_ms: i.delay_ms,
+                tracker: Arc::clone(&i.tracker),
+            })
+            .collect();
+        if self.stream.slide_duration() != other.stream.slide_duration() {
+            return Err(sluice_core::Error::InvalidArgument(format!(
+                "union of watermarked streams with different slides: {:?} and {:?}",
+                self.stream.slide_duration(),
+                other.stream.slide_duration()
+            )));
+        }
+        Ok(Watermarked {
+            stream: self.stream.union(&other.stream),
+            inputs: Arc::new(inputs),
+        })
+    }
+
+    /// The longest delay of the inputs.
+    pub(crate) fn max_delay_ms(&self) -> i64 {
+        self.inputs.iter().map(|i| i.delay_ms).max().unwrap_or(0)
+    }
+
+    /// How the inputs' watermarks combine (the context's setting).
+    pub(crate) fn policy(&self) -> WatermarkPolicy {
+        self.stream.node.meta.env.settings.watermark_policy
+    }
 }
 
 impl<T: Data> DStream<T> {
@@ -103,10 +198,28 @@ impl<T: Data> DStream<T> {
         event_time: impl Fn(&T) -> i64 + Send + Sync + 'static,
         delay: Duration,
     ) -> Watermarked<T> {
+        let tracker = Arc::new(MaxTracker::default());
+        let (tr, f) = (Arc::clone(&tracker), Arc::new(event_time));
+        let stream = self
+            .transform(move |rdd, t| {
+                let (tr, f) = (Arc::clone(&tr), Arc::clone(&f));
+                Ok(rdd.map_partitions_with_index(move |split, it| {
+                    let f = Arc::clone(&f);
+                    let mut seen = MaxGuard::new(Arc::clone(&tr), t, split);
+                    it.map(move |r| {
+                        let ts = f(&r);
+                        seen.observe(ts);
+                        (ts, r)
+                    })
+                }))
+            })
+            .set_name("with_watermark");
         Watermarked {
-            stream: self.clone(),
-            event_time: Arc::new(event_time),
-            delay_ms: duration_ms(delay),
+            stream,
+            inputs: Arc::new(vec![InputClock {
+                delay_ms: duration_ms(delay),
+                tracker,
+            }]),
         }
     }
 }

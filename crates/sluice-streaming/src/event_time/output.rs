@@ -190,20 +190,4 @@ impl<K: Key, V: Data, A: Data> OutputParts<K, V, A> {
             watermark: self.watermark,
         }
     }
-
-    /// Records what a batch did: its late records, and the watermarks for the next one.
-    pub(crate) fn after_batch(
-        watermark: &WatermarkCell,
-        ran_with: super::Watermarks,
-        results: &[(Option<i64>, u64)],
-        delay_ms: i64,
-    ) {
-        let batch_max = results.iter().filter_map(|r| r.0).max();
-        watermark.after_batch(
-            ran_with,
-            batch_max,
-            results.iter().map(|r| r.1).sum(),
-            delay_ms,
-        );
-    }
 }

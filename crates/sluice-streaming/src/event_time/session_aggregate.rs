@@ -17,7 +17,7 @@ use serde::Serialize;
 use sluice_core::hash::stable_hash;
 use sluice_core::{Data, Error, Key, Result};
 
-use super::output::{new_output, Combiner, OutputParts, WindowAggregation};
+use super::output::{new_output, Combiner, WindowAggregation};
 use super::session::{merge_sessions, sessions_of, Session};
 use super::watermark::{is_closed, Watermarks};
 use super::window::WindowRange;
@@ -115,18 +115,14 @@ where
         partitions: n,
     });
     // Emitted rows are laid out by key group of the key alone, not of (key, session).
-    let parts = new_output::<(K, V), K, V, A>(
+    let parts = new_output::<(i64, (K, V)), K, V, A>(
         &src.stream,
         "event_time_session",
         n,
         None,
         Arc::new(move |_| Ok(n)),
     );
-    let (parent, event_time, delay) = (
-        src.stream.clone(),
-        Arc::clone(&src.event_time),
-        src.delay_ms,
-    );
+    let (parent, inputs, policy) = (src.stream.clone(), Arc::clone(&src.inputs), src.policy());
     let (st, wm, out, late_out) = (
         Arc::clone(&store),
         Arc::clone(&parts.watermark),
@@ -136,12 +132,8 @@ where
     register_materializer(&parts.stream, move |t| {
         let w = wm.get();
         let input = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
-        let event_time = Arc::clone(&event_time);
         let timed = input
-            .map(move |rec: (K, V)| {
-                let ts = event_time(&rec);
-                (rec.0, (ts, rec.1))
-            })
+            .map(|(ts, (k, v)): (i64, (K, V))| (k, (ts, v)))
             .partition_by(partitioner.clone());
         let (st2, out2, late2, c) = (
             Arc::clone(&st),
@@ -158,24 +150,22 @@ where
             let late = step.late.len() as u64;
             out2.put_partition(t, tc.partition, n, step.emitted);
             late2.put_partition(t, tc.partition, n, step.late);
-            Ok((step.max_ts, late))
+            Ok(late)
         })?;
-        OutputParts::<K, V, A>::after_batch(&wm, w, &results, delay);
+        super::after_batch(&wm, w, &inputs, t, policy, results.iter().sum());
         Ok(())
     });
     parts.finish("event_time_session", store)
 }
 
-/// What one reduce task did: the rows it emits, the latest event time, and the late records
-/// with their sessions.
+/// What one reduce task did: the rows it emits, and the late records with their sessions.
 struct Step<K, V, A> {
     emitted: Vec<((K, WindowRange), A)>,
-    max_ts: Option<i64>,
     late: Vec<((K, WindowRange), V)>,
 }
 
 /// Merges a partition's new events into its keys' sessions and emits by `mode`; returns the
-/// rows, the latest event time and the late records.
+/// rows and the late records.
 #[allow(clippy::too_many_arguments)]
 fn apply<K, V, A>(
     store: &StateStore<K, Sessions<A>>,
@@ -194,7 +184,6 @@ where
 {
     let groups = store.groups_of_partition(p, n);
     let mut guards = store.lock(&groups);
-    let max_ts = rows.iter().map(|(_, (ts, _))| *ts).max();
     let mut late = Vec::new();
     // Phase 1: each key's new events, then its merged sessions.
     let mut events: Vec<FxHashMap<K, Vec<(i64, V)>>> =
@@ -277,11 +266,7 @@ where
     if store.tracks_changes() {
         emitted.sort_by_cached_key(|((k, w), _)| (w.start, w.end, stable_hash(k)));
     }
-    Ok(Step {
-        emitted,
-        max_ts,
-        late,
-    })
+    Ok(Step { emitted, late })
 }
 
 /// Puts each key's sessions with its earliest session's end as its timer.

@@ -63,6 +63,47 @@ pub fn advance(w: Watermarks, batch_max: Option<i64>, delay_ms: i64) -> Watermar
     }
 }
 
+/// The watermarks of the batch after one that ran with `w`, for several inputs: each input's
+/// watermark (`inputs`, 0 until it has a record, as in Spark) advances with its latest event
+/// time in the batch (`batch_max`) minus its delay, never moving back, and the operator
+/// follows the slowest of them (`Min`) or the fastest (`Max`), never moving back either. With
+/// one input this is [`advance`].
+///
+/// ```
+/// use sluice_streaming::event_time::{advance_inputs, WatermarkPolicy, Watermarks};
+/// let mut inputs = vec![0, 0];
+/// let w = advance_inputs(Watermarks::default(), &mut inputs, &[Some(30_000), None], &[5_000, 0], WatermarkPolicy::Min);
+/// // The second input has had no record: at 0, it holds the watermark back.
+/// assert_eq!((w.for_eviction, inputs.clone()), (0, vec![25_000, 0]));
+/// let w = advance_inputs(w, &mut inputs, &[None, Some(10_000)], &[5_000, 0], WatermarkPolicy::Min);
+/// assert_eq!(w.for_eviction, 10_000);
+/// let mut inputs = vec![0, 0];
+/// let w = advance_inputs(Watermarks::default(), &mut inputs, &[Some(30_000), None], &[5_000, 0], WatermarkPolicy::Max);
+/// assert_eq!(w.for_eviction, 25_000, "the fastest input leads");
+/// ```
+pub fn advance_inputs(
+    w: Watermarks,
+    inputs: &mut [i64],
+    batch_max: &[Option<i64>],
+    delays_ms: &[i64],
+    policy: crate::conf::WatermarkPolicy,
+) -> Watermarks {
+    for ((input, max), delay) in inputs.iter_mut().zip(batch_max).zip(delays_ms) {
+        if let Some(m) = max {
+            *input = (*input).max(m.saturating_sub(*delay));
+        }
+    }
+    let all = inputs.iter().copied();
+    let chosen = match policy {
+        crate::conf::WatermarkPolicy::Min => all.min(),
+        crate::conf::WatermarkPolicy::Max => all.max(),
+    };
+    Watermarks {
+        for_late_records: w.for_eviction,
+        for_eviction: chosen.map_or(w.for_eviction, |c| w.for_eviction.max(c)),
+    }
+}
+
 /// Whether `window` is closed under `watermark`: its end is at or before it (Spark evicts
 /// and drops by `window.end <= watermark`).
 ///
@@ -107,11 +148,19 @@ pub fn plan_window(
     }
 }
 
+/// What an operator's watermark cell holds (and checkpoints): the two watermarks of the next
+/// batch, and each input's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct WatermarkState {
+    pub watermarks: Watermarks,
+    pub inputs: Vec<i64>,
+}
+
 /// An operator's watermark, shared by its batches and checkpointed as an operator of its own
 /// (named after the aggregation, with `#watermark`).
 pub(crate) struct WatermarkCell {
     pub stream: Arc<dyn DStreamBase>,
-    pub state: Mutex<Watermarks>,
+    pub state: Mutex<WatermarkState>,
     changed: std::sync::atomic::AtomicBool,
     /// Records the operator dropped as late.
     pub late: std::sync::atomic::AtomicU64,
@@ -123,7 +172,7 @@ impl WatermarkCell {
     pub(crate) fn new(stream: Arc<dyn DStreamBase>) -> Arc<WatermarkCell> {
         Arc::new(WatermarkCell {
             stream,
-            state: Mutex::new(Watermarks::default()),
+            state: Mutex::new(WatermarkState::default()),
             changed: std::sync::atomic::AtomicBool::new(true),
             late: std::sync::atomic::AtomicU64::new(0),
             state_size: std::sync::OnceLock::new(),
@@ -131,10 +180,10 @@ impl WatermarkCell {
     }
 
     pub(crate) fn get(&self) -> Watermarks {
-        *self.state.lock()
+        self.state.lock().watermarks
     }
 
-    pub(crate) fn set(&self, w: Watermarks) {
+    fn set(&self, w: WatermarkState) {
         let mut st = self.state.lock();
         if *st != w {
             *st = w;
@@ -145,17 +194,22 @@ impl WatermarkCell {
 }
 
 impl WatermarkCell {
-    /// Records a batch: its late records, and the watermarks the next batch runs with.
+    /// Records a batch that ran with `ran_with`: its late records, and the watermarks the
+    /// next batch runs with, from each input's latest event time in the batch.
     pub(crate) fn after_batch(
         &self,
         ran_with: Watermarks,
-        batch_max: Option<i64>,
+        batch_max: &[Option<i64>],
+        delays_ms: &[i64],
+        policy: crate::conf::WatermarkPolicy,
         late: u64,
-        delay_ms: i64,
     ) {
         self.late
             .fetch_add(late, std::sync::atomic::Ordering::Relaxed);
-        self.set(advance(ran_with, batch_max, delay_ms));
+        let mut inputs = self.state.lock().inputs.clone();
+        inputs.resize(batch_max.len(), 0);
+        let watermarks = advance_inputs(ran_with, &mut inputs, batch_max, delays_ms, policy);
+        self.set(WatermarkState { watermarks, inputs });
     }
 
     /// Registers the watermark as a checkpointed operator and as a report, with the
@@ -229,7 +283,7 @@ impl CheckpointedOperator for WatermarkCell {
         let last = files
             .last()
             .ok_or_else(|| Error::Serialization("no watermark file".into()))?;
-        let st: Watermarks = serde_json::from_slice(last)
+        let st: WatermarkState = serde_json::from_slice(last)
             .map_err(|e| Error::Serialization(format!("the watermark: {e}")))?;
         *self.state.lock() = st;
         Ok(())

@@ -4,7 +4,9 @@ For every case of cases.json: the batches are written as JSON files, one per mic
 (increasing modification times, read with maxFilesPerTrigger=1 under an AvailableNow
 trigger), aggregated with withWatermark("ts", delay) and
 groupBy(window("ts", size, slide), "key").agg(count, sum) — or session_window("ts", gap)
-for the cases with a gap, over session_batches —, written with the case's output
+for the cases with a gap, over session_batches; the cases with "inputs" union several such
+streams, each with its own delay, under the case's multipleWatermarkPolicy —, written with
+the case's output
 mode to a foreachBatch sink, and each batch's rows are stored, sorted, in <case>.json:
 {"batches": [[[key, window start ms, window end ms, count, sum], ...], ...]}. The cases marked
 "dedup" use dropDuplicatesWithinWatermark(["key"]) instead and store [key, t, v] rows. Spark may run
@@ -27,10 +29,7 @@ from pyspark.sql import functions as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_case(spark, case, spec, work):
-    session = "gap_ms" in case
-    batches = spec[case.get("input", "session_batches" if session else "batches")]
-    src = os.path.join(work, case["name"], "in")
+def write_batches(src, batches):
     os.makedirs(src)
     for i, batch in enumerate(batches):
         path = os.path.join(src, "%03d.json" % i)
@@ -38,14 +37,35 @@ def run_case(spark, case, spec, work):
             for key, t, v in batch:
                 f.write(json.dumps({"key": key, "t": t, "v": v}) + "\n")
         os.utime(path, (1_000_000 + i, 1_000_000 + i))
-    schema = "key STRING, t LONG, v LONG"
-    events = (
-        spark.readStream.schema(schema)
+
+
+def watermarked(spark, src, delay_ms):
+    return (
+        spark.readStream.schema("key STRING, t LONG, v LONG")
         .option("maxFilesPerTrigger", 1)
         .json(src)
         .withColumn("ts", F.timestamp_millis("t"))
-        .withWatermark("ts", "%d milliseconds" % case["delay_ms"])
+        .withWatermark("ts", "%d milliseconds" % delay_ms)
     )
+
+
+def run_case(spark, case, spec, work):
+    session = "gap_ms" in case
+    spark.conf.set("spark.sql.streaming.multipleWatermarkPolicy", case.get("policy", "min"))
+    if "inputs" in case:
+        sources = []
+        for i, (name, delay) in enumerate(zip(case["inputs"], case["delays_ms"])):
+            src = os.path.join(work, case["name"], "in%d" % i)
+            write_batches(src, spec[name])
+            sources.append(watermarked(spark, src, delay))
+        events = sources[0]
+        for other in sources[1:]:
+            events = events.union(other)
+    else:
+        batches = spec[case.get("input", "session_batches" if session else "batches")]
+        src = os.path.join(work, case["name"], "in")
+        write_batches(src, batches)
+        events = watermarked(spark, src, case["delay_ms"])
     if case.get("dedup"):
         df = events.dropDuplicatesWithinWatermark(["key"]).select("key", "t", "v")
     else:
