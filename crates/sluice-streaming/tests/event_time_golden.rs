@@ -149,15 +149,7 @@ fn run_union_case(case: &Value, spec: &Value, n: usize) -> Vec<Vec<Value>> {
             .with_watermark(t, delays[0])
             .union(&y.with_watermark(t, delays[1]))
             .unwrap();
-        u.aggregate_by_window(
-            window,
-            || (0u64, 0i64),
-            |(c, s), (_, v)| (c + 1, s + v),
-            |(c1, s1), (c2, s2)| (c1 + c2, s1 + s2),
-            mode,
-        )
-        .unwrap()
-        .stream()
+        common::count_and_sum_of(&u, window, mode).stream()
     })
     .unwrap();
     out.into_iter().map(window_rows).collect()

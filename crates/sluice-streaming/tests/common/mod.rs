@@ -249,15 +249,27 @@ pub fn count_and_sum(
     delay: Duration,
     mode: sluice_streaming::event_time::OutputMode,
 ) -> sluice_streaming::event_time::WindowAggregation<String, (i64, i64), (u64, i64)> {
-    s.with_watermark(|r: &EventRecord| r.1 .0, delay)
-        .aggregate_by_window(
-            window,
-            || (0u64, 0i64),
-            |(c, s), (_, v)| (c + 1, s + v),
-            |(c1, s1), (c2, s2)| (c1 + c2, s1 + s2),
-            mode,
-        )
-        .unwrap()
+    count_and_sum_of(
+        &s.with_watermark(|r: &EventRecord| r.1 .0, delay),
+        window,
+        mode,
+    )
+}
+
+/// The (count, sum) aggregation of a watermarked stream (one input or several) over `window`.
+pub fn count_and_sum_of(
+    w: &sluice_streaming::event_time::Watermarked<EventRecord>,
+    window: sluice_streaming::event_time::EventWindow,
+    mode: sluice_streaming::event_time::OutputMode,
+) -> sluice_streaming::event_time::WindowAggregation<String, (i64, i64), (u64, i64)> {
+    w.aggregate_by_window(
+        window,
+        || (0u64, 0i64),
+        |(c, s), (_, v)| (c + 1, s + v),
+        |(c1, s1), (c2, s2)| (c1 + c2, s1 + s2),
+        mode,
+    )
+    .unwrap()
 }
 
 /// The (count, sum) aggregation of the event-time tests over sessions of `gap`.
