@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde::Serialize;
-use sluice_streaming::listener::InputErrorInfo;
+use sluice_streaming::listener::{InputErrorInfo, WatermarkInfo};
 use sluice_streaming::{BatchInfo, ReceiverInfo, StreamingListener};
 
 /// Upper bounds (seconds) of the delay histograms' buckets.
@@ -433,6 +433,31 @@ pub struct InputSummary {
     pub num_records: u64,
     /// A description.
     pub description: String,
+}
+
+/// One entry of `/api/v1/streaming/watermarks`: an event-time operator.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WatermarkSummary {
+    /// The operator's name.
+    pub operator: String,
+    /// Its watermark, ms since the epoch.
+    pub watermark_ms: i64,
+    /// Records it dropped as late.
+    pub late_records: u64,
+    /// Entries it holds in state.
+    pub state_size: usize,
+}
+
+impl From<&WatermarkInfo> for WatermarkSummary {
+    fn from(w: &WatermarkInfo) -> Self {
+        WatermarkSummary {
+            operator: w.operator.clone(),
+            watermark_ms: w.watermark_ms,
+            late_records: w.late_records,
+            state_size: w.state_size,
+        }
+    }
 }
 
 /// One entry of `/api/v1/streaming/receivers`.

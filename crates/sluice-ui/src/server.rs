@@ -21,7 +21,7 @@ use sluice_core::{Error, Result};
 use sluice_streaming::{StreamingContext, WeakStreamingContext};
 
 use crate::metrics;
-use crate::model::{Model, ModelListener, ReceiverSummary};
+use crate::model::{Model, ModelListener, ReceiverSummary, WatermarkSummary};
 use crate::serve::{self, Limits};
 
 /// The default of [`UiConfig::header_read_timeout`].
@@ -173,6 +173,18 @@ async fn receivers(State(s): State<AppState>) -> impl IntoResponse {
     Json(r)
 }
 
+async fn watermarks(State(s): State<AppState>) -> impl IntoResponse {
+    let w: Vec<WatermarkSummary> = s
+        .ssc
+        .upgrade()
+        .map(|c| c.watermarks())
+        .unwrap_or_default()
+        .iter()
+        .map(WatermarkSummary::from)
+        .collect();
+    Json(w)
+}
+
 async fn prometheus(State(s): State<AppState>) -> Response {
     let ssc = s.ssc.upgrade();
     let state = ssc.as_ref().map(|c| c.state_sizes()).unwrap_or_default();
@@ -203,6 +215,7 @@ fn router(state: AppState) -> Router {
         .route("/api/v1/streaming/batches", get(batches))
         .route("/api/v1/streaming/batches/{time}", get(batch))
         .route("/api/v1/streaming/receivers", get(receivers))
+        .route("/api/v1/streaming/watermarks", get(watermarks))
         .route("/metrics", get(prometheus))
         .with_state(state)
 }

@@ -220,3 +220,62 @@ fn a_taken_port_moves_to_the_next_one() {
     assert_ne!(ui.addr().port(), port);
     assert!(ui.addr().port() > port);
 }
+
+#[test]
+fn event_time_operators_show_their_watermark_late_records_and_state() {
+    use sluice_streaming::event_time::{EventWindow, OutputMode};
+    let ctx = Context::local(2).unwrap();
+    let clock = ManualClock::shared(0);
+    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
+    let queue = RddQueue::new();
+    // (key, event time ms): the watermark becomes 25 s - 5 s = 20 s; then a@1 s is late.
+    queue.push(ctx.parallelize(vec![('a', 12_000i64), ('b', 25_000)], 2));
+    queue.push(ctx.parallelize(vec![('a', 1_000i64)], 1));
+    queue.push(ctx.parallelize(vec![('a', 1_000i64)], 1));
+    ssc.queue_stream(&queue, true, None)
+        .with_watermark(|r: &(char, i64)| r.1, seconds(5))
+        .count_by_window(EventWindow::tumbling(10_000).unwrap(), OutputMode::Append)
+        .unwrap()
+        .set_name("counts")
+        .stream()
+        .foreach_rdd(|r, _| r.count().map(drop))
+        .unwrap();
+    let config = UiConfig {
+        port: 0,
+        ..UiConfig::default()
+    };
+    let ui = UiServer::start(&ssc, &config).unwrap();
+    ssc.start().unwrap();
+    for k in 1..=3 {
+        clock.advance(seconds(1));
+        assert!(ssc
+            .await_batch(Time::from_millis(k * 1000), seconds(30))
+            .unwrap());
+    }
+    let addr = ui.addr();
+    let w = json(addr, "/api/v1/streaming/watermarks");
+    assert_eq!(
+        w,
+        serde_json::json!([{
+            "operator": "counts",
+            "watermarkMs": 20_000,
+            "lateRecords": 1,
+            "stateSize": 1
+        }]),
+        "[10 s, 20 s) was emitted and dropped; b's [20 s, 30 s) is held"
+    );
+    let (_, metrics) = get(addr, "/metrics");
+    assert!(
+        metrics.contains("sluice_watermark_ms{operator=\"counts\"} 20000"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sluice_late_records_total{operator=\"counts\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sluice_state_keys{operator=\"counts\"} 1"),
+        "{metrics}"
+    );
+    ssc.stop(StopMode::Immediate).unwrap();
+}

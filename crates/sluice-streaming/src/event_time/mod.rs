@@ -212,8 +212,7 @@ impl<T: Data> DStream<T> {
                         (ts, r)
                     })
                 }))
-            })
-            .set_name("with_watermark");
+            });
         Watermarked {
             stream,
             inputs: Arc::new(vec![InputClock {

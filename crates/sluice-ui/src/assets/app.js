@@ -95,10 +95,11 @@ async function getJson(path) {
 }
 
 async function refresh() {
-  const [stats, batches, receivers] = await Promise.all([
+  const [stats, batches, receivers, watermarks] = await Promise.all([
     getJson("/api/v1/streaming/statistics"),
     getJson("/api/v1/streaming/batches"),
     getJson("/api/v1/streaming/receivers"),
+    getJson("/api/v1/streaming/watermarks"),
   ]);
   document.getElementById("summary").textContent =
     "Running batches of " + fmtMs(stats.batchDuration) + " for " + fmtDuration(stats.uptimeMs) +
@@ -130,6 +131,11 @@ async function refresh() {
   document.getElementById("avg-proc").textContent = "Avg: " + fmtMs(stats.avgProcessingTime);
   document.getElementById("avg-total").textContent = "Avg: " + fmtMs(stats.avgTotalDelay);
 
+  const wt = document.querySelector("#watermarks tbody");
+  wt.replaceChildren();
+  for (const w of watermarks) {
+    row(wt, [w.operator, fmtTime(w.watermarkMs), w.lateRecords, w.stateSize]);
+  }
   const rt = document.querySelector("#receivers tbody");
   rt.replaceChildren();
   for (const r of receivers) {
