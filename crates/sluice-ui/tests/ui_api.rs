@@ -59,6 +59,23 @@ fn json(addr: SocketAddr, path: &str) -> serde_json::Value {
     serde_json::from_str(&body).unwrap()
 }
 
+/// Serves the UI of `ssc` on a free port, starts the job and runs `batches` batches.
+fn start_and_run(ssc: &StreamingContext, clock: &ManualClock, batches: i64) -> UiServer {
+    let config = UiConfig {
+        port: 0,
+        ..UiConfig::default()
+    };
+    let ui = UiServer::start(ssc, &config).unwrap();
+    ssc.start().unwrap();
+    for k in 1..=batches {
+        clock.advance(seconds(1));
+        assert!(ssc
+            .await_batch(Time::from_millis(k * 1000), seconds(30))
+            .unwrap());
+    }
+    ui
+}
+
 #[test]
 fn api_reports_batches_statistics_receivers_and_metrics() {
     let ctx = Context::local(2).unwrap();
@@ -82,19 +99,8 @@ fn api_reports_batches_statistics_receivers_and_metrics() {
             }
         })
         .unwrap();
-    let config = UiConfig {
-        port: 0,
-        ..UiConfig::default()
-    };
-    let ui = UiServer::start(&ssc, &config).unwrap();
+    let ui = start_and_run(&ssc, &clock, 3);
     assert!(ui.addr().ip().is_loopback());
-    ssc.start().unwrap();
-    for k in 1..=3 {
-        clock.advance(seconds(1));
-        assert!(ssc
-            .await_batch(Time::from_millis(k * 1000), seconds(30))
-            .unwrap());
-    }
     let _ = ssc.take_error();
     // Listener events are delivered asynchronously: stop delivers them all.
     ssc.stop(StopMode::Immediate).unwrap();
@@ -240,18 +246,7 @@ fn event_time_operators_show_their_watermark_late_records_and_state() {
         .stream()
         .foreach_rdd(|r, _| r.count().map(drop))
         .unwrap();
-    let config = UiConfig {
-        port: 0,
-        ..UiConfig::default()
-    };
-    let ui = UiServer::start(&ssc, &config).unwrap();
-    ssc.start().unwrap();
-    for k in 1..=3 {
-        clock.advance(seconds(1));
-        assert!(ssc
-            .await_batch(Time::from_millis(k * 1000), seconds(30))
-            .unwrap());
-    }
+    let ui = start_and_run(&ssc, &clock, 3);
     let addr = ui.addr();
     let w = json(addr, "/api/v1/streaming/watermarks");
     assert_eq!(

@@ -200,19 +200,18 @@ impl<T: Data> DStream<T> {
     ) -> Watermarked<T> {
         let tracker = Arc::new(MaxTracker::default());
         let (tr, f) = (Arc::clone(&tracker), Arc::new(event_time));
-        let stream = self
-            .transform(move |rdd, t| {
-                let (tr, f) = (Arc::clone(&tr), Arc::clone(&f));
-                Ok(rdd.map_partitions_with_index(move |split, it| {
-                    let f = Arc::clone(&f);
-                    let mut seen = MaxGuard::new(Arc::clone(&tr), t, split);
-                    it.map(move |r| {
-                        let ts = f(&r);
-                        seen.observe(ts);
-                        (ts, r)
-                    })
-                }))
-            });
+        let stream = self.transform(move |rdd, t| {
+            let (tr, f) = (Arc::clone(&tr), Arc::clone(&f));
+            Ok(rdd.map_partitions_with_index(move |split, it| {
+                let f = Arc::clone(&f);
+                let mut seen = MaxGuard::new(Arc::clone(&tr), t, split);
+                it.map(move |r| {
+                    let ts = f(&r);
+                    seen.observe(ts);
+                    (ts, r)
+                })
+            }))
+        });
         Watermarked {
             stream,
             inputs: Arc::new(vec![InputClock {
