@@ -600,9 +600,14 @@ impl StreamingContext {
         self.inner().progress.state.lock().batches_dropped
     }
 
-    /// The first batch time (set by `start`).
+    /// The first batch time: set by `start`; before it, for a context restored from a
+    /// checkpoint, the first batch time of the run that wrote the checkpoint (the restored
+    /// job keeps its batch times).
     pub fn start_time(&self) -> Option<Time> {
-        self.env().start_time()
+        self.env().start_time().or_else(|| {
+            let recovery = self.inner().checkpointer.lock().as_ref()?.recovery()?;
+            Some(recovery.zero_time + self.env().batch_interval)
+        })
     }
 }
 

@@ -53,10 +53,22 @@ fn main() -> sluice::Result<()> {
             .save_as_text_files(&prefix, "")?;
         Ok(ssc)
     })?;
-    match ssc.recovered_from() {
-        Some(t) => eprintln!("restarting after batch {t}"),
-        None => ssc.limit_batches(u64::from(batches))?,
+    // Exactly the batches up to the last one, counted from the first batch of the first run:
+    // a restarted run generates those after its checkpoint, and no more (a graceful stop
+    // would otherwise also run the batch generated while the last one completed).
+    let to_run = match (ssc.recovered_from(), ssc.start_time()) {
+        (Some(t), Some(first)) => {
+            eprintln!("restarting after batch {t}");
+            let last = first + interval * (batches - 1);
+            let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+            u64::try_from((last - t) / interval_ms).unwrap_or(0)
+        }
+        _ => u64::from(batches),
+    };
+    if to_run == 0 {
+        return Ok(());
     }
+    ssc.limit_batches(to_run)?;
     ssc.start()?;
     // Batch times, not counts: the first batch is at the start time (on the wall clock, or 1 s
     // on the step clock), on the original times after a restart too.
