@@ -212,7 +212,7 @@ impl StreamingContext {
             .graph()
             .operators
             .iter()
-            .filter(|o| o.kind() != "watermark")
+            .filter(|o| o.is_state())
             .map(|o| (o.name(), o.num_keys()))
             .collect()
     }

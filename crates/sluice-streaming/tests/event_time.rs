@@ -51,33 +51,24 @@ fn session_batches() -> Vec<Vec<Rec>> {
     ]
 }
 
-/// Runs a (count, sum) aggregation over `window` with `delay_ms` and `mode`; returns each
-/// batch's rows, sorted, and the aggregation (for its reports).
-fn run(
+type Agg = WindowAggregation<String, (i64, i64), (u64, i64)>;
+
+/// Runs the aggregation `build` makes of the input; returns each batch's rows, sorted, and the
+/// aggregation (for its reports).
+fn run_with(
     batches: Vec<Vec<Rec>>,
-    window: EventWindow,
-    delay_ms: i64,
-    mode: OutputMode,
     partitions: usize,
-) -> (
-    Vec<Vec<Row>>,
-    WindowAggregation<String, (i64, i64), (u64, i64)>,
-) {
+    build: impl FnOnce(&sluice_streaming::DStream<Rec>) -> Agg,
+) -> (Vec<Vec<Row>>, Agg) {
     let n = batches.len();
-    let handle: Arc<Mutex<Option<WindowAggregation<String, (i64, i64), (u64, i64)>>>> =
-        Arc::default();
+    let handle: Arc<Mutex<Option<Agg>>> = Arc::default();
     let h = Arc::clone(&handle);
     let cfg = TestConfig {
         input_partitions: partitions,
         ..TestConfig::default()
     };
     let out = run_stream_with(cfg, batches, n, move |s| {
-        let agg = common::count_and_sum(
-            &s,
-            window,
-            std::time::Duration::from_millis(delay_ms as u64),
-            mode,
-        );
+        let agg = build(&s);
         *h.lock() = Some(agg.clone());
         agg.stream()
     })
@@ -85,6 +76,24 @@ fn run(
     let rows = out.into_iter().map(common::window_rows).collect();
     let agg = handle.lock().clone().unwrap();
     (rows, agg)
+}
+
+/// Runs a (count, sum) aggregation over `window` with `delay_ms` and `mode`.
+fn run(
+    batches: Vec<Vec<Rec>>,
+    window: EventWindow,
+    delay_ms: i64,
+    mode: OutputMode,
+    partitions: usize,
+) -> (Vec<Vec<Row>>, Agg) {
+    run_with(batches, partitions, |s| {
+        common::count_and_sum(
+            s,
+            window,
+            std::time::Duration::from_millis(delay_ms as u64),
+            mode,
+        )
+    })
 }
 
 fn rows(v: &[(&str, i64, u64, i64)], size: i64) -> Vec<Row> {
@@ -380,18 +389,9 @@ fn an_empty_batch_closes_the_windows_the_watermark_passed() {
 
 #[test]
 fn sessions_merge_touching_events_and_close_under_the_watermark() {
-    let batches = session_batches();
-    let n = batches.len();
-    let handle: Arc<Mutex<Option<WindowAggregation<String, (i64, i64), (u64, i64)>>>> =
-        Arc::default();
-    let h = Arc::clone(&handle);
-    let out = run_stream_with(TestConfig::default(), batches, n, move |s| {
-        let agg = common::count_and_sum_by_session(&s, seconds(5), seconds(5), OutputMode::Append);
-        *h.lock() = Some(agg.clone());
-        agg.stream()
-    })
-    .unwrap();
-    let out: Vec<Vec<Row>> = out.into_iter().map(common::window_rows).collect();
+    let (out, agg) = run_with(session_batches(), 2, |s| {
+        common::count_and_sum_by_session(s, seconds(5), seconds(5), OutputMode::Append)
+    });
     let row = |k: &str, s, e, c, sum| (k.to_string(), s, e, c, sum);
     // a@1 s and a@6 s touch (6 s is the first session's end): one session [1 s, 11 s).
     assert!(out[0].is_empty());
@@ -407,7 +407,6 @@ fn sessions_merge_touching_events_and_close_under_the_watermark() {
         ]
     );
     assert!(out[6].is_empty() && out[7].is_empty());
-    let agg = handle.lock().clone().unwrap();
     // a@9 s (its session ends at 14 s <= 25 s) and a@17 s (22 s <= 45 s) were late.
     assert_eq!(agg.late_records(), 2);
     assert_eq!(agg.state_size(), 2, "c's and d's open sessions");
@@ -434,6 +433,15 @@ fn bad_settings_are_errors() {
 }
 
 // ---- The model: Structured Streaming's rules, written out plainly.
+
+/// The end of a batch in the models: the next batch's records are late under this batch's
+/// watermark, and the watermark follows the latest event time minus the delay.
+fn model_watermarks(wm: &mut i64, late_wm: &mut i64, max_ts: Option<i64>, delay: i64) {
+    *late_wm = *wm;
+    if let Some(m) = max_ts {
+        *wm = (*wm).max(m - delay);
+    }
+}
 
 fn model(
     batches: &[Vec<Rec>],
@@ -484,10 +492,7 @@ fn model(
         }
         emitted.sort();
         out.push(emitted);
-        late_wm = wm;
-        if let Some(m) = max_ts {
-            wm = wm.max(m - delay);
-        }
+        model_watermarks(&mut wm, &mut late_wm, max_ts, delay);
     }
     (out, late)
 }
@@ -498,6 +503,19 @@ fn arb_batches() -> impl Strategy<Value = Vec<Vec<Rec>>> {
         prop::collection::vec(("[a-e]", 0i64..8_000, -20i64..20), 0..12).prop_map(move |v| {
             v.into_iter()
                 .map(|(k, jitter, val)| (k, (b * 3_000 + 8_000 - jitter, val)))
+                .collect::<Vec<Rec>>()
+        })
+    };
+    (1usize..9).prop_flat_map(move |n| (0..n as i64).map(batch).collect::<Vec<_>>())
+}
+
+/// Like [`arb_batches`] with times on a 500 ms grid, so that sessions touch and end exactly
+/// at watermarks often.
+fn arb_coarse_batches() -> impl Strategy<Value = Vec<Vec<Rec>>> {
+    let batch = |b: i64| {
+        prop::collection::vec(("[a-c]", 0i64..16, -20i64..20), 0..10).prop_map(move |v| {
+            v.into_iter()
+                .map(|(k, jitter, val)| (k, (b * 3_000 + 8_000 - jitter * 500, val)))
                 .collect::<Vec<Rec>>()
         })
     };
@@ -516,7 +534,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     #[test]
     fn the_engine_matches_the_model(
-        batches in arb_batches(),
+        batches in prop_oneof![arb_batches(), arb_coarse_batches()],
         (size, slide) in prop_oneof![Just((4_000i64, 4_000i64)), Just((6_000, 2_000)), Just((5_000, 3_000))],
         delay in prop_oneof![Just(0i64), Just(2_000), Just(5_000)],
         mode in arb_mode(),
@@ -525,6 +543,111 @@ proptest! {
         let window = EventWindow::sliding(size, slide).unwrap();
         let (want, late) = model(&batches, size, slide, delay, mode);
         let (got, agg) = run(batches, window, delay, mode, partitions);
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(agg.late_records(), late);
+    }
+}
+
+/// Session windows by Spark's rules, written out plainly: per key, the batch's events form
+/// sessions (an event at or before a session's end joins it); a batch session that ends at or
+/// before the previous batch's watermark is late (in every mode); the rest merge with the held
+/// sessions they overlap or touch; append emits and drops the sessions the watermark closed.
+fn session_model(
+    batches: &[Vec<Rec>],
+    gap: i64,
+    delay: i64,
+    mode: OutputMode,
+) -> (Vec<Vec<Row>>, u64) {
+    let (mut wm, mut late_wm) = (0i64, 0i64);
+    let mut late = 0u64;
+    // key -> sessions (start, end, count, sum), ordered and disjoint.
+    let mut held: BTreeMap<String, Vec<(i64, i64, u64, i64)>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for batch in batches {
+        let max_ts = batch.iter().map(|(_, (t, _))| *t).max();
+        let mut by_key: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+        for (k, (t, v)) in batch {
+            by_key.entry(k.clone()).or_default().push((*t, *v));
+        }
+        for (k, mut evs) in by_key {
+            evs.sort();
+            let mut new: Vec<(i64, i64, u64, i64)> = Vec::new();
+            for (t, v) in evs {
+                match new.last_mut() {
+                    Some(s) if t <= s.1 => {
+                        s.1 = s.1.max(t + gap);
+                        s.2 += 1;
+                        s.3 += v;
+                    }
+                    _ => new.push((t, t + gap, 1, v)),
+                }
+            }
+            let mut all = held.remove(&k).unwrap_or_default();
+            for s in new {
+                if s.1 <= late_wm {
+                    late += s.2;
+                } else {
+                    all.push(s);
+                }
+            }
+            all.sort();
+            let mut merged: Vec<(i64, i64, u64, i64)> = Vec::new();
+            for s in all {
+                match merged.last_mut() {
+                    Some(m) if s.0 <= m.1 => {
+                        m.1 = m.1.max(s.1);
+                        m.2 += s.2;
+                        m.3 += s.3;
+                    }
+                    _ => merged.push(s),
+                }
+            }
+            if !merged.is_empty() {
+                held.insert(k, merged);
+            }
+        }
+        let mut emitted: Vec<Row> = Vec::new();
+        for (k, sessions) in held.iter_mut() {
+            if mode == OutputMode::Complete {
+                emitted.extend(sessions.iter().map(|s| (k.clone(), s.0, s.1, s.2, s.3)));
+            } else {
+                emitted.extend(
+                    sessions
+                        .iter()
+                        .filter(|s| s.1 <= wm)
+                        .map(|s| (k.clone(), s.0, s.1, s.2, s.3)),
+                );
+                sessions.retain(|s| s.1 > wm);
+            }
+        }
+        held.retain(|_, v| !v.is_empty());
+        emitted.sort();
+        out.push(emitted);
+        model_watermarks(&mut wm, &mut late_wm, max_ts, delay);
+    }
+    (out, late)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn sessions_match_the_model(
+        batches in arb_coarse_batches(),
+        gap in prop_oneof![Just(1_000i64), Just(3_000), Just(6_000)],
+        delay in prop_oneof![Just(0i64), Just(2_000), Just(5_000)],
+        complete in any::<bool>(),
+        partitions in 1usize..4,
+    ) {
+        let mode = if complete { OutputMode::Complete } else { OutputMode::Append };
+        let (want, late) = session_model(&batches, gap, delay, mode);
+        let (got, agg) = run_with(batches, partitions, |s| {
+            common::count_and_sum_by_session(
+                s,
+                std::time::Duration::from_millis(gap as u64),
+                std::time::Duration::from_millis(delay as u64),
+                mode,
+            )
+        });
         prop_assert_eq!(got, want);
         prop_assert_eq!(agg.late_records(), late);
     }

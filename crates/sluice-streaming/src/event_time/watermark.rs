@@ -250,6 +250,9 @@ impl CheckpointedOperator for WatermarkCell {
     fn kind(&self) -> &'static str {
         "watermark"
     }
+    fn is_state(&self) -> bool {
+        false
+    }
     fn key_type(&self) -> &'static str {
         "()"
     }

@@ -24,6 +24,11 @@ pub(crate) trait CheckpointedOperator: Send + Sync {
     }
     /// The kind of operator.
     fn kind(&self) -> &'static str;
+    /// Whether it holds the program's keyed state (false: the engine's own bookkeeping, such
+    /// as an operator's watermark, which state sizes leave out).
+    fn is_state(&self) -> bool {
+        true
+    }
     /// The key type's name.
     fn key_type(&self) -> &'static str;
     /// The state type's name.
