@@ -9,7 +9,8 @@
 #   KILLS=150 bash scripts/crash-campaign.sh  # a long campaign
 #
 # Settings (environment): KILLS (5), BATCHES (40), SEED (from the clock; printed, so a failing
-# schedule can be replayed), PROFILE (debug or release).
+# schedule can be replayed), PROFILE (debug or release), EXAMPLE (recoverable_count, or
+# recoverable_event_time: event-time windows with a watermark and late records).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,12 +20,13 @@ seed="${SEED:-$(date +%s%N)}"
 profile="${PROFILE:-debug}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${SLUICE_CACHE:-$HOME/.cache/sluice}/target}"
 
+example="${EXAMPLE:-recoverable_count}"
 if [ "$profile" = release ]; then
-  cargo build --quiet --locked --release -p sluice --example recoverable_count
+  cargo build --quiet --locked --release -p sluice --example "$example"
 else
-  cargo build --quiet --locked -p sluice --example recoverable_count
+  cargo build --quiet --locked -p sluice --example "$example"
 fi
-bin="$CARGO_TARGET_DIR/$profile/examples/recoverable_count"
+bin="$CARGO_TARGET_DIR/$profile/examples/$example"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -32,10 +34,18 @@ trap 'rm -rf "$work"' EXIT
 # Input: file k is modified at k seconds - 500 ms of the step clock, so batch k selects it.
 mkdir -p "$work/input"
 for k in $(seq 1 "$batches"); do
-  words=""
-  for i in $(seq 0 49); do words="$words w$(( (i * k) % 37 ))"; done
   f="$work/input/part-$(printf %03d "$k").txt"
-  echo "${words# }" >"$f"
+  if [ "$example" = recoverable_event_time ]; then
+    # Lines "<key> <event time ms>" around batch k's second, some out of order by up to 4.5 s
+    # (later than the job's 3 s delay: those are late).
+    for i in $(seq 0 19); do
+      echo "k$(( (i * k) % 7 )) $(( k * 1000 + (i * 379 + k * 113) % 6000 - 4500 ))"
+    done >"$f"
+  else
+    words=""
+    for i in $(seq 0 49); do words="$words w$(( (i * k) % 37 ))"; done
+    echo "${words# }" >"$f"
+  fi
   touch -d "@$((k - 1)).5" "$f"
 done
 

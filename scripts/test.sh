@@ -43,6 +43,7 @@ cargo test --locked -p sluice-connectors --all-features -- --ignored
 
 step "crash campaign: random SIGKILLs and restarts, output byte for byte as without failures"
 KILLS="${SLUICE_CRASH_KILLS:-5}" bash scripts/crash-campaign.sh
+KILLS="${SLUICE_CRASH_KILLS:-5}" EXAMPLE=recoverable_event_time bash scripts/crash-campaign.sh
 
 step "main job smoke run"
 cargo run --quiet --locked -p sluice-cli -- demo --batches 3 --interval-ms 200 --rate 5000 --top 3 --no-ui
