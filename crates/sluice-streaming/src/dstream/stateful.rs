@@ -139,7 +139,7 @@ impl<T: Data> StreamCompute<T> for StoredOutputs<T> {
 }
 
 /// Reads a partition's records.
-fn records<T>(it: sluice_core::ChunkIter<T>) -> Result<Vec<T>> {
+pub(crate) fn records<T>(it: sluice_core::ChunkIter<T>) -> Result<Vec<T>> {
     let mut v = Vec::new();
     for c in it {
         v.extend(c?);
@@ -271,13 +271,10 @@ fn apply_update_state<K: Key, V: Data, S: Data + PartialEq>(
     let mut new_values: Vec<FxHashMap<K, Vec<V>>> =
         (0..groups.len()).map(|_| FxHashMap::default()).collect();
     for (k, v) in records {
-        let g = store.group_of(&k);
-        if g % n != p {
-            return Err(Error::Internal(format!(
-                "key group {g} reached partition {p} of {n}"
-            )));
-        }
-        new_values[(g - p) / n].entry(k).or_default().push(v);
+        new_values[store.slot_of(&k, p, n)?]
+            .entry(k)
+            .or_default()
+            .push(v);
     }
     let mut per_group: Vec<Vec<(K, Change<S>)>> = (0..groups.len()).map(|_| Vec::new()).collect();
     for (gi, guard) in guards.iter().enumerate() {

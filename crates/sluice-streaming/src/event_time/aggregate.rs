@@ -26,13 +26,14 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sluice_core::hash::stable_hash;
-use sluice_core::{Data, Error, Key, Result};
+use sluice_core::{Data, Key, Result};
 
 use super::output::{new_output, Combiner, MergeFn, WindowAggregation};
 use super::watermark::{is_closed, plan_window, Watermarks};
 use super::window::{EventWindow, WindowRange};
 use super::{OutputMode, Watermarked};
 use crate::dstream::materialized::{register_materializer, Materialized};
+use crate::dstream::stateful::records;
 use crate::state::store::KeyGroupPartitioner;
 use crate::state::{StateStore, DEFAULT_KEY_GROUPS};
 use crate::time::Time;
@@ -202,11 +203,7 @@ where
             Arc::clone(&combiner.merge),
         );
         combined.run_job(move |it, tc| {
-            let mut rows: Vec<((K, WindowRange), A)> = Vec::new();
-            for chunk in it {
-                rows.extend(chunk?);
-            }
-            let emitted = apply(&st2, tc.partition, n, rows, w, mode, &*merge)?;
+            let emitted = apply(&st2, tc.partition, n, records(it)?, w, mode, &*merge)?;
             out2.put_partition(t, tc.partition, n, emitted);
             Ok(())
         })?;
@@ -242,13 +239,7 @@ where
     let mut changes: Vec<Vec<((K, WindowRange), A)>> =
         (0..groups.len()).map(|_| Vec::new()).collect();
     for (key, part) in rows {
-        let g = store.group_of(&key);
-        if g % n != p {
-            return Err(Error::Internal(format!(
-                "key group {g} reached partition {p} of {n}"
-            )));
-        }
-        let gi = (g - p) / n;
+        let gi = store.slot_of(&key, p, n)?;
         let merged = match guards[gi].map.get(&key) {
             Some(e) => merge(e.value.clone(), part),
             None => part,

@@ -14,12 +14,13 @@ use std::sync::Arc;
 use rustc_hash::FxHashSet;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sluice_core::{Context, Data, Error, Key, Rdd, Result};
+use sluice_core::{Context, Data, Key, Rdd, Result};
 
 use super::watermark::{WatermarkCell, Watermarks};
 use super::Watermarked;
 use crate::checkpoint::operator::StoreOperator;
 use crate::dstream::materialized::{register_materializer, Materialized};
+use crate::dstream::stateful::records;
 use crate::dstream::{DStream, StreamCompute};
 use crate::graph::WatermarkReport;
 use crate::state::store::KeyGroupPartitioner;
@@ -177,11 +178,7 @@ impl<T: Data> Watermarked<T> {
                 .partition_by(partitioner.clone());
             let (st2, out2, late2) = (Arc::clone(&st), Arc::clone(&out), Arc::clone(&late_out));
             let results = keyed.run_job(move |it, tc| {
-                let mut rows: Vec<(K, (i64, T))> = Vec::new();
-                for chunk in it {
-                    rows.extend(chunk?);
-                }
-                let step = apply(&st2, tc.partition, n, rows, w, delay)?;
+                let step = apply(&st2, tc.partition, n, records(it)?, w, delay)?;
                 out2.put_partition(t, tc.partition, n, step.kept);
                 let late = step.late.len() as u64;
                 late2.put_partition(t, tc.partition, n, step.late);
@@ -233,13 +230,7 @@ fn apply<K: Key, T: Data>(
             late.push(rec);
             continue;
         }
-        let g = store.group_of(&k);
-        if g % n != p {
-            return Err(Error::Internal(format!(
-                "key group {g} reached partition {p} of {n}"
-            )));
-        }
-        let gi = (g - p) / n;
+        let gi = store.slot_of(&k, p, n)?;
         if guards[gi].map.contains_key(&k) || !seen[gi].insert(k.clone()) {
             duplicates += 1;
             continue;

@@ -23,6 +23,7 @@ use super::watermark::{is_closed, Watermarks};
 use super::window::WindowRange;
 use super::{OutputMode, Watermarked};
 use crate::dstream::materialized::register_materializer;
+use crate::dstream::stateful::records;
 use crate::state::store::{Change, KeyGroupPartitioner};
 use crate::state::{StateStore, DEFAULT_KEY_GROUPS};
 use crate::time::duration_ms;
@@ -142,11 +143,7 @@ where
             combiner.clone(),
         );
         let results = timed.run_job(move |it, tc| {
-            let mut rows: Vec<(K, (i64, V))> = Vec::new();
-            for chunk in it {
-                rows.extend(chunk?);
-            }
-            let step = apply(&st2, tc.partition, n, rows, w, gap_ms, mode, &c)?;
+            let step = apply(&st2, tc.partition, n, records(it)?, w, gap_ms, mode, &c)?;
             let late = step.late.len() as u64;
             out2.put_partition(t, tc.partition, n, step.emitted);
             late2.put_partition(t, tc.partition, n, step.late);
@@ -189,13 +186,10 @@ where
     let mut events: Vec<FxHashMap<K, Vec<(i64, V)>>> =
         (0..groups.len()).map(|_| FxHashMap::default()).collect();
     for (k, e) in rows {
-        let g = store.group_of(&k);
-        if g % n != p {
-            return Err(Error::Internal(format!(
-                "key group {g} reached partition {p} of {n}"
-            )));
-        }
-        events[(g - p) / n].entry(k).or_default().push(e);
+        events[store.slot_of(&k, p, n)?]
+            .entry(k)
+            .or_default()
+            .push(e);
     }
     let mut changes: Vec<Vec<(K, Sessions<A>)>> = (0..groups.len()).map(|_| Vec::new()).collect();
     for (gi, by_key) in events.into_iter().enumerate() {

@@ -118,6 +118,18 @@ impl<K: Hash + Eq + Clone, S> StateStore<K, S> {
         (p..self.groups.len()).step_by(n.max(1)).collect()
     }
 
+    /// Where `key` is among the groups of partition `p` of `n` (an index into
+    /// `groups_of_partition(p, n)`); an error if its group belongs to another partition.
+    pub fn slot_of(&self, key: &K, p: usize, n: usize) -> Result<usize> {
+        let g = self.group_of(key);
+        if g % n.max(1) != p {
+            return Err(Error::Internal(format!(
+                "key group {g} reached partition {p} of {n}"
+            )));
+        }
+        Ok((g - p) / n.max(1))
+    }
+
     /// Locks the given groups (in increasing order, so concurrent lockers cannot deadlock).
     pub fn lock(&self, groups: &[usize]) -> Vec<MutexGuard<'_, Group<K, S>>> {
         groups.iter().map(|&g| self.groups[g].lock()).collect()
