@@ -75,7 +75,9 @@ fn directory_word_count_counts_new_files() {
     let watched = dir.path().join("in");
     std::fs::create_dir(&watched).unwrap();
     let mut child = Command::new(example("directory_word_count"))
-        .args([watched.to_str().unwrap(), "100", "40"])
+        // 100 batches of 100 ms: the file written after the first batch printed must still
+        // land in a later batch when the machine is loaded and the first batch is slow.
+        .args([watched.to_str().unwrap(), "100", "100"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
