@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, unit, integration and doc tests (the
-# Kafka connector's against a real broker), a short run of the main job, and the web UI's
-# end-to-end test in headless Chromium. Installs what the tests need when it is missing (the
-# tansu broker from crates.io, Debian's chromium, playwright-core from npm), in a cache
-# outside the checkout.
+# Kafka connector's against a real broker), a short run of the main job, the web UI's
+# end-to-end test in headless Chromium, and the Python package's pytest suite. Installs what
+# the tests need when it is missing (the tansu broker from crates.io, Debian's chromium,
+# playwright-core from npm, maturin and pytest from PyPI), in a cache outside the checkout.
 #
 # Build products go to a cache outside the checkout (SLUICE_CACHE, default ~/.cache/sluice),
 # so repeated runs and fresh clones on the same machine build incrementally.
@@ -44,6 +44,11 @@ cargo test --locked -p sluice-connectors --all-features -- --ignored
 step "crash campaign: random SIGKILLs and restarts, output byte for byte as without failures"
 KILLS="${SLUICE_CRASH_KILLS:-5}" bash scripts/crash-campaign.sh
 KILLS="${SLUICE_CRASH_KILLS:-5}" EXAMPLE=recoverable_event_time bash scripts/crash-campaign.sh
+
+step "Python package: build with maturin, then its pytest suite"
+python="$(bash scripts/install-python.sh)"
+# Run from outside the checkout, so `import sluice` is the installed package.
+(cd "$CARGO_TARGET_DIR" && "$python" -m pytest -q -p no:cacheprovider "$OLDPWD/crates/sluice-python/tests")
 
 step "main job smoke run"
 cargo run --quiet --locked -p sluice-cli -- demo --batches 3 --interval-ms 200 --rate 5000 --top 3 --no-ui

@@ -1,5 +1,5 @@
 //! Narrow, element-wise transformations: `map`, `flat_map`, `filter`, `map_partitions`,
-//! `map_partitions_with_index`, `glom`, `key_by`.
+//! `map_partitions_with_index` (and its fallible form), `glom`, `key_by`.
 //!
 //! Each is a `MapChunks` node: a function from the parent's chunk iterator to this node's,
 //! applied inside the same task as the parent (operations are fused, no stage boundary).
@@ -51,6 +51,36 @@ impl<T: Data> Rdd<T> {
                 f: Arc::new(f),
             },
         )
+    }
+
+    /// Applies a fallible `f` to each whole partition: `f(index, records)` returns the
+    /// partition's new records or an error, which fails the task (retried like a panic) and,
+    /// after the last attempt, the job, with the error as its cause. `keeps_partitioner` says
+    /// whether `f` leaves every key in its partition.
+    ///
+    /// ```
+    /// use sluice_core::{Context, Error};
+    /// let ctx = Context::local(1).unwrap();
+    /// let rdd = ctx.parallelize(vec![1, 2, 3, 4], 2);
+    /// let sums = rdd.try_map_partitions_with_index(false, |i, xs: Vec<i32>| {
+    ///     Ok(vec![(i, xs.iter().sum::<i32>())])
+    /// });
+    /// assert_eq!(sums.collect().unwrap(), vec![(0, 3), (1, 7)]);
+    /// let failing = rdd.try_map_partitions_with_index(false, |_, _: Vec<i32>| {
+    ///     Err::<Vec<i32>, _>(Error::User("bad record".into()))
+    /// });
+    /// assert!(failing.collect().unwrap_err().to_string().contains("bad record"));
+    /// ```
+    pub fn try_map_partitions_with_index<U: Data>(
+        &self,
+        keeps_partitioner: bool,
+        f: impl Fn(usize, Vec<T>) -> Result<Vec<U>> + Send + Sync + 'static,
+    ) -> Rdd<U> {
+        let f = Arc::new(f);
+        self.map_chunks("map_partitions", keeps_partitioner, move |split, it| {
+            let out = super::drain(it).and_then(|records| f(split, records));
+            Box::new(std::iter::once(out))
+        })
     }
 
     /// Applies `f` to every record.

@@ -1,0 +1,161 @@
+"""``StreamingContext``: the entry point of a streaming job, as in PySpark."""
+
+import atexit
+import threading
+import weakref
+from typing import Any, Callable, List, Optional
+
+from sluice import _native
+from sluice.context import SparkContext
+from sluice.rdd import RDD
+from sluice.streaming.dstream import DStream, _seconds
+from sluice.streaming.listener import StreamingListener, _Dispatch
+
+_lock = threading.RLock()
+_active: Optional["StreamingContext"] = None
+_all: "weakref.WeakSet[StreamingContext]" = weakref.WeakSet()
+
+
+class StreamingContext:
+    """A streaming job on a ``SparkContext`` with a batch interval in seconds.
+
+    With ``sluice.streaming.clock=manual`` in the context's settings the job runs on a manual
+    clock (see ``sluice.testing``), so tests are deterministic.
+    """
+
+    def __init__(self, sparkContext: SparkContext, batchDuration: float = 1) -> None:
+        self._sc = sparkContext
+        self._interval_ms = _seconds(batchDuration, "batchDuration")
+        self._native = _native.NativeStreamingContext(sparkContext._native, self._interval_ms)
+        self._manual_time = 0
+        self._listeners: List[_Dispatch] = []
+        _all.add(self)
+
+    @property
+    def sparkContext(self) -> SparkContext:
+        """The ``SparkContext`` the job runs on."""
+        return self._sc
+
+    @classmethod
+    def getOrCreate(cls, checkpointPath: str, setupFunc: Callable[[], "StreamingContext"]
+                    ) -> "StreamingContext":
+        """A new context from ``setupFunc`` whose checkpoint directory is ``checkpointPath``.
+
+        The engine restores what the directory's checkpoint holds for the job's operators.
+        """
+        ssc = setupFunc()
+        ssc.checkpoint(checkpointPath)
+        return ssc
+
+    @classmethod
+    def getActive(cls) -> Optional["StreamingContext"]:
+        """The started, not yet stopped context, if any."""
+        return _active
+
+    @classmethod
+    def getActiveOrCreate(cls, checkpointPath: Optional[str],
+                          setupFunc: Callable[[], "StreamingContext"]) -> "StreamingContext":
+        """The active context, or one from ``getOrCreate`` (or ``setupFunc``)."""
+        if _active is not None:
+            return _active
+        if checkpointPath is None:
+            return setupFunc()
+        return cls.getOrCreate(checkpointPath, setupFunc)
+
+    def _stream(self, native) -> DStream:
+        return DStream(native, self, self._sc)
+
+    def socketTextStream(self, hostname: str, port: int, storageLevel: Any = None) -> DStream:
+        """The lines a TCP server at ``hostname:port`` sends."""
+        if not 0 < int(port) < 65536:
+            raise ValueError("port must be in 1..65535, got %r" % (port,))
+        return self._stream(self._native.socket_text_stream(hostname, int(port)))
+
+    def textFileStream(self, directory: str) -> DStream:
+        """The lines of files that appear in ``directory``."""
+        return self._stream(self._native.text_file_stream(directory))
+
+    def queueStream(self, rdds: List[Any], oneAtATime: bool = True, default: Any = None
+                    ) -> DStream:
+        """A stream of the given RDDs (or lists, made into RDDs), one per batch or all at
+        once; then ``default`` each batch."""
+        if default is not None and not isinstance(default, RDD):
+            default = self._sc.parallelize(default)
+        if not rdds and default is not None:
+            rdds = [rdds]
+        rdds = [r if isinstance(r, RDD) else self._sc.parallelize(r) for r in rdds]
+        native = self._native.queue_stream([r._native for r in rdds], oneAtATime,
+                                           default._native if default is not None else None)
+        return self._stream(native)
+
+    def union(self, *dstreams: DStream) -> DStream:
+        """The records of all the streams, batch by batch."""
+        if not dstreams:
+            raise ValueError("should have at least one DStream to union")
+        if len(dstreams) == 1:
+            return dstreams[0]
+        return self._stream(self._native.union([d._native for d in dstreams]))
+
+    def transform(self, dstreams: List[DStream], transformFunc: Callable[..., RDD]
+                  ) -> DStream:
+        """A stream whose RDD each batch is ``transformFunc([rdds...], time)``."""
+        if not dstreams:
+            raise ValueError("transform needs at least one DStream")
+        if len(dstreams) == 1:
+            return dstreams[0].transform(lambda t, r: transformFunc([r], t))
+        if len(dstreams) == 2:
+            return dstreams[0].transformWith(lambda t, a, b: transformFunc([a, b], t),
+                                             dstreams[1])
+        raise ValueError("transform over more than two streams is not supported yet")
+
+    def remember(self, duration: float) -> None:
+        """Keeps every stream's RDDs for at least ``duration`` seconds."""
+        self._native.remember(_seconds(duration, "duration"))
+
+    def checkpoint(self, directory: str) -> None:
+        """Checkpoints the job into ``directory``."""
+        self._native.checkpoint(directory)
+
+    def addStreamingListener(self, streamingListener: StreamingListener) -> None:
+        """Delivers the job's events to ``streamingListener``."""
+        d = _Dispatch(streamingListener)
+        self._listeners.append(d)
+        self._native.add_listener(d)
+
+    def start(self) -> None:
+        """Starts the job."""
+        global _active
+        with _lock:
+            self._native.start()
+            _active = self
+
+    def awaitTermination(self, timeout: Optional[float] = None) -> None:
+        """Waits until the job stops (or ``timeout`` seconds); a failed batch raises."""
+        self._native.await_termination(timeout, 10_000)
+
+    def awaitTerminationOrTimeout(self, timeout: float) -> bool:
+        """Waits up to ``timeout`` seconds; ``True`` if the job stopped."""
+        return self._native.await_termination(timeout, 10_000)
+
+    def stop(self, stopSparkContext: bool = True, stopGraceFully: bool = False) -> None:
+        """Stops the job (gracefully: after what was received is processed), and the
+        ``SparkContext`` too unless told not to."""
+        global _active
+        with _lock:
+            if self._native.state() == "active":
+                self._native.stop(stopGraceFully, 10_000)
+            if _active is self:
+                _active = None
+        if stopSparkContext:
+            self._sc.stop()
+
+
+@atexit.register
+def _stop_all() -> None:
+    # Background threads must not call into an interpreter that is shutting down.
+    for ssc in list(_all):
+        try:
+            if ssc._native.state() == "active":
+                ssc._native.stop(False, 0)
+        except Exception:
+            pass

@@ -1,0 +1,148 @@
+//! `NativeDStream`: the engine stream operations Python's `DStream` is built on.
+//!
+//! Python's `DStream` (in `python/sluice/streaming/dstream.py`) turns every per-batch
+//! operation into a `transform` whose function runs on the driver each batch and builds that
+//! batch's RDD; windows, unions, slices and output operations are the engine's own.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use sluice_core::Rdd;
+use sluice_streaming::{DStream, Time};
+
+use crate::chunk::Chunk;
+use crate::error::{from_py, IntoPyResult};
+use crate::rdd::{text_lines, NativeRdd};
+
+/// A stream of RDDs of Python records.
+#[pyclass(name = "NativeDStream", module = "sluice._native", frozen)]
+pub(crate) struct NativeDStream {
+    pub(crate) stream: DStream<Chunk>,
+}
+
+impl NativeDStream {
+    pub(crate) fn new(stream: DStream<Chunk>) -> NativeDStream {
+        NativeDStream { stream }
+    }
+}
+
+/// The RDD a Python batch function returned (`None` is an empty RDD).
+fn rdd_of(out: &Bound<'_, PyAny>, empty: impl FnOnce() -> Rdd<Chunk>) -> PyResult<Rdd<Chunk>> {
+    if out.is_none() {
+        return Ok(empty());
+    }
+    Ok(out.cast::<NativeRdd>()?.get().rdd.clone())
+}
+
+#[pymethods]
+impl NativeDStream {
+    /// The stream's id.
+    fn id(&self) -> usize {
+        self.stream.id()
+    }
+
+    /// The stream's slide (its batch period), in milliseconds.
+    fn slide_ms(&self) -> u64 {
+        self.stream.slide_duration().as_millis() as u64
+    }
+
+    /// Names the stream (checkpointed state is matched by name).
+    fn set_name(&self, name: String) {
+        self.stream.set_name(name);
+    }
+
+    /// The stream's name.
+    fn name(&self) -> String {
+        self.stream.name()
+    }
+
+    /// A stream whose RDD at each batch is `f(time_ms, rdd)`.
+    fn transform(&self, f: Py<PyAny>) -> NativeDStream {
+        let f = Arc::new(f);
+        NativeDStream::new(self.stream.transform(move |rdd, time: Time| {
+            let ctx = rdd.context().clone();
+            Python::attach(|py| {
+                let out = f
+                    .bind(py)
+                    .call1((time.millis(), NativeRdd::new(rdd)))
+                    .and_then(|out| rdd_of(&out, || ctx.empty()));
+                out.map_err(|e| from_py(py, e))
+            })
+        }))
+    }
+
+    /// A stream whose RDD at each batch is `f(time_ms, this_rdd, other_rdd)`.
+    fn transform_with(&self, other: &NativeDStream, f: Py<PyAny>) -> NativeDStream {
+        let f = Arc::new(f);
+        NativeDStream::new(
+            self.stream
+                .transform_with(&other.stream, move |a, b, time: Time| {
+                    let ctx = a.context().clone();
+                    Python::attach(|py| {
+                        let out = f
+                            .bind(py)
+                            .call1((time.millis(), NativeRdd::new(a), NativeRdd::new(b)))
+                            .and_then(|out| rdd_of(&out, || ctx.empty()));
+                        out.map_err(|e| from_py(py, e))
+                    })
+                }),
+        )
+    }
+
+    /// Both streams' records, batch by batch.
+    fn union(&self, other: &NativeDStream) -> NativeDStream {
+        NativeDStream::new(self.stream.union(&other.stream))
+    }
+
+    /// The union of the RDDs of the last `window_ms`, every `slide_ms`.
+    fn window(&self, window_ms: u64, slide_ms: u64) -> PyResult<NativeDStream> {
+        self.stream
+            .window(
+                Duration::from_millis(window_ms),
+                Duration::from_millis(slide_ms),
+            )
+            .map(NativeDStream::new)
+            .py_err()
+    }
+
+    /// Marks the stream for checkpointing every `interval_ms`.
+    fn checkpoint(&self, interval_ms: u64) -> PyResult<()> {
+        self.stream
+            .checkpoint(Duration::from_millis(interval_ms))
+            .map(|_| ())
+            .py_err()
+    }
+
+    /// The RDDs of the batches in `[from_ms, to_ms]`.
+    fn slice(&self, from_ms: i64, to_ms: i64) -> PyResult<Vec<NativeRdd>> {
+        let rdds = self
+            .stream
+            .slice(Time::from_millis(from_ms), Time::from_millis(to_ms))
+            .py_err()?;
+        Ok(rdds.into_iter().map(NativeRdd::new).collect())
+    }
+
+    /// Registers `f(time_ms, rdd)` as an output operation.
+    fn foreach_rdd(&self, f: Py<PyAny>) -> PyResult<()> {
+        let f = Arc::new(f);
+        self.stream
+            .foreach_rdd(move |rdd, time: Time| {
+                Python::attach(|py| {
+                    f.bind(py)
+                        .call1((time.millis(), NativeRdd::new(rdd)))
+                        .map(|_| ())
+                        .map_err(|e| from_py(py, e))
+                })
+            })
+            .py_err()
+    }
+
+    /// Writes every batch as text files under `prefix-TIME_IN_MS[.suffix]`.
+    fn save_as_text_files(&self, prefix: &str, suffix: &str) -> PyResult<()> {
+        self.stream
+            .transform(|rdd, _| Ok(text_lines(&rdd)))
+            .save_as_text_files(prefix, suffix)
+            .py_err()
+    }
+}

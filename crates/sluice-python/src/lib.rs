@@ -1,0 +1,32 @@
+//! The native extension behind the Python package `sluice`: PySpark's API over the engine.
+//!
+//! Python records travel through the engine as chunks (`Chunk`), shared lists of Python
+//! objects; the Python package builds PySpark's `RDD`, `DStream` and contexts on the few
+//! operations this module exports. User functions run on the engine's worker threads, each
+//! taking the interpreter lock once per partition; calls that wait on the engine release
+//! it. A Python exception fails its task (retried) and then the job or batch, with the
+//! traceback in the error; it never ends the process.
+
+mod chunk;
+mod context;
+mod dstream;
+mod error;
+mod hash;
+mod keys;
+mod listener;
+mod rdd;
+mod streaming;
+
+use pyo3::prelude::*;
+
+/// The module `sluice._native`.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<context::NativeContext>()?;
+    m.add_class::<rdd::NativeRdd>()?;
+    m.add_class::<streaming::NativeStreamingContext>()?;
+    m.add_class::<dstream::NativeDStream>()?;
+    m.add_function(wrap_pyfunction!(rdd::portable_hash_of, m)?)?;
+    m.add("SluiceError", m.py().get_type::<error::SluiceError>())?;
+    Ok(())
+}
