@@ -41,7 +41,8 @@ class StreamingContext:
                     ) -> "StreamingContext":
         """A new context from ``setupFunc`` whose checkpoint directory is ``checkpointPath``.
 
-        The engine restores what the directory's checkpoint holds for the job's operators.
+        Not yet a recovery: the state of ``updateStateByKey`` and of inverse windows built from
+        Python is not in the engine's checkpoint, so a restarted job starts them empty.
         """
         ssc = setupFunc()
         ssc.checkpoint(checkpointPath)
