@@ -27,10 +27,8 @@ impl Chunk {
 
     /// A list of the records of `iterable` (the list itself when it already is one).
     pub(crate) fn from_iterable(obj: &Bound<'_, PyAny>) -> PyResult<Chunk> {
-        if let Ok(list) = obj.cast::<PyList>() {
-            if obj.is_exact_instance_of::<PyList>() {
-                return Ok(Chunk::new(list.clone()));
-            }
+        if obj.is_exact_instance_of::<PyList>() {
+            return Ok(Chunk::new(obj.cast::<PyList>()?.clone()));
         }
         let py = obj.py();
         let list = PyList::empty(py);

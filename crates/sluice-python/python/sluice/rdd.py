@@ -422,7 +422,8 @@ class RDD:
         total = self.getNumPartitions()
         scanned = 0
         while len(items) < num and scanned < total:
-            step = 1 if scanned == 0 else max(1, scanned * 4 if not items else scanned)
+            # One partition first, then 4 times as many while nothing was found, else double.
+            step = 1 if scanned == 0 else scanned * (4 if not items else 1)
             parts = list(range(scanned, min(scanned + step, total)))
             left = num - len(items)
             limited = self.mapPartitions(lambda it: itertools.islice(it, left))

@@ -28,7 +28,6 @@ class StreamingContext:
         self._interval_ms = _seconds(batchDuration, "batchDuration")
         self._native = _native.NativeStreamingContext(sparkContext._native, self._interval_ms)
         self._manual_time = 0
-        self._listeners: List[_Dispatch] = []
         _all.add(self)
 
     @property
@@ -119,9 +118,7 @@ class StreamingContext:
 
     def addStreamingListener(self, streamingListener: StreamingListener) -> None:
         """Delivers the job's events to ``streamingListener``."""
-        d = _Dispatch(streamingListener)
-        self._listeners.append(d)
-        self._native.add_listener(d)
+        self._native.add_listener(_Dispatch(streamingListener))
 
     def start(self) -> None:
         """Starts the job."""

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, Callable, List, Optional
 
 from sluice.rdd import RDD, portable_hash
-from sluice.resultiterable import ResultIterable
 from sluice.storagelevel import StorageLevel
 
 
@@ -67,7 +66,7 @@ class DStream:
                       keepSerializer: bool = False) -> "DStream":
         """A stream whose RDD each batch is ``func(rdd, other_rdd)`` (or with the time
         first)."""
-        if not _wants_time(func) or func.__code__.co_argcount == 2:
+        if getattr(getattr(func, "__code__", None), "co_argcount", 2) != 3:
             inner = func
 
             def func(t, a, b):  # noqa: F811 (PySpark's two forms)
