@@ -10,10 +10,10 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyList};
-use serde::de::{self, Visitor};
+use pyo3::types::PyList;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::pickled;
 
 /// A list of Python records, shared.
 #[derive(Clone)]
@@ -44,59 +44,16 @@ impl Chunk {
     }
 }
 
-/// `pickle.dumps` and `pickle.loads`, looked up once.
-fn pickle<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    static PICKLE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    let module = PICKLE.get_or_try_init(py, || py.import("pickle").map(Bound::unbind))?;
-    module.bind(py).getattr(name)
-}
-
-/// Pickles a chunk (for disk storage levels and checkpointed state).
-pub(crate) fn dumps(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    let bytes = pickle(py, "dumps")?.call1((obj, 4))?;
-    Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
-}
-
-/// Unpickles bytes written by [`dumps`].
-pub(crate) fn loads<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    pickle(py, "loads")?.call1((PyBytes::new(py, bytes),))
-}
-
 impl Serialize for Chunk {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let bytes = Python::attach(|py| dumps(py, self.bind(py).as_any()))
-            .map_err(|e| serde::ser::Error::custom(format!("pickling records failed: {e}")))?;
-        s.serialize_bytes(&bytes)
+        pickled::serialize(self.0.as_ref().as_any(), "records", s)
     }
 }
 
 impl<'de> Deserialize<'de> for Chunk {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Chunk, D::Error> {
-        struct Bytes;
-        impl<'de> Visitor<'de> for Bytes {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("pickled Python records")
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-                Ok(v)
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-                let mut out = Vec::new();
-                while let Some(b) = seq.next_element::<u8>()? {
-                    out.push(b);
-                }
-                Ok(out)
-            }
-        }
-        let bytes = d.deserialize_bytes(Bytes)?;
-        Python::attach(|py| {
-            let obj = loads(py, &bytes)?;
-            Ok::<_, PyErr>(Chunk::new(obj.cast_into::<PyList>()?))
+        pickled::deserialize(d, "records", |obj| {
+            Ok(Chunk::new(obj.cast::<PyList>()?.clone()))
         })
-        .map_err(|e| de::Error::custom(format!("unpickling records failed: {e}")))
     }
 }

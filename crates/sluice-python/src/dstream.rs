@@ -8,12 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 use sluice_core::Rdd;
+use sluice_streaming::state::{KeyUpdate, StateUpdate};
 use sluice_streaming::{DStream, Time};
 
 use crate::chunk::Chunk;
 use crate::error::{from_py, IntoPyResult};
 use crate::rdd::{text_lines, NativeRdd};
+use crate::state::{from_pairs, to_pairs, PyObj};
 
 /// A stream of RDDs of Python records.
 #[pyclass(name = "NativeDStream", module = "sluice._native", frozen)]
@@ -136,6 +139,46 @@ impl NativeDStream {
                 })
             })
             .py_err()
+    }
+
+    /// Keeps a state per key of the stream's `(key, value)` records in the engine's keyed
+    /// state: `f(new_values, state)` for every key with state or new values, once per key and
+    /// batch (the interpreter lock taken once per partition); `None` removes the key. The
+    /// state is checkpointed under `name`; the stream holds every `(key, state)`.
+    fn update_state_by_key(
+        &self,
+        f: Py<PyAny>,
+        name: String,
+        partitions: Option<usize>,
+        initial: Option<PyRef<'_, NativeRdd>>,
+    ) -> NativeDStream {
+        let pairs = self.stream.transform(|rdd, _| Ok(to_pairs(&rdd)));
+        let initial = initial.map(|r| to_pairs(&r.rdd));
+        let f = Arc::new(f);
+        let states = pairs.update_state_by_key_partitions(
+            move |_, keys: Vec<KeyUpdate<'_, _, PyObj, PyObj>>| {
+                Python::attach(|py| {
+                    let func = f.bind(py);
+                    let mut answers = Vec::with_capacity(keys.len());
+                    for u in &keys {
+                        let values = PyList::new(py, u.values.iter().map(|v| v.bind(py)));
+                        let state = u.state.map(|s| s.bind(py).clone());
+                        let out = values.and_then(|vs| func.call1((vs, state)));
+                        match out {
+                            Ok(s) if s.is_none() => answers.push(StateUpdate::Remove),
+                            // Always a change: the function may have changed the state in place.
+                            Ok(s) => answers.push(StateUpdate::Set(PyObj::new(&s))),
+                            Err(e) => return Err(from_py(py, e)),
+                        }
+                    }
+                    Ok(answers)
+                })
+            },
+            partitions,
+            initial,
+        );
+        states.set_name(name);
+        NativeDStream::new(states.transform(|rdd, _| Ok(from_pairs(&rdd))))
     }
 
     /// Writes every batch as text files under `prefix-TIME_IN_MS[.suffix]`.

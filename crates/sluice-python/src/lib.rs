@@ -14,7 +14,9 @@ mod error;
 mod hash;
 mod keys;
 mod listener;
+mod pickled;
 mod rdd;
+mod state;
 mod streaming;
 
 use pyo3::prelude::*;

@@ -4,14 +4,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
-use sluice_core::Rdd;
+use sluice_core::{Error, Rdd};
 use sluice_streaming::clock::ManualClock;
 use sluice_streaming::{RddQueue, StopMode, StreamingContext, StreamingState, Time};
 
 use crate::chunk::Chunk;
 use crate::context::NativeContext;
 use crate::dstream::NativeDStream;
-use crate::error::IntoPyResult;
+use crate::error::{from_py, IntoPyResult};
 use crate::listener::PyListener;
 use crate::rdd::{lines_to_chunks, NativeRdd};
 
@@ -35,6 +35,56 @@ impl NativeStreamingContext {
         let ssc = StreamingContext::new(&ctx.ctx, Duration::from_millis(interval_ms)).py_err()?;
         let clock = ssc.manual_clock();
         Ok(NativeStreamingContext { ssc, clock })
+    }
+
+    /// The context `setup()` builds (a Python `StreamingContext`), restored from the checkpoint
+    /// in `dir` when there is one — its state matched to the new graph's operators by name —
+    /// and checkpointing into `dir` in any case. Returns the Python context.
+    #[staticmethod]
+    fn get_or_create(py: Python<'_>, dir: String, setup: Py<PyAny>) -> PyResult<Py<PyAny>> {
+        let mut built: Option<Py<PyAny>> = None;
+        let restored = py.detach(|| {
+            StreamingContext::get_or_create(&dir, || {
+                Python::attach(|py| {
+                    let ctx = setup.bind(py).call0().map_err(|e| from_py(py, e))?;
+                    let native = ctx
+                        .getattr("_native")
+                        .ok()
+                        .and_then(|n| {
+                            let n = n.cast::<NativeStreamingContext>().ok()?;
+                            Some(n.get().ssc.clone())
+                        })
+                        .ok_or_else(|| {
+                            Error::InvalidArgument(
+                                "the setup function of getOrCreate must return a StreamingContext"
+                                    .into(),
+                            )
+                        })?;
+                    built = Some(ctx.unbind());
+                    Ok(native)
+                })
+            })
+        });
+        restored.py_err()?;
+        built
+            .ok_or_else(|| Error::Internal("getOrCreate built no context".into()))
+            .py_err()
+    }
+
+    /// The batch time (ms) of the checkpoint the context was restored from, if any.
+    fn recovered_from(&self) -> Option<i64> {
+        self.ssc.recovered_from().map(Time::millis)
+    }
+
+    /// The time (ms) of the first batch: of this run once started, of the original run after
+    /// a restore.
+    fn start_time(&self) -> Option<i64> {
+        self.ssc.start_time().map(Time::millis)
+    }
+
+    /// Generates at most `n` batches in this run.
+    fn limit_batches(&self, n: u64) -> PyResult<()> {
+        self.ssc.limit_batches(n).py_err()
     }
 
     /// The batch interval in milliseconds.

@@ -8,7 +8,8 @@
 //! Operations live in files by family: [`transform`] (per-batch RDD transformations, `union`,
 //! `transform`), [`aggregate`] (`count`, `reduce`, `count_by_value`), [`pair`] (key-value
 //! operations and joins), [`output`] (`print`, `save_as_text_files`, `foreach_rdd`) and
-//! [`slice`](mod@slice).
+//! [`slice`](mod@slice); keyed state in [`stateful`] and, for update functions called once per
+//! partition, [`update_partitions`].
 
 pub mod aggregate;
 pub mod materialized;
@@ -18,6 +19,7 @@ pub mod reduced_window;
 pub mod slice;
 pub mod stateful;
 pub mod transform;
+pub mod update_partitions;
 pub mod window;
 
 use std::collections::BTreeMap;

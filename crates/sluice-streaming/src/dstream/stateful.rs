@@ -84,10 +84,10 @@ impl<K: Key, S: Data, E: Data> MapWithState<K, S, E> {
 /// first read and then kept by the RDD itself. Not the block store: a cached block may be
 /// evicted, and recomputing it after a later batch changed the state would give a later
 /// snapshot. One copy per partition, made straight from the store, is all a batch costs.
-struct Snapshots<K, S> {
-    ctx: Context,
-    store: Arc<StateStore<K, S>>,
-    partitions: usize,
+pub(super) struct Snapshots<K, S> {
+    pub(super) ctx: Context,
+    pub(super) store: Arc<StateStore<K, S>>,
+    pub(super) partitions: usize,
 }
 
 impl<K: Key, S: Data> StreamCompute<(K, S)> for Snapshots<K, S> {
@@ -153,7 +153,7 @@ pub(crate) fn records<T>(it: sluice_core::ChunkIter<T>) -> Result<Vec<T>> {
 /// key group and committed under the groups' locks on the worker that computed them. Nothing
 /// but the store itself grows with the size of the initial state, and a key given twice
 /// keeps its last value in partition order.
-fn load_initial<K: Key, S: Data>(
+pub(super) fn load_initial<K: Key, S: Data>(
     store: &StateStore<K, S>,
     rdd: &Rdd<(K, S)>,
     now: i64,

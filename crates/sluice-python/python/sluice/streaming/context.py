@@ -28,6 +28,7 @@ class StreamingContext:
         self._interval_ms = _seconds(batchDuration, "batchDuration")
         self._native = _native.NativeStreamingContext(sparkContext._native, self._interval_ms)
         self._manual_time = 0
+        self._stateful = 0
         _all.add(self)
 
     @property
@@ -38,14 +39,16 @@ class StreamingContext:
     @classmethod
     def getOrCreate(cls, checkpointPath: str, setupFunc: Callable[[], "StreamingContext"]
                     ) -> "StreamingContext":
-        """A new context from ``setupFunc`` whose checkpoint directory is ``checkpointPath``.
+        """The context ``setupFunc`` builds, restored from the checkpoint in
+        ``checkpointPath`` when there is one, and checkpointing there in any case.
 
-        Not yet a recovery: the state of ``updateStateByKey`` and of inverse windows built from
-        Python is not in the engine's checkpoint, so a restarted job starts them empty.
-        """
-        ssc = setupFunc()
-        ssc.checkpoint(checkpointPath)
-        return ssc
+        As in PySpark, a restarted job continues where its last checkpoint left it: its
+        sources replay the batches recorded after it and its state (``updateStateByKey``) is
+        restored. Unlike PySpark, the graph is built anew by ``setupFunc`` every time (never
+        unpickled from the checkpoint), and the state is matched to it by operator, so a job
+        whose functions changed still restores; a checkpoint that does not fit the new graph
+        fails with the reason."""
+        return _native.NativeStreamingContext.get_or_create(checkpointPath, setupFunc)
 
     @classmethod
     def getActive(cls) -> Optional["StreamingContext"]:
@@ -61,6 +64,16 @@ class StreamingContext:
         if checkpointPath is None:
             return setupFunc()
         return cls.getOrCreate(checkpointPath, setupFunc)
+
+    def _stateful_name(self, kind: str) -> str:
+        """The name of the next stateful operator of ``kind``: its checkpointed state is
+        matched by it."""
+        self._stateful += 1
+        return "%s-%d" % (kind, self._stateful)
+
+    def _recovered_from(self) -> Optional[int]:
+        """The batch time (ms) of the checkpoint this context was restored from, if any."""
+        return self._native.recovered_from()
 
     def _stream(self, native) -> DStream:
         return DStream(native, self, self._sc)

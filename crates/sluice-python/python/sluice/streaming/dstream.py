@@ -293,29 +293,26 @@ class DStream:
     def updateStateByKey(self, updateFunc, numPartitions: Optional[int] = None,
                          initialRDD: Optional[Any] = None) -> "DStream":
         """Per key, a state kept across batches: ``updateFunc(new_values, last_state)``
-        every batch for every key with a state or new values; ``None`` removes the key."""
+        every batch for every key with a state or new values (``new_values`` a list, empty
+        when the key had none; ``last_state`` ``None`` for a new key); ``None`` removes the
+        key.
+
+        The state lives in the engine's keyed state: a batch costs what its keys cost, and
+        with ``ssc.checkpoint(dir)`` it is checkpointed (pickled) and restored by
+        ``StreamingContext.getOrCreate`` after a crash. Checkpointed state is matched to the
+        job's stateful operators in the order the program creates them
+        (``updateStateByKey-1``, ``-2``, ...)."""
         if numPartitions is None:
             numPartitions = self._sc.defaultParallelism
-        sc = self._sc
+        if not callable(updateFunc):
+            raise TypeError("updateFunc must be callable, got %r" % (updateFunc,))
         if initialRDD is not None and not isinstance(initialRDD, RDD):
-            initialRDD = sc.parallelize(initialRDD)
-        holder = {"state": initialRDD}
-
-        def step(t_ms: int, batch):
-            batch_rdd = RDD(batch, sc)
-            state = holder["state"]
-            if state is None:
-                grouped = batch_rdd.groupByKey(numPartitions).mapValues(
-                    lambda vs: (list(vs), None))
-            else:
-                grouped = state.cogroup(batch_rdd, numPartitions).mapValues(
-                    lambda sv: (list(sv[1]), list(sv[0])[0] if len(sv[0]) else None))
-            new_state = grouped.mapValues(lambda vs: updateFunc(vs[0], vs[1])).filter(
-                lambda kv: kv[1] is not None)
-            new_state = _materialize(sc, new_state)
-            holder["state"] = new_state
-            return new_state._native
-        return DStream(self._native.transform(step), self._ssc, sc)
+            initialRDD = self._sc.parallelize(initialRDD)
+        name = self._ssc._stateful_name("updateStateByKey")
+        native = self._native.update_state_by_key(
+            updateFunc, name, int(numPartitions),
+            initialRDD._native if initialRDD is not None else None)
+        return DStream(native, self._ssc, self._sc)
 
     def slice(self, begin: Any, end: Any) -> List[RDD]:
         """The RDDs of the batches from ``begin`` to ``end`` (``datetime``s or seconds)."""
