@@ -19,8 +19,15 @@ def manual_clock_conf(conf: SparkConf = None) -> SparkConf:
 
 
 def run_batches(ssc, n: int = 1, timeout: float = 60.0) -> None:
-    """Moves the manual clock ``n`` batch intervals, waiting for each batch to complete."""
+    """Moves the manual clock ``n`` batch intervals, waiting for each batch to complete.
+
+    A context restored from a checkpoint resumes after the checkpoint's batch: its clock is
+    first moved there."""
     interval = ssc._interval_ms
+    recovered = ssc._native.recovered_from()
+    if recovered is not None and ssc._manual_time < recovered:
+        ssc._native.advance(recovered - ssc._manual_time)
+        ssc._manual_time = recovered
     for _ in range(n):
         ssc._native.advance(interval)
         ssc._manual_time += interval

@@ -2,10 +2,13 @@
 
 import atexit
 import threading
+import time
 import weakref
+from datetime import datetime
 from typing import Any, Callable, List, Optional
 
 from sluice import _native
+from sluice._native import SluiceError
 from sluice.context import SparkContext
 from sluice.rdd import RDD
 from sluice.streaming.dstream import DStream, _seconds
@@ -71,9 +74,11 @@ class StreamingContext:
         self._stateful += 1
         return "%s-%d" % (kind, self._stateful)
 
-    def _recovered_from(self) -> Optional[int]:
-        """The batch time (ms) of the checkpoint this context was restored from, if any."""
-        return self._native.recovered_from()
+    def recoveredFrom(self) -> Optional[datetime]:
+        """The batch time of the checkpoint ``getOrCreate`` restored this context from, or
+        ``None`` for a new job (a Sluice addition)."""
+        ms = self._native.recovered_from()
+        return None if ms is None else datetime.fromtimestamp(ms / 1000.0)
 
     def _stream(self, native) -> DStream:
         return DStream(native, self, self._sc)
@@ -139,6 +144,44 @@ class StreamingContext:
         with _lock:
             self._native.start()
             _active = self
+
+    def runBatches(self, batches: int, timeout: float = 60.0) -> None:
+        """Runs the job up to its batch number ``batches`` and stops it gracefully, keeping
+        the ``SparkContext`` (a Sluice addition, for jobs that must run an exact number of
+        batches). Batches count from the first batch of the job's first run: a context
+        restored by ``getOrCreate`` runs only the batches after its checkpoint. ``timeout``
+        bounds the wait for any one batch; a failed batch raises."""
+        if int(batches) < 1:
+            raise ValueError("batches must be at least 1, got %r" % (batches,))
+        interval = self._interval_ms
+        recovered, first = self._native.recovered_from(), self._native.start_time()
+        if recovered is not None and first is not None:
+            last = first + interval * (int(batches) - 1)
+            to_run = max(0, (last - recovered) // interval)
+        else:
+            to_run = int(batches)
+        if to_run == 0:
+            return
+        self._native.limit_batches(to_run)
+        self.start()
+        first = self._native.start_time()
+        last = first + interval * (int(batches) - 1)
+        progress, since = self._native.last_completed_batch(), time.monotonic()
+        while not self._native.await_batch(last, 1.0):
+            error = self._native.take_error()
+            if error is not None or self._native.state() == "stopped":
+                self.stop(stopSparkContext=False)
+                raise SluiceError(error or "the job stopped before its batch at %d ms" % last)
+            done = self._native.last_completed_batch()
+            if done != progress:
+                progress, since = done, time.monotonic()
+            elif time.monotonic() - since > timeout:
+                self.stop(stopSparkContext=False)
+                raise TimeoutError("no batch completed in %s s" % timeout)
+        self.stop(stopSparkContext=False, stopGraceFully=True)
+        error = self._native.take_error()
+        if error is not None:
+            raise SluiceError(error)
 
     def awaitTermination(self, timeout: Optional[float] = None) -> None:
         """Waits until the job stops (or ``timeout`` seconds); a failed batch raises."""
