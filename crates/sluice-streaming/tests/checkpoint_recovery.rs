@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use sluice_core::{Conf, Context, Data, Error};
+use sluice_streaming::state::StateUpdate;
 use sluice_streaming::time::{seconds, Time};
 use sluice_streaming::{DStream, StopMode, StreamingContext};
 
@@ -37,6 +38,41 @@ fn build(
     record_sorted(&counts, outputs)?;
     Ok(ssc)
 }
+
+/// [`build`] with the update function called once per partition
+/// (`update_state_by_key_partitions`), keys without new values kept as they are.
+fn build_partitioned(
+    ctx: &Context,
+    outputs: &Outputs,
+    name: &str,
+    keys: u64,
+    interval: Duration,
+) -> sluice_core::Result<StreamingContext> {
+    let ssc = StreamingContext::new(ctx, interval)?;
+    let counts = ssc
+        .rate_stream(20, Some(2), move |i| (i % keys, 1u64))
+        .update_state_by_key_partitions(
+            |_, updates| {
+                Ok(updates
+                    .into_iter()
+                    .map(|u| match u.values.is_empty() {
+                        true => StateUpdate::Keep,
+                        false => StateUpdate::Set(
+                            u.state.copied().unwrap_or(0) + u.values.iter().sum::<u64>(),
+                        ),
+                    })
+                    .collect())
+            },
+            None,
+            None,
+        )
+        .set_name(name)
+        .checkpoint(interval * 2)?;
+    record_sorted(&counts, outputs)?;
+    Ok(ssc)
+}
+
+type Build = fn(&Context, &Outputs, &str, u64, Duration) -> sluice_core::Result<StreamingContext>;
 
 /// Registers an output operation on `s` that stores each batch, sorted, into `outputs`.
 fn record_sorted<T: Data + Ord>(
@@ -64,6 +100,15 @@ fn run_until(ssc: &StreamingContext, until: i64, mode: StopMode) {
 
 #[test]
 fn a_restored_job_continues_exactly_where_it_stopped() {
+    restored_job_continues(build);
+}
+
+#[test]
+fn restored_state_updated_per_partition_continues_exactly() {
+    restored_job_continues(build_partitioned);
+}
+
+fn restored_job_continues(build: Build) {
     let ctx = step_ctx();
     // Failure-free reference: 10 batches.
     let reference: Outputs = Arc::default();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use sluice_core::Context;
-use sluice_streaming::state::{State, StateSpec};
+use sluice_streaming::state::{State, StateSpec, StateUpdate};
 use sluice_streaming::testing::{run_stream, run_stream_with, TestConfig};
 use sluice_streaming::time::{seconds, Time};
 
@@ -265,8 +265,138 @@ fn update_state_by_key_with_initial_state_and_missing_rdds() {
     );
 }
 
+#[test]
+fn a_partition_update_is_one_call_per_partition_with_keep_set_and_remove() {
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let c = Arc::clone(&calls);
+    let out = run_stream(
+        vec![
+            vec![('a', 1), ('b', 1), ('c', 5), ('a', 2)],
+            vec![('b', 1)],
+            vec![],
+        ],
+        3,
+        move |s| {
+            s.update_state_by_key_partitions(
+                move |t, updates| {
+                    let mut keys: Vec<(char, Vec<i32>, Option<i32>)> = updates
+                        .iter()
+                        .map(|u| (*u.key, u.values.clone(), u.state.copied()))
+                        .collect();
+                    keys.sort();
+                    c.lock().unwrap().push((t.millis(), keys));
+                    Ok(updates
+                        .into_iter()
+                        .map(|u| {
+                            let n = u.state.copied().unwrap_or(0) + u.values.iter().sum::<i32>();
+                            match *u.key {
+                                // 'c' never gets a state; 'b' goes at 2; 'a' is kept untouched.
+                                'c' => StateUpdate::Remove,
+                                'b' if n >= 2 => StateUpdate::Remove,
+                                'a' if u.values.is_empty() => StateUpdate::Keep,
+                                _ => StateUpdate::Set(n),
+                            }
+                        })
+                        .collect())
+                },
+                Some(1),
+                None,
+            )
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        sorted_batches(&out),
+        vec![vec![('a', 3), ('b', 1)], vec![('a', 3)], vec![('a', 3)]]
+    );
+    // One partition: one call per batch, with every key that has state or new values.
+    assert_eq!(
+        calls.lock().unwrap().clone(),
+        vec![
+            (
+                1000,
+                vec![
+                    ('a', vec![1, 2], None),
+                    ('b', vec![1], None),
+                    ('c', vec![5], None)
+                ]
+            ),
+            (2000, vec![('a', vec![], Some(3)), ('b', vec![1], Some(1))]),
+            (3000, vec![('a', vec![], Some(3))]),
+        ]
+    );
+}
+
+#[test]
+fn a_partition_update_that_answers_for_the_wrong_number_of_keys_fails_the_batch() {
+    let err = run_stream(vec![vec![('a', 1), ('b', 1)]], 1, |s| {
+        s.update_state_by_key_partitions(
+            |_, _updates: Vec<_>| Ok(vec![StateUpdate::Set(1)]),
+            Some(1),
+            None,
+        )
+    })
+    .unwrap_err();
+    let chain = format!("{err} {:?}", std::error::Error::source(&err));
+    assert!(
+        chain.contains("answered for 1 keys, but was given 2"),
+        "{chain}"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Counts that are removed once they reach 7 (and start again from new values), kept
+    /// with update_state_by_key and with update_state_by_key_partitions, equal a sequential
+    /// model for any batches, partitions and state partitions.
+    #[test]
+    fn partition_updates_match_a_sequential_model(
+        input in prop::collection::vec(prop::collection::vec((0u16..20, 1u32..4), 0..12), 1..6),
+        input_partitions in 1usize..4,
+        state_partitions in 1usize..5,
+    ) {
+        let batches = input.len();
+        let mut model: BTreeMap<u16, u32> = BTreeMap::new();
+        let mut expected = Vec::new();
+        for b in &input {
+            let mut news: BTreeMap<u16, u32> = BTreeMap::new();
+            for (k, v) in b {
+                *news.entry(*k).or_insert(0) += v;
+            }
+            for (k, v) in news {
+                let n = model.get(&k).copied().unwrap_or(0) + v;
+                if n >= 7 { model.remove(&k); } else { model.insert(k, n); }
+            }
+            expected.push(model.clone().into_iter().collect::<Vec<_>>());
+        }
+        let cfg = TestConfig { input_partitions, ..TestConfig::default() };
+        let out = run_stream_with(cfg.clone(), input.clone(), batches, move |s| {
+            s.update_state_by_key_partitions(
+                |_, updates| Ok(updates.into_iter().map(|u| {
+                    if u.values.is_empty() {
+                        return StateUpdate::Keep;
+                    }
+                    let n = u.state.copied().unwrap_or(0) + u.values.iter().sum::<u32>();
+                    if n >= 7 { StateUpdate::Remove } else { StateUpdate::Set(n) }
+                }).collect()),
+                Some(state_partitions),
+                None,
+            )
+        }).unwrap();
+        prop_assert_eq!(sorted_batches(&out), expected.clone());
+        let per_key = run_stream_with(cfg, input, batches, move |s| {
+            s.update_state_by_key_with(
+                |_t, _k, vals: &[u32], old: Option<&u32>| {
+                    let n = old.copied().unwrap_or(0) + vals.iter().sum::<u32>();
+                    (n < 7).then_some(n)
+                },
+                Some(state_partitions),
+                None,
+            )
+        }).unwrap();
+        prop_assert_eq!(sorted_batches(&per_key), expected);
+    }
 
     /// Running counts with update_state_by_key and with map_with_state equal a sequential
     /// model, for any batches, partitions and state partitions.
