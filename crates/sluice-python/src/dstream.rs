@@ -16,7 +16,7 @@ use sluice_streaming::{DStream, Time};
 use crate::chunk::Chunk;
 use crate::error::{from_py, IntoPyResult};
 use crate::rdd::{text_lines, NativeRdd};
-use crate::state::{from_pairs, to_pairs, PyObj};
+use crate::state::{from_pairs, same_immutable, to_pairs, PyObj};
 
 /// A stream of RDDs of Python records.
 #[pyclass(name = "NativeDStream", module = "sluice._native", frozen)]
@@ -166,8 +166,13 @@ impl NativeDStream {
                         let out = values.and_then(|vs| func.call1((vs, state)));
                         match out {
                             Ok(s) if s.is_none() => answers.push(StateUpdate::Remove),
-                            // Always a change: the function may have changed the state in place.
-                            Ok(s) => answers.push(StateUpdate::Set(PyObj::new(&s))),
+                            Ok(s) => answers.push(match u.state {
+                                // An immutable value equal to the state is no change.
+                                Some(old) if same_immutable(old.bind(py), &s) => StateUpdate::Keep,
+                                // Otherwise a change (a mutable state may have been changed
+                                // in place, even if it is the same object).
+                                _ => StateUpdate::Set(PyObj::new(&s)),
+                            }),
                             Err(e) => return Err(from_py(py, e)),
                         }
                     }

@@ -21,6 +21,12 @@ mod streaming;
 
 use pyo3::prelude::*;
 
+/// The engine's own allocations (records' wrappers, state entries, shuffle buffers) come from
+/// mimalloc: many small objects allocated and freed across worker threads, where it is faster
+/// than the C library's allocator. Python's objects keep Python's allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The module `sluice._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {

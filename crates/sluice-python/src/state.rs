@@ -219,6 +219,43 @@ impl<'de> Deserialize<'de> for PyObj {
     }
 }
 
+/// Whether `new` is `old` or an equal value of the same immutable type (`int`, `bool`,
+/// `float`, `str`, `bytes`, `None`; tuples only as the same object, with immutable items):
+/// then a state update changed nothing, since an immutable value cannot have been changed in
+/// place. Types must match exactly, as `1 == 1.0 == True` in Python.
+pub(crate) fn same_immutable(old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> bool {
+    if old.is(new) {
+        return immutable(new, 4);
+    }
+    if !old.get_type().is(new.get_type()) {
+        return false;
+    }
+    let scalar = new.is_exact_instance_of::<PyInt>()
+        || new.is_exact_instance_of::<PyFloat>()
+        || new.is_exact_instance_of::<PyString>()
+        || new.is_exact_instance_of::<PyBytes>();
+    // NaN is not equal to itself: it stays a change, which is harmless.
+    scalar && old.eq(new).unwrap_or(false)
+}
+
+/// Whether `obj` can never change: an immutable scalar, or a tuple of such (`depth` levels
+/// deep at most).
+fn immutable(obj: &Bound<'_, PyAny>, depth: u8) -> bool {
+    if obj.is_none()
+        || obj.is_exact_instance_of::<PyInt>()
+        || obj.is_exact_instance_of::<PyBool>()
+        || obj.is_exact_instance_of::<PyFloat>()
+        || obj.is_exact_instance_of::<PyString>()
+        || obj.is_exact_instance_of::<PyBytes>()
+    {
+        return true;
+    }
+    match obj.cast_exact::<PyTuple>() {
+        Ok(t) if depth > 0 => t.iter().all(|item| immutable(&item, depth - 1)),
+        _ => false,
+    }
+}
+
 /// The `(key, value)` records of chunks as engine pairs (an error for a record that is not a
 /// pair).
 pub(crate) fn to_pairs(rdd: &Rdd<Chunk>) -> Rdd<(PyKey, PyObj)> {

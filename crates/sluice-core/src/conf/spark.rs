@@ -1,6 +1,9 @@
 //! `spark.*` keys of a ported job: those with a Sluice equivalent are renamed (with a notice,
-//! so the user can update the job), and the rest are rejected with a message naming the key —
-//! never silently ignored, since a setting the user relies on would then have no effect.
+//! so the user can update the job); those that only place a JVM driver on the network or
+//! choose its serializer — meaningless for one Sluice process, and without effect on any
+//! result — are ignored with a notice; and the rest are rejected with a message naming the
+//! key — never silently ignored, since a setting the user relies on would then have no
+//! effect.
 
 use crate::error::{Error, Result};
 
@@ -75,6 +78,22 @@ pub const SPARK_EQUIVALENTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Spark keys with no meaning for a Sluice process (where a JVM driver binds, which JVM
+/// serializer it uses): ignored, with a notice. No result, resource bound or guarantee
+/// depends on them.
+pub const SPARK_MOOT: &[&str] = &[
+    "spark.driver.host",
+    "spark.driver.bindAddress",
+    "spark.driver.port",
+    "spark.blockManager.port",
+    "spark.serializer",
+    "spark.kryo.registrator",
+    "spark.kryoserializer.buffer",
+    "spark.kryoserializer.buffer.max",
+    "spark.logConf",
+    "spark.python.worker.reuse",
+];
+
 /// The Sluice key for a Spark key, if there is one.
 ///
 /// ```
@@ -102,20 +121,28 @@ pub struct Translation {
 }
 
 /// Decides what to do with the `spark.*` keys among `entries`: rename those with a Sluice
-/// equivalent, reject the first without one. A Sluice key given as well wins over its Spark
-/// name (the notice says so).
+/// equivalent, ignore (with a notice) those in [`SPARK_MOOT`], reject the first of the others.
+/// A Sluice key given as well wins over its Spark name (the notice says so).
 ///
 /// ```
 /// use sluice_core::conf::spark::translate;
 /// let t = translate([("spark.ui.port", "4041")]).unwrap();
 /// assert_eq!(t.renamed, vec![("sluice.ui.port".to_string(), "4041".to_string())]);
 /// assert!(translate([("spark.executor.memory", "4g")]).is_err());
+/// let moot = translate([("spark.driver.host", "127.0.0.1")]).unwrap();
+/// assert!(moot.renamed.is_empty() && moot.notices[0].contains("ignored"));
 /// ```
 pub fn translate<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Translation> {
     let entries: Vec<(&str, &str)> = entries.into_iter().collect();
     let mut t = Translation::default();
     for &(key, value) in &entries {
         if !key.starts_with("spark.") {
+            continue;
+        }
+        if SPARK_MOOT.contains(&key) {
+            t.notices.push(format!(
+                "configuration: {key} has no meaning for a Sluice process and is ignored"
+            ));
             continue;
         }
         let Some(ours) = sluice_key(key) else {
