@@ -1,10 +1,13 @@
 //! Cutting a byte stream into lines with a bound on the line length, so that a peer that never
 //! sends a newline cannot grow a receiver's memory without limit.
+//!
+//! Lines end as Java's `BufferedReader.readLine` (and so Spark's socket receiver) ends them: at
+//! `\n`, at `\r\n`, or at a lone `\r` — also when a `\r\n` is cut between two chunks.
 
 /// What [`LineFramer::feed`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
-    /// A whole line, without its `\n` (a trailing `\r` is kept; the caller decides).
+    /// A whole line, without its terminator.
     Line(Vec<u8>),
     /// A line longer than the limit ended here; its bytes were dropped. Holds its length.
     TooLong(usize),
@@ -24,6 +27,13 @@ pub enum Frame {
 /// }
 /// assert_eq!(frames, vec![Frame::Line(b"ab".to_vec()), Frame::TooLong(8)]);
 /// assert_eq!(f.finish(), Some(Frame::Line(b"cd".to_vec())));
+///
+/// // `\r\n` and a lone `\r` end lines too.
+/// let mut f = LineFramer::new(16);
+/// let (used, frame) = f.feed(b"x\r\ny\rz");
+/// assert_eq!((used, frame), (2, Some(Frame::Line(b"x".to_vec()))));
+/// assert_eq!(f.feed(b"\ny\rz"), (1, None)); // the `\n` of `\r\n`
+/// assert_eq!(f.feed(b"y\rz"), (2, Some(Frame::Line(b"y".to_vec()))));
 /// ```
 #[derive(Debug)]
 pub struct LineFramer {
@@ -31,6 +41,8 @@ pub struct LineFramer {
     line: Vec<u8>,
     /// Bytes of the current line when it is over the limit (its bytes are not kept).
     dropped: Option<usize>,
+    /// The last line ended at a `\r`: a `\n` right after it belongs to that ending.
+    after_cr: bool,
 }
 
 impl LineFramer {
@@ -40,14 +52,21 @@ impl LineFramer {
             max_line: max_line.max(1),
             line: Vec::new(),
             dropped: None,
+            after_cr: false,
         }
     }
 
-    /// Takes bytes from the front of `chunk` up to and including the first newline (or all of
-    /// it). Returns how many bytes were used and the line that ended, if one did.
+    /// Takes bytes from the front of `chunk` up to and including the first line terminator (or
+    /// all of it). Returns how many bytes were used and the line that ended, if one did.
     pub fn feed(&mut self, chunk: &[u8]) -> (usize, Option<Frame>) {
-        let (part, ended) = match memchr(chunk) {
-            Some(i) => (&chunk[..i], Some(i + 1)),
+        if std::mem::take(&mut self.after_cr) && chunk.first() == Some(&b'\n') {
+            return (1, None);
+        }
+        let (part, ended) = match find_terminator(chunk) {
+            Some(i) => {
+                self.after_cr = chunk[i] == b'\r';
+                (&chunk[..i], Some(i + 1))
+            }
             None => (chunk, None),
         };
         match &mut self.dropped {
@@ -81,8 +100,8 @@ impl LineFramer {
     }
 }
 
-fn memchr(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
+fn find_terminator(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n' || c == b'\r')
 }
 
 #[cfg(test)]
@@ -105,12 +124,55 @@ mod tests {
         out
     }
 
+    /// The lines of `text` as `BufferedReader.readLine` returns them.
+    fn read_lines(text: &[u8]) -> Vec<Vec<u8>> {
+        let (mut out, mut line, mut i) = (Vec::new(), Vec::new(), 0);
+        while i < text.len() {
+            match text[i] {
+                b'\n' => out.push(std::mem::take(&mut line)),
+                b'\r' => {
+                    out.push(std::mem::take(&mut line));
+                    if text.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                }
+                c => line.push(c),
+            }
+            i += 1;
+        }
+        if !line.is_empty() {
+            out.push(line);
+        }
+        out
+    }
+
+    #[test]
+    fn carriage_returns_end_lines_as_read_line_does() {
+        let chunks = |parts: &[&[u8]]| parts.iter().map(|p| p.to_vec()).collect::<Vec<_>>();
+        let lines = |ls: &[&[u8]]| {
+            ls.iter()
+                .map(|l| Frame::Line(l.to_vec()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            frames(64, &chunks(&[b"left\rright\n"])),
+            lines(&[b"left", b"right"])
+        );
+        assert_eq!(
+            frames(64, &chunks(&[b"a\r", b"\nb\r", b"\r\n"])),
+            lines(&[b"a", b"b", b""])
+        );
+        assert_eq!(frames(64, &chunks(&[b"\r\n\r\n"])), lines(&[b"", b""]));
+        assert_eq!(frames(64, &chunks(&[b"end\r"])), lines(&[b"end"]));
+    }
+
     proptest! {
-        /// However the stream is cut into chunks, the lines are those of `split('\n')`, with
+        /// However the stream is cut into chunks, the lines are those `readLine` reads, with
         /// the long ones replaced by their length.
         #[test]
-        fn lines_match_a_split(
-            text in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'a'), Just(b'b')], 0..200),
+        fn lines_match_read_line(
+            text in proptest::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b'\r'), Just(b'a'), Just(b'b')], 0..200),
             cuts in proptest::collection::vec(1usize..20, 1..20),
             max in 1usize..12,
         ) {
@@ -122,14 +184,10 @@ mod tests {
                 chunks.push(rest[..n].to_vec());
                 rest = &rest[n..];
             }
-            let mut want: Vec<Frame> = text
-                .split(|&b| b == b'\n')
-                .map(|l| if l.len() > max { Frame::TooLong(l.len()) } else { Frame::Line(l.to_vec()) })
+            let want: Vec<Frame> = read_lines(&text)
+                .into_iter()
+                .map(|l| if l.len() > max { Frame::TooLong(l.len()) } else { Frame::Line(l) })
                 .collect();
-            // A trailing newline ends the last line; nothing follows it.
-            if want.last() == Some(&Frame::Line(Vec::new())) {
-                want.pop();
-            }
             prop_assert_eq!(frames(max, &chunks), want);
         }
     }

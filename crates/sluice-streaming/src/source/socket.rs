@@ -1,6 +1,7 @@
 //! `socket_text_stream`: UTF-8 lines read from a TCP server (the receiver is the client).
 //!
-//! Lines end at `\n` (a trailing `\r` is removed). A line that is not valid UTF-8 is counted as
+//! Lines end as Spark's socket receiver ends them (Java's `readLine`): at `\n`, `\r\n` or a
+//! lone `\r`. A line that is not valid UTF-8 is counted as
 //! a bad record and reported, never stored, and so is a line longer than
 //! `sluice.streaming.receiver.maxLineBytes` (its bytes are skipped as they arrive, so memory
 //! stays bounded). When the connection cannot be made or the peer
@@ -90,7 +91,7 @@ fn pause(d: Duration, stop: &AtomicBool) {
 
 /// Turns one framed line into a record, or reports it as a bad record (`None`).
 fn decode(ctx: &ReceiverContext<String>, frame: Frame, addr: &str, max: usize) -> Option<String> {
-    let mut raw = match frame {
+    let raw = match frame {
         Frame::Line(raw) => raw,
         Frame::TooLong(n) => {
             ctx.report_bad_records(
@@ -103,9 +104,6 @@ fn decode(ctx: &ReceiverContext<String>, frame: Frame, addr: &str, max: usize) -
             return None;
         }
     };
-    if raw.last() == Some(&b'\r') {
-        raw.pop();
-    }
     match String::from_utf8(raw) {
         Ok(line) => Some(line),
         Err(e) => {
