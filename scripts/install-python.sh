@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Python package `sluice` (crates/sluice-python, with maturin) into a virtual
-# environment in the cache outside the checkout, with pytest, and prints the environment's
-# python. The first run downloads maturin and pytest from PyPI and builds the engine in
-# release mode (a few minutes on 2 cores); later runs rebuild incrementally.
+# Builds the Python package `sluice` (crates/sluice-python, with maturin, Kafka included) into
+# a virtual environment in the cache outside the checkout, with pytest and Confluent's Kafka
+# client (the independent peer of the Kafka tests), and prints the environment's python. The
+# first run downloads them from PyPI and builds the engine in release mode (a few minutes on
+# 2 cores); later runs rebuild incrementally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${SLUICE_CACHE:-$HOME/.cache/sluice}"
@@ -11,8 +12,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" >&2
 fi
-if ! "$venv/bin/python" -c "import maturin, pytest" 2>/dev/null; then
-  "$venv/bin/pip" install -q "maturin==1.16.0" "pytest>=7" >&2
+if ! "$venv/bin/python" -c "import maturin, pytest, confluent_kafka" 2>/dev/null; then
+  "$venv/bin/pip" install -q "maturin==1.16.0" "pytest>=7" "confluent-kafka==2.16.2" >&2
 fi
 PATH="$venv/bin:$PATH" "$venv/bin/pip" install -q --no-build-isolation --force-reinstall \
   --no-deps ./crates/sluice-python >&2

@@ -12,6 +12,8 @@ mod context;
 mod dstream;
 mod error;
 mod hash;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod keys;
 mod listener;
 mod pickled;
@@ -35,6 +37,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<streaming::NativeStreamingContext>()?;
     m.add_class::<dstream::NativeDStream>()?;
     m.add_function(wrap_pyfunction!(rdd::portable_hash_of, m)?)?;
+    #[cfg(feature = "kafka")]
+    {
+        m.add_class::<kafka::NativeKafkaStream>()?;
+        m.add_function(wrap_pyfunction!(kafka::kafka_direct_stream, m)?)?;
+        m.add_function(wrap_pyfunction!(kafka::kafka_save, m)?)?;
+    }
     m.add("SluiceError", m.py().get_type::<error::SluiceError>())?;
     Ok(())
 }

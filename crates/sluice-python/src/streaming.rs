@@ -25,6 +25,14 @@ pub(crate) struct NativeStreamingContext {
     clock: Option<Arc<ManualClock>>,
 }
 
+impl NativeStreamingContext {
+    /// The engine's streaming context.
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+    pub(crate) fn inner(&self) -> &StreamingContext {
+        &self.ssc
+    }
+}
+
 #[pymethods]
 impl NativeStreamingContext {
     /// A streaming context on `ctx` with a batch interval in milliseconds. With the setting
