@@ -169,7 +169,6 @@ fn raw_records(rdd: &Rdd<ConsumerRecord<Option<Vec<u8>>, Option<Vec<u8>>>>) -> R
 #[pyfunction]
 #[pyo3(signature = (ssc, topics, params, from_offsets, raw, commit_after_batch, name))]
 #[allow(clippy::too_many_arguments)] // one per keyword of the Python call
-
 pub(crate) fn kafka_direct_stream(
     py: Python<'_>,
     ssc: &NativeStreamingContext,
