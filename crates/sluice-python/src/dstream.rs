@@ -143,27 +143,33 @@ impl NativeDStream {
 
     /// Keeps a state per key of the stream's `(key, value)` records in the engine's keyed
     /// state: `f(new_values, state)` for every key with state or new values, once per key and
-    /// batch (the interpreter lock taken once per partition); `None` removes the key. The
-    /// state is checkpointed under `name`; the stream holds every `(key, state)`.
+    /// batch (the interpreter lock taken once per partition); `None` removes the key. With
+    /// `with_time_and_key` the call is `f(time_ms, key, new_values, state)`. The state is
+    /// checkpointed under `name`; the stream holds every `(key, state)`.
+    #[pyo3(signature = (f, name, partitions, initial, with_time_and_key = false))]
     fn update_state_by_key(
         &self,
         f: Py<PyAny>,
         name: String,
         partitions: Option<usize>,
         initial: Option<PyRef<'_, NativeRdd>>,
+        with_time_and_key: bool,
     ) -> NativeDStream {
         let pairs = self.stream.transform(|rdd, _| Ok(to_pairs(&rdd)));
         let initial = initial.map(|r| to_pairs(&r.rdd));
         let f = Arc::new(f);
         let states = pairs.update_state_by_key_partitions(
-            move |_, keys: Vec<KeyUpdate<'_, _, PyObj, PyObj>>| {
+            move |time: Time, keys: Vec<KeyUpdate<'_, _, PyObj, PyObj>>| {
                 Python::attach(|py| {
                     let func = f.bind(py);
                     let mut answers = Vec::with_capacity(keys.len());
                     for u in &keys {
                         let values = PyList::new(py, u.values.iter().map(|v| v.bind(py)));
                         let state = u.state.map(|s| s.bind(py).clone());
-                        let out = values.and_then(|vs| func.call1((vs, state)));
+                        let out = values.and_then(|vs| match with_time_and_key {
+                            true => func.call1((time.millis(), u.key.bind(py), vs, state)),
+                            false => func.call1((vs, state)),
+                        });
                         match out {
                             Ok(s) if s.is_none() => answers.push(StateUpdate::Remove),
                             Ok(s) => answers.push(match u.state {

@@ -154,3 +154,82 @@ def test_state_is_restored_from_the_checkpoint_by_get_or_create(msc, tmp_path):
     # The restarted job continues from its checkpoint: every later batch is as without the
     # restart.
     assert again == reference[recovered // 1000:]
+
+
+def _window_job(msc, input_dir, out, window=3, slide=1):
+    def setup():
+        ssc = StreamingContext(msc, 1)
+        counts = (ssc.textFileStream(input_dir).flatMap(str.split).map(lambda w: (w, 1))
+                  .reduceByKeyAndWindow(lambda a, b: a + b, lambda a, b: a - b, window, slide))
+        counts.checkpoint(2)
+        counts.foreachRDD(lambda t, rdd: out.append((t, sorted(rdd.collect()))))
+        return ssc
+    return setup
+
+
+def test_inverse_windows_are_restored_from_the_checkpoint(msc, tmp_path):
+    words = [["a", "b"], ["a"], ["c", "a"], ["b"], [], ["a", "d"], ["d"], ["e"], [], ["a"]]
+    input_dir = str(tmp_path / "in")
+    _write_inputs(input_dir, words)
+    reference = []
+    ssc = StreamingContext.getOrCreate(str(tmp_path / "ref"),
+                                       _window_job(msc, input_dir, reference))
+    ssc.start()
+    run_batches(ssc, len(words))
+    ssc.stop(stopSparkContext=False)
+    # Windows of 3 batches; keys whose counts fall to 0 stay, as in Spark.
+    assert reference[3][1] == [("a", 2), ("b", 1), ("c", 1)]
+    assert reference[5][1] == [("a", 1), ("b", 1), ("c", 0), ("d", 1)]
+
+    ckpt = str(tmp_path / "ckpt")
+    first = []
+    ssc = StreamingContext.getOrCreate(ckpt, _window_job(msc, input_dir, first))
+    ssc.start()
+    run_batches(ssc, 5)
+    ssc.stop(stopSparkContext=False)
+    again = []
+    ssc = StreamingContext.getOrCreate(ckpt, _window_job(msc, input_dir, again))
+    recovered = ssc._native.recovered_from()
+    assert recovered is not None and recovered >= 4000
+    ssc.start()
+    run_batches(ssc, len(words) - recovered // 1000)
+    ssc.stop(stopSparkContext=False)
+    # After the restart every window is as without it, including the batches before the
+    # checkpoint that are still in the window.
+    assert again == reference[recovered // 1000:]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_inverse_windows_match_windows_computed_whole(msc, seed):
+    import random
+    rng = random.Random(seed)
+    batches = [[rng.choice("abcd") for _ in range(rng.randint(0, 5))] for _ in range(8)]
+    window = rng.randint(1, 4)
+    slide = rng.choice([s for s in (1, 2) if s <= window])
+
+    def add(a, b):
+        return a + b
+
+    def sub(a, b):
+        return a - b
+
+    def pairs(s):
+        return s.map(lambda w: (w, 1))
+    incremental = _run(msc, batches, lambda s: pairs(s).reduceByKeyAndWindow(
+        add, sub, window, slide), n=len(batches))
+    filtered = _run(msc, batches, lambda s: pairs(s).reduceByKeyAndWindow(
+        add, sub, window, slide, filterFunc=lambda kv: kv[1] > 0), n=len(batches))
+    whole = _run(msc, batches, lambda s: pairs(s).reduceByKeyAndWindow(
+        add, None, window, slide), n=len(batches))
+    # A plain model: window k (at slide time t = k * slide) counts batches (t - window, t];
+    # keys seen up to t stay, at 0 when they have left the window.
+    expected, seen = [], set()
+    for t in range(slide, len(batches) + 1, slide):
+        in_window = [w for b in range(max(1, t - window + 1), t + 1) for w in batches[b - 1]]
+        seen |= {w for b in range(1, t + 1) for w in batches[b - 1]}
+        counts = {k: in_window.count(k) for k in seen}
+        expected.append(sorted(counts.items()))
+    assert [sorted(b) for b in incremental] == expected, (batches, window, slide)
+    positive = [[kv for kv in b if kv[1] > 0] for b in expected]
+    assert [sorted(b) for b in filtered] == positive
+    assert [sorted(b) for b in whole] == positive

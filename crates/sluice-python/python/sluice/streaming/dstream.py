@@ -6,6 +6,7 @@ operations are); windows, unions, slices and output operations are the engine's 
 times reach user functions as ``datetime``s, as in PySpark.
 """
 
+import functools
 import operator
 from datetime import datetime
 from typing import Any, Callable, List, Optional
@@ -24,6 +25,10 @@ def _wants_time(func: Callable) -> bool:
         return False
     n = code.co_argcount - (1 if hasattr(func, "__self__") else 0)
     return n >= 2
+
+
+def _ms(t: datetime) -> int:
+    return int(round(t.timestamp() * 1000))
 
 
 def _seconds(d: float, what: str) -> int:
@@ -246,49 +251,57 @@ class DStream:
                              slideDuration: Optional[float] = None,
                              numPartitions: Optional[int] = None,
                              filterFunc=None) -> "DStream":
-        """Per key, the values of each window reduced by ``func``. With ``invFunc`` each
-        window is computed from the previous one: the batches that left it are taken out
-        by ``invFunc``, the new ones added (keys whose values cancel stay, unless
-        ``filterFunc`` drops them), as in Spark."""
+        """Per key, the values of each window reduced by ``func``.
+
+        With ``invFunc`` each window is computed from the previous one, as in Spark: the
+        batches that left the window are taken out with ``invFunc`` and the batches that
+        entered it added with ``func``; keys whose values cancel out stay (a count of 0)
+        unless ``filterFunc`` drops them. The window is the engine's keyed state (each key's
+        value and its reduced values per batch still in the window), so with
+        ``ssc.checkpoint(dir)`` it is checkpointed and restored after a crash like
+        ``updateStateByKey``'s; a slide costs one call per key."""
         if numPartitions is None:
             numPartitions = self._sc.defaultParallelism
         w = _seconds(windowDuration, "windowDuration")
         s = self._slide_ms() if slideDuration is None else _seconds(slideDuration,
                                                                     "slideDuration")
         reduced = self.reduceByKey(func, numPartitions)
-        # The engine's window checks the durations and keeps the parent's RDDs long enough.
-        windowed = DStream(reduced._native.window(w, s), self._ssc, self._sc)
-        parent_slide = reduced._slide_ms()
-        sc = self._sc
-        previous: dict = {}
+        if invFunc is None:
+            # The engine's window checks the durations and keeps the parent's RDDs.
+            windowed = DStream(reduced._native.window(w, s), self._ssc, self._sc)
+            out = windowed.reduceByKey(func, numPartitions)
+            return out.filter(filterFunc) if filterFunc else out
+        if w % reduced._slide_ms() != 0:
+            raise ValueError("windowDuration (%d ms) must be a multiple of the parent's slide "
+                             "duration (%d ms)" % (w, reduced._slide_ms()))
+        # Each batch's reduced values, tagged with the batch's time; a window of one slide
+        # brings every slide the batches that entered the window.
+        tagged = reduced.transform(
+            lambda t, rdd: rdd.map(lambda kv, b=_ms(t): (kv[0], (b, kv[1]))))
+        entering = DStream(tagged._native.window(s, s), self._ssc, self._sc)
 
-        def full(rdd: RDD) -> RDD:
-            r = rdd.reduceByKey(func, numPartitions)
-            return r.filter(filterFunc) if filterFunc else r
-
-        def compute(t_ms: int, union_rdd):
-            prev = previous.get(t_ms - s)
-            if invFunc is None or prev is None:
-                out = full(RDD(union_rdd, sc))
+        def slide(t_ms, key, new, state):
+            value, kept = state if state is not None else (None, ())
+            gone = [v for b, v in kept if b <= t_ms - w]
+            kept = [(b, v) for b, v in kept if b > t_ms - w]
+            new = sorted(new, key=lambda bv: bv[0])
+            if value is None:
+                if not new:
+                    return None
+                value = functools.reduce(func, [v for _, v in new])
             else:
-                old = reduced._native.slice(t_ms - w - s + parent_slide, t_ms - w)
-                new = reduced._native.slice(t_ms - s + parent_slide, t_ms)
-                out = prev
-                if old:
-                    gone = RDD(sc._native.union(old), sc).reduceByKey(func, numPartitions)
-                    out = out.leftOuterJoin(gone, numPartitions).mapValues(
-                        lambda vw: invFunc(vw[0], vw[1]) if vw[1] is not None else vw[0])
+                if gone:
+                    value = invFunc(value, functools.reduce(func, gone))
                 if new:
-                    came = RDD(sc._native.union(new), sc)
-                    out = out.union(came).reduceByKey(func, numPartitions)
-                if filterFunc:
-                    out = out.filter(filterFunc)
-            # Materialised now, so the next window reads it without a lineage that grows.
-            out = _materialize(sc, out)
-            previous.clear()
-            previous[t_ms] = out
-            return out._native
-        return DStream(windowed._native.transform(compute), self._ssc, sc)
+                    value = func(value, functools.reduce(func, [v for _, v in new]))
+            if filterFunc is not None and not filterFunc((key, value)):
+                return None
+            return (value, tuple(kept + new))
+
+        name = self._ssc._stateful_name("reduceByKeyAndWindow")
+        native = entering._native.update_state_by_key(slide, name, int(numPartitions), None,
+                                                      True)
+        return DStream(native, self._ssc, self._sc).mapValues(lambda vs: vs[0])
 
     def updateStateByKey(self, updateFunc, numPartitions: Optional[int] = None,
                          initialRDD: Optional[Any] = None) -> "DStream":
@@ -351,12 +364,6 @@ class DStream:
     def saveAsTextFiles(self, prefix: str, suffix: Optional[str] = None) -> None:
         """Writes every batch to the directory ``prefix-TIME_IN_MS[.suffix]``."""
         self._native.save_as_text_files(prefix, suffix or "")
-
-
-def _materialize(sc, rdd: RDD) -> RDD:
-    """The RDD computed now, held as its partitions' lists (no lineage)."""
-    parts = rdd._native.collect_partitions(None)
-    return RDD(sc._native.parallelize(list(parts)), sc, rdd.partitioner)
 
 
 class TransformedDStream(DStream):
