@@ -233,3 +233,20 @@ def test_inverse_windows_match_windows_computed_whole(msc, seed):
     positive = [[kv for kv in b if kv[1] > 0] for b in expected]
     assert [sorted(b) for b in filtered] == positive
     assert [sorted(b) for b in whole] == positive
+
+
+def test_a_state_that_cannot_be_pickled_fails_the_checkpoint_with_a_clear_error(msc, tmp_path):
+    words = [["a"], ["b"], ["a"]]
+    input_dir = str(tmp_path / "in")
+    _write_inputs(input_dir, words)
+    ssc = StreamingContext(msc, 1)
+    ssc.checkpoint(str(tmp_path / "ckpt"))
+    states = (ssc.textFileStream(input_dir).map(lambda w: (w, 1))
+              .updateStateByKey(lambda new, old: (lambda: len(new))))
+    states.checkpoint(2)
+    states.foreachRDD(lambda rdd: None)
+    ssc.start()
+    with pytest.raises(SluiceError, match="pickling a state value failed"):
+        run_batches(ssc, 3, timeout=10)
+        ssc.awaitTerminationOrTimeout(5)
+    ssc.stop(stopSparkContext=False)
