@@ -44,6 +44,25 @@ impl Chunk {
     }
 }
 
+/// An RDD of engine records as Python records: each partition becomes one chunk of
+/// `to_py(record)`, built under the interpreter lock (empty partitions stay empty).
+pub(crate) fn to_chunks<T: sluice_core::Data>(
+    rdd: &sluice_core::Rdd<T>,
+    to_py: impl for<'py> Fn(Python<'py>, &T) -> PyResult<Bound<'py, PyAny>> + Send + Sync + 'static,
+) -> sluice_core::Rdd<Chunk> {
+    rdd.try_map_partitions_with_index(false, move |_, records: Vec<T>| {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        Python::attach(|py| {
+            let list = PyList::empty(py);
+            let built = records.iter().try_for_each(|r| list.append(to_py(py, r)?));
+            built.map_err(|e| crate::error::from_py(py, e))?;
+            Ok(vec![Chunk::new(list)])
+        })
+    })
+}
+
 impl Serialize for Chunk {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         pickled::serialize(self.0.as_ref().as_any(), "records", s)

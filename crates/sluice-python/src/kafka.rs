@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyString};
 use sluice_connectors::kafka::{
     direct_stream, BytesDeserializer, ConsumerRecord, KafkaSink, OffsetRange, OffsetReset,
     StartingOffsets, StringDeserializer, TopicPartition,
@@ -20,7 +20,7 @@ use sluice_connectors::kafka::{
 use sluice_core::{Error, Rdd};
 use sluice_streaming::{DStream, Time};
 
-use crate::chunk::Chunk;
+use crate::chunk::{to_chunks, Chunk};
 use crate::dstream::NativeDStream;
 use crate::error::{from_py, IntoPyResult};
 use crate::keys::key_of;
@@ -114,52 +114,21 @@ fn read_params(
 
 /// `(key, value)` strings (or `None`s) as Python tuples, one chunk per partition.
 fn string_pairs(rdd: &Rdd<ConsumerRecord<Option<String>, Option<String>>>) -> Rdd<Chunk> {
-    rdd.try_map_partitions_with_index(false, |_, records| {
-        if records.is_empty() {
-            return Ok(Vec::new());
-        }
-        Python::attach(|py| {
-            let list = PyList::empty(py);
-            let built = (|| {
-                for r in &records {
-                    let k = r.key.as_deref().map(|s| PyString::new(py, s));
-                    let v = r.value.as_deref().map(|s| PyString::new(py, s));
-                    list.append(PyTuple::new(
-                        py,
-                        [
-                            k.into_pyobject(py)?.into_any(),
-                            v.into_pyobject(py)?.into_any(),
-                        ],
-                    )?)?;
-                }
-                Ok::<_, PyErr>(())
-            })();
-            built.map_err(|e| from_py(py, e))?;
-            Ok(vec![Chunk::new(list)])
-        })
+    to_chunks(rdd, |py, r| {
+        let k = r.key.as_deref().map(|s| PyString::new(py, s));
+        let v = r.value.as_deref().map(|s| PyString::new(py, s));
+        Ok((k, v).into_pyobject(py)?.into_any())
     })
 }
 
 /// Raw records as `(topic, partition, offset, key, value)` tuples with bytes.
 fn raw_records(rdd: &Rdd<ConsumerRecord<Option<Vec<u8>>, Option<Vec<u8>>>>) -> Rdd<Chunk> {
-    rdd.try_map_partitions_with_index(false, |_, records| {
-        if records.is_empty() {
-            return Ok(Vec::new());
-        }
-        Python::attach(|py| {
-            let list = PyList::empty(py);
-            let built = (|| {
-                for r in &records {
-                    let k = r.key.as_deref().map(|b| PyBytes::new(py, b));
-                    let v = r.value.as_deref().map(|b| PyBytes::new(py, b));
-                    let item = (&*r.topic, r.partition, r.offset, k, v).into_pyobject(py)?;
-                    list.append(item)?;
-                }
-                Ok::<_, PyErr>(())
-            })();
-            built.map_err(|e| from_py(py, e))?;
-            Ok(vec![Chunk::new(list)])
-        })
+    to_chunks(rdd, |py, r| {
+        let k = r.key.as_deref().map(|b| PyBytes::new(py, b));
+        let v = r.value.as_deref().map(|b| PyBytes::new(py, b));
+        Ok((&*r.topic, r.partition, r.offset, k, v)
+            .into_pyobject(py)?
+            .into_any())
     })
 }
 

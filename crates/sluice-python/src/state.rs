@@ -19,11 +19,11 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyString, PyTuple};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sluice_core::Rdd;
 
-use crate::chunk::Chunk;
+use crate::chunk::{to_chunks, Chunk};
 use crate::error::from_py;
 use crate::keys::{key_of, portable_hash};
 use crate::pickled;
@@ -279,20 +279,7 @@ pub(crate) fn to_pairs(rdd: &Rdd<Chunk>) -> Rdd<(PyKey, PyObj)> {
 
 /// Engine pairs as `(key, value)` tuples, one chunk per partition.
 pub(crate) fn from_pairs(rdd: &Rdd<(PyKey, PyObj)>) -> Rdd<Chunk> {
-    rdd.try_map_partitions_with_index(false, |_, pairs| {
-        if pairs.is_empty() {
-            return Ok(Vec::new());
-        }
-        Python::attach(|py| {
-            let list = PyList::empty(py);
-            let built = (|| {
-                for (k, v) in &pairs {
-                    list.append(PyTuple::new(py, [k.bind(py), v.bind(py)])?)?;
-                }
-                Ok::<_, PyErr>(())
-            })();
-            built.map_err(|e| from_py(py, e))?;
-            Ok(vec![Chunk::new(list)])
-        })
+    to_chunks(rdd, |py, (k, v)| {
+        Ok(PyTuple::new(py, [k.bind(py), v.bind(py)])?.into_any())
     })
 }

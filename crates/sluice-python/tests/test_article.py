@@ -17,8 +17,11 @@ LINES = ["spark streaming sluice", "sluice sluice", "a b a", "streaming"]
 
 
 def _parse_counts(text):
+    """Word counts and the number of blocks, over the complete blocks of ``text`` (each
+    ends with an empty line; the output may have been read up to the middle of one)."""
     counts = Counter()
     batches = 0
+    text = text[:text.rfind("\n\n") + 1]
     for block in text.split("-------------------------------------------\nTime: ")[1:]:
         batches += 1
         body = block.split("-------------------------------------------\n", 1)[1]

@@ -8,19 +8,7 @@ import pytest
 from sluice import SluiceError
 from sluice.streaming import StreamingContext
 from sluice.testing import run_batches
-
-
-def _run(msc, batches, build, n=None):
-    ssc = StreamingContext(msc, 1)
-    stream = ssc.queueStream([msc.parallelize(b, 2) for b in batches])
-    out = []
-    build(stream).foreachRDD(lambda rdd: out.append(rdd.collect()))
-    ssc.start()
-    try:
-        run_batches(ssc, n or len(batches))
-    finally:
-        ssc.stop(stopSparkContext=False)
-    return out
+from test_dstream import run
 
 
 def _count(new, total):
@@ -50,7 +38,7 @@ def test_keys_are_one_when_python_finds_them_equal(msc):
         [("é", 1), ("é", 1), ("𝄞", 1), (None, 1), (None, 1), (Point(1, 2), 1),
          (Point(1, 2), 1), (Point(2, 1), 1)],
     ]
-    out = _run(msc, batches, lambda s: s.updateStateByKey(_count))
+    out = run(msc, batches, lambda s: s.updateStateByKey(_count))
     last = dict(out[-1])
     assert last[1] == 3  # 1, 1.0 and True
     assert last["1"] == 1 and last[b"1"] == 1
@@ -70,7 +58,7 @@ def test_every_key_is_updated_every_batch_and_none_removes_it(msc):
         total = (last or 0) + sum(new)
         return None if total > 5 else total
 
-    out = _run(msc, [[("a", 1), ("a", 2)], [], [("a", 3)], []],
+    out = run(msc, [[("a", 1), ("a", 2)], [], [("a", 3)], []],
                lambda s: s.updateStateByKey(update, numPartitions=3))
     assert out == [[("a", 3)], [("a", 3)], [], []]
     # New values as a list in arrival order; no values is an empty list; a new key's state is
@@ -215,11 +203,11 @@ def test_inverse_windows_match_windows_computed_whole(msc, seed):
 
     def pairs(s):
         return s.map(lambda w: (w, 1))
-    incremental = _run(msc, batches, lambda s: pairs(s).reduceByKeyAndWindow(
+    incremental = run(msc, batches, lambda s: pairs(s).reduceByKeyAndWindow(
         add, sub, window, slide), n=len(batches))
-    filtered = _run(msc, batches, lambda s: pairs(s).reduceByKeyAndWindow(
+    filtered = run(msc, batches, lambda s: pairs(s).reduceByKeyAndWindow(
         add, sub, window, slide, filterFunc=lambda kv: kv[1] > 0), n=len(batches))
-    whole = _run(msc, batches, lambda s: pairs(s).reduceByKeyAndWindow(
+    whole = run(msc, batches, lambda s: pairs(s).reduceByKeyAndWindow(
         add, None, window, slide), n=len(batches))
     # A plain model: window k (at slide time t = k * slide) counts batches (t - window, t];
     # keys seen up to t stay, at 0 when they have left the window.

@@ -27,16 +27,11 @@ fn build(
     keys: u64,
     interval: Duration,
 ) -> sluice_core::Result<StreamingContext> {
-    let ssc = StreamingContext::new(ctx, interval)?;
-    let counts = ssc
-        .rate_stream(20, Some(2), move |i| (i % keys, 1u64))
-        .update_state_by_key(|v: &[u64], s: Option<&u64>| {
+    build_with(ctx, outputs, name, keys, interval, |pairs| {
+        pairs.update_state_by_key(|v: &[u64], s: Option<&u64>| {
             Some(s.copied().unwrap_or(0) + v.iter().sum::<u64>())
         })
-        .set_name(name)
-        .checkpoint(interval * 2)?;
-    record_sorted(&counts, outputs)?;
-    Ok(ssc)
+    })
 }
 
 /// [`build`] with the update function called once per partition
@@ -48,10 +43,8 @@ fn build_partitioned(
     keys: u64,
     interval: Duration,
 ) -> sluice_core::Result<StreamingContext> {
-    let ssc = StreamingContext::new(ctx, interval)?;
-    let counts = ssc
-        .rate_stream(20, Some(2), move |i| (i % keys, 1u64))
-        .update_state_by_key_partitions(
+    build_with(ctx, outputs, name, keys, interval, |pairs| {
+        pairs.update_state_by_key_partitions(
             |_, updates| {
                 Ok(updates
                     .into_iter()
@@ -66,8 +59,21 @@ fn build_partitioned(
             None,
             None,
         )
-        .set_name(name)
-        .checkpoint(interval * 2)?;
+    })
+}
+
+/// The counting job, its state kept by `count`.
+fn build_with(
+    ctx: &Context,
+    outputs: &Outputs,
+    name: &str,
+    keys: u64,
+    interval: Duration,
+    count: impl FnOnce(DStream<(u64, u64)>) -> DStream<(u64, u64)>,
+) -> sluice_core::Result<StreamingContext> {
+    let ssc = StreamingContext::new(ctx, interval)?;
+    let pairs = ssc.rate_stream(20, Some(2), move |i| (i % keys, 1u64));
+    let counts = count(pairs).set_name(name).checkpoint(interval * 2)?;
     record_sorted(&counts, outputs)?;
     Ok(ssc)
 }

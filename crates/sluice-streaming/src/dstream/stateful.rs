@@ -84,10 +84,10 @@ impl<K: Key, S: Data, E: Data> MapWithState<K, S, E> {
 /// first read and then kept by the RDD itself. Not the block store: a cached block may be
 /// evicted, and recomputing it after a later batch changed the state would give a later
 /// snapshot. One copy per partition, made straight from the store, is all a batch costs.
-pub(super) struct Snapshots<K, S> {
-    pub(super) ctx: Context,
-    pub(super) store: Arc<StateStore<K, S>>,
-    pub(super) partitions: usize,
+struct Snapshots<K, S> {
+    ctx: Context,
+    store: Arc<StateStore<K, S>>,
+    partitions: usize,
 }
 
 impl<K: Key, S: Data> StreamCompute<(K, S)> for Snapshots<K, S> {
@@ -153,7 +153,7 @@ pub(crate) fn records<T>(it: sluice_core::ChunkIter<T>) -> Result<Vec<T>> {
 /// key group and committed under the groups' locks on the worker that computed them. Nothing
 /// but the store itself grows with the size of the initial state, and a key given twice
 /// keeps its last value in partition order.
-pub(super) fn load_initial<K: Key, S: Data>(
+fn load_initial<K: Key, S: Data>(
     store: &StateStore<K, S>,
     rdd: &Rdd<(K, S)>,
     now: i64,
@@ -434,12 +434,34 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         K: Serialize + DeserializeOwned,
         S: Data + PartialEq + Serialize + DeserializeOwned,
     {
+        let f: Arc<UpdateFn<K, V, S>> = Arc::new(f);
+        self.keyed_state(partitions, initial, move |store, p, n, records, t| {
+            apply_update_state(store, p, n, records, t, &*f)
+        })
+    }
+
+    /// The stream of an `update_state_by_key`-like operator: a key-group store, checkpointed
+    /// as `update_state_by_key`, to which `apply(store, partition, partitions, records, time)`
+    /// applies each batch's records of each partition (the input partitioned by key group;
+    /// every batch, even without an input RDD). The stream holds every `(key, state)`.
+    pub(super) fn keyed_state<S>(
+        &self,
+        partitions: Option<usize>,
+        initial: Option<Rdd<(K, S)>>,
+        apply: impl Fn(&StateStore<K, S>, usize, usize, Vec<(K, V)>, Time) -> Result<()>
+            + Send
+            + Sync
+            + 'static,
+    ) -> DStream<(K, S)>
+    where
+        K: Serialize + DeserializeOwned,
+        S: Data + Serialize + DeserializeOwned,
+    {
         let ctx = self.context().clone();
         let n = partitions
             .unwrap_or_else(|| ctx.default_parallelism())
             .max(1);
         let store: Arc<StateStore<K, S>> = Arc::new(StateStore::new(DEFAULT_KEY_GROUPS, false));
-        let store2 = Arc::clone(&store);
         let stream = self.child(
             "update_state_by_key",
             Snapshots {
@@ -449,25 +471,24 @@ impl<K: Key, V: Data> DStream<(K, V)> {
             },
         );
         let parent = self.clone();
-        let f: Arc<UpdateFn<K, V, S>> = Arc::new(f);
+        let apply = Arc::new(apply);
         let initialized = AtomicBool::new(false);
         let partitioner = Arc::new(KeyGroupPartitioner {
             groups: store.num_groups(),
             partitions: n,
         });
+        let st = Arc::clone(&store);
         register_materializer(&stream, move |t| {
             if !initialized.swap(true, Ordering::AcqRel) {
                 if let Some(init) = &initial {
-                    load_initial(&store, init, t.millis())?;
+                    load_initial(&st, init, t.millis())?;
                 }
             }
             // No RDD from the parent: the function still runs for every key, with no values.
             let input = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
             let shuffled = input.partition_by(partitioner.clone());
-            let (st, f) = (Arc::clone(&store), Arc::clone(&f));
-            shuffled.run_job(move |it, tc| {
-                apply_update_state(&st, tc.partition, n, records(it)?, t, &*f)
-            })?;
+            let (st, apply) = (Arc::clone(&st), Arc::clone(&apply));
+            shuffled.run_job(move |it, tc| apply(&st, tc.partition, n, records(it)?, t))?;
             Ok(())
         });
         self.node
@@ -476,7 +497,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
             .register_operator(Arc::new(StoreOperator {
                 stream: stream.base(),
                 kind: "update_state_by_key",
-                store: Arc::clone(&store2),
+                store,
             }));
         stream
     }

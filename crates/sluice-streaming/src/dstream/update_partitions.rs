@@ -9,7 +9,6 @@
 //! a round trip) pays it once per partition. The function may fail; a failed call changes no
 //! state, and the task is retried like any other.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -17,11 +16,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sluice_core::{Data, Error, Key, Rdd, Result};
 
-use super::materialized::register_materializer;
-use super::stateful::{load_initial, records, Snapshots};
 use super::DStream;
-use crate::checkpoint::operator::StoreOperator;
-use crate::state::store::{Change, KeyGroupPartitioner, StateStore, DEFAULT_KEY_GROUPS};
+use crate::state::store::{Change, StateStore};
 use crate::state::{KeyUpdate, StateUpdate};
 use crate::time::Time;
 
@@ -150,50 +146,9 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         K: Serialize + DeserializeOwned,
         S: Data + Serialize + DeserializeOwned,
     {
-        let ctx = self.context().clone();
-        let n = partitions
-            .unwrap_or_else(|| ctx.default_parallelism())
-            .max(1);
-        let store: Arc<StateStore<K, S>> = Arc::new(StateStore::new(DEFAULT_KEY_GROUPS, false));
-        let stream = self.child(
-            "update_state_by_key",
-            Snapshots {
-                ctx: ctx.clone(),
-                store: Arc::clone(&store),
-                partitions: n,
-            },
-        );
-        let parent = self.clone();
         let f: Arc<PartitionUpdateFn<K, V, S>> = Arc::new(f);
-        let initialized = AtomicBool::new(false);
-        let partitioner = Arc::new(KeyGroupPartitioner {
-            groups: store.num_groups(),
-            partitions: n,
-        });
-        let st = Arc::clone(&store);
-        register_materializer(&stream, move |t| {
-            if !initialized.swap(true, Ordering::AcqRel) {
-                if let Some(init) = &initial {
-                    load_initial(&st, init, t.millis())?;
-                }
-            }
-            // No RDD from the parent: the function still runs for every key, with no values.
-            let input = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
-            let shuffled = input.partition_by(partitioner.clone());
-            let (st, f) = (Arc::clone(&st), Arc::clone(&f));
-            shuffled.run_job(move |it, tc| {
-                apply_partition_update(&st, tc.partition, n, records(it)?, t, &*f)
-            })?;
-            Ok(())
-        });
-        self.node
-            .meta
-            .env
-            .register_operator(Arc::new(StoreOperator {
-                stream: stream.base(),
-                kind: "update_state_by_key",
-                store,
-            }));
-        stream
+        self.keyed_state(partitions, initial, move |store, p, n, records, t| {
+            apply_partition_update(store, p, n, records, t, &*f)
+        })
     }
 }
