@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, unit, integration and doc tests (the
-# Kafka connector's against a real broker), a short run of the main job, the web UI's
-# end-to-end test in headless Chromium, and the Python package's pytest suite. Installs what
-# the tests need when it is missing (the tansu broker from crates.io, Debian's chromium,
-# playwright-core from npm, maturin and pytest from PyPI), in a cache outside the checkout.
+# Kafka connector's against a real broker, the MQTT receiver's against Mosquitto), a short
+# run of the main job, the web UI's end-to-end test in headless Chromium, and the Python
+# package's pytest suite. Installs what the tests need when it is missing (the tansu broker
+# from crates.io, Debian's mosquitto and chromium, playwright-core from npm, maturin, pytest
+# and confluent-kafka from PyPI), in a cache outside the checkout.
 #
 # Build products go to a cache outside the checkout (SLUICE_CACHE, default ~/.cache/sluice),
 # so repeated runs and fresh clones on the same machine build incrementally.
@@ -33,12 +34,18 @@ export SLUICE_KAFKA_BROKERS="$broker_addr"
 export SLUICE_TANSU_BIN="$tansu"
 echo "broker at $SLUICE_KAFKA_BROKERS (pid $broker_pid)"
 
+step "MQTT test broker"
+# Each MQTT test starts (and stops) a Mosquitto of its own.
+SLUICE_MOSQUITTO="$(bash scripts/install-mosquitto.sh)"
+export SLUICE_MOSQUITTO
+echo "mosquitto at $SLUICE_MOSQUITTO"
+
 step "cargo test (all features)"
 # The examples run as child processes by the crash tests.
 cargo build --quiet --locked -p sluice --examples
 cargo test --workspace --all-features --locked
 
-step "cargo test: the tests that need the broker (ignored without one)"
+step "cargo test: the tests that need the Kafka broker or Mosquitto (ignored without them)"
 cargo test --locked -p sluice-connectors --all-features -- --ignored
 
 step "crash campaign: random SIGKILLs and restarts, output byte for byte as without failures"

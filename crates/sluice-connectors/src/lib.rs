@@ -3,8 +3,13 @@
 //! - `kafka` (cargo feature `kafka`): a direct stream with per-batch offset ranges and
 //!   exactly-once recovery, rate control and backpressure, and a sink. It builds librdkafka
 //!   from source, so it is kept behind a feature to keep a cold build of the engine quick.
+//! - `mqtt` (cargo feature `mqtt`): a receiver subscribed to topic filters on an MQTT broker,
+//!   acknowledging QoS 1 messages once stored.
 
 #![warn(unreachable_pub)]
 
 #[cfg(feature = "kafka")]
 pub mod kafka;
+
+#[cfg(feature = "mqtt")]
+pub mod mqtt;
