@@ -16,6 +16,8 @@ mod hash;
 mod kafka;
 mod keys;
 mod listener;
+#[cfg(feature = "mqtt")]
+mod mqtt;
 mod pickled;
 mod rdd;
 mod state;
@@ -43,6 +45,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_function(wrap_pyfunction!(kafka::kafka_direct_stream, m)?)?;
         m.add_function(wrap_pyfunction!(kafka::kafka_save, m)?)?;
     }
+    #[cfg(feature = "mqtt")]
+    m.add_function(wrap_pyfunction!(mqtt::mqtt_text_stream, m)?)?;
     m.add("SluiceError", m.py().get_type::<error::SluiceError>())?;
     Ok(())
 }
