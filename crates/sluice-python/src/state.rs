@@ -35,18 +35,45 @@ pub(crate) struct PyKey(Arc<KeyInner>);
 
 struct KeyInner {
     hash: i64,
-    canonical: Option<Box<[u8]>>,
+    canonical: Canonical,
     obj: Py<PyAny>,
+}
+
+/// Bytes of a canonical form kept inside the key itself (no allocation for the common small
+/// keys: ints, short strings and small tuples of them).
+const INLINE: usize = 23;
+
+/// A key's canonical form.
+#[derive(PartialEq, Eq)]
+enum Canonical {
+    /// Short forms, padded with zeros (the length is part of the form's encoding).
+    Inline(u8, [u8; INLINE]),
+    /// Longer forms.
+    Heap(Box<[u8]>),
+    /// A key of a type without one: Python compares it.
+    Absent,
+}
+
+impl Canonical {
+    fn of(bytes: &[u8]) -> Canonical {
+        if bytes.len() <= INLINE {
+            let mut inline = [0u8; INLINE];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            Canonical::Inline(bytes.len() as u8, inline)
+        } else {
+            Canonical::Heap(bytes.into())
+        }
+    }
 }
 
 impl PyKey {
     /// The key of `obj`.
     pub(crate) fn new(obj: &Bound<'_, PyAny>) -> PyResult<PyKey> {
-        let mut canonical = Vec::new();
-        let canonical = if encode(obj, &mut canonical)? {
-            Some(canonical.into_boxed_slice())
+        let mut form = Vec::new();
+        let canonical = if encode(obj, &mut form)? {
+            Canonical::of(&form)
         } else {
-            None
+            Canonical::Absent
         };
         Ok(PyKey(Arc::new(KeyInner {
             hash: portable_hash(obj)?,
@@ -76,15 +103,15 @@ impl PartialEq for PyKey {
             return false;
         }
         match (&self.0.canonical, &other.0.canonical) {
-            (Some(a), Some(b)) => a == b,
             // A key of another type: Python decides (an exception in `__eq__` is "not equal").
-            _ => Python::attach(|py| {
+            (Canonical::Absent, _) | (_, Canonical::Absent) => Python::attach(|py| {
                 self.0
                     .obj
                     .bind(py)
                     .eq(other.0.obj.bind(py))
                     .unwrap_or(false)
             }),
+            (a, b) => a == b,
         }
     }
 }
