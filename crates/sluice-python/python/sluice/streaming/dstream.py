@@ -27,6 +27,10 @@ def _wants_time(func: Callable) -> bool:
     return n >= 2
 
 
+def _first(pair):
+    return pair[0]
+
+
 def _ms(t: datetime) -> int:
     return int(round(t.timestamp() * 1000))
 
@@ -280,23 +284,38 @@ class DStream:
             lambda t, rdd: rdd.map(lambda kv, b=_ms(t): (kv[0], (b, kv[1]))))
         entering = DStream(tagged._native.window(s, s), self._ssc, self._sc)
 
+        reduce = functools.reduce
+
         def slide(t_ms, key, new, state):
-            value, kept = state if state is not None else (None, ())
-            gone = [v for b, v in kept if b <= t_ms - w]
-            kept = [(b, v) for b, v in kept if b > t_ms - w]
-            new = sorted(new, key=lambda bv: bv[0])
-            if value is None:
+            # state: (window value, ((batch time, reduced value), ...) in batch order).
+            cutoff = t_ms - w
+            if state is None:
                 if not new:
                     return None
-                value = functools.reduce(func, [v for _, v in new])
+                value, kept = None, ()
+            else:
+                value, kept = state
+                if not new and (not kept or kept[0][0] > cutoff):
+                    return state  # nothing left the window, nothing entered it
+            if len(new) > 1:
+                new.sort(key=_first)
+            if kept and kept[0][0] <= cutoff:
+                i = 1
+                while i < len(kept) and kept[i][0] <= cutoff:
+                    i += 1
+                gone, kept = kept[:i], kept[i:]
+            else:
+                gone = ()
+            if value is None:
+                value = reduce(func, [v for _, v in new])
             else:
                 if gone:
-                    value = invFunc(value, functools.reduce(func, gone))
+                    value = invFunc(value, reduce(func, [v for _, v in gone]))
                 if new:
-                    value = func(value, functools.reduce(func, [v for _, v in new]))
+                    value = func(value, reduce(func, [v for _, v in new]))
             if filterFunc is not None and not filterFunc((key, value)):
                 return None
-            return (value, tuple(kept + new))
+            return (value, kept + tuple(new))
 
         name = self._ssc._stateful_name("reduceByKeyAndWindow")
         native = entering._native.update_state_by_key(slide, name, int(numPartitions), None,
