@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks of Sluice, Apache Spark Streaming, PySpark and Apache Flink on this
-# machine, in one run.
+# machine, in one run; and of Sluice from Python, running the PySpark programs unchanged.
 #
 #   bench/run.sh quick   # under 10 minutes here
 #   bench/run.sh full
@@ -9,6 +9,12 @@
 # Streaming (bench/pyspark/), Apache Flink's DataStream API (bench/flink/, against the jars of
 # the apache-flink-libraries package from PyPI), and for (a) a hand-written Rust loop (the
 # physical limit at the same number of threads).
+#
+# Sluice from Python: the PySpark programs of bench/pyspark/, unchanged, on Sluice's Python
+# package (built by scripts/install-python.sh into $SLUICE_CACHE/python-venv; this script does
+# not build it, and leaves those rows out when it is not installed), through the import shim
+# bench/python/shim/ (a package `pyspark` that re-exports `sluice`). Their RESULT lines say
+# engine=pyspark; the harness relabels them engine=sluice-python.
 #
 # Installs what it needs in a cache outside the checkout (SLUICE_CACHE, default
 # ~/.cache/sluice): pyspark from PyPI in a virtual environment (its jars are Spark's JVM
@@ -33,10 +39,10 @@ mode="${1:-quick}"
 case "$mode" in
   quick) lines=100000; batches=10; per_batch=20000; rounds=2; keys=1000000; state_batches=5
     peer_rounds=1; lat_seconds=4; sl_intervals="100 20 10"; sp_intervals="500 200 100"
-    fl_intervals="100 20 10"; py_intervals="2000 1000" ;;
+    fl_intervals="100 20 10"; py_intervals="2000 1000"; spy_intervals="100 20 10" ;;
   full) lines=500000; batches=20; per_batch=50000; rounds=3; keys=1000000; state_batches=10
     peer_rounds=3; lat_seconds=10; sl_intervals="100 50 20 10 5"; sp_intervals="1000 500 200 100 50"
-    fl_intervals="100 50 20 10 5"; py_intervals="2000 1000 500" ;;
+    fl_intervals="100 50 20 10 5"; py_intervals="2000 1000 500"; spy_intervals="100 50 20 10 5" ;;
   *) echo "usage: bench/run.sh quick|full" >&2; exit 2 ;;
 esac
 threads=2
@@ -54,6 +60,15 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pyspark' 2>/de
   "$venv/bin/pip" install -q "pyspark==4.3.0"
 fi
 jars="$("$venv/bin/python" -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
+
+# Sluice's Python package, if installed (scripts/install-python.sh builds it; not done here).
+spy_python="$cache/python-venv/bin/python"
+if [ -x "$spy_python" ] && "$spy_python" -c 'import sluice' 2>/dev/null; then
+  spy=1
+else
+  spy=0
+  echo "Sluice's Python package is not installed in $cache/python-venv (scripts/install-python.sh): its rows are left out" >&2
+fi
 
 # Apache Flink: the jars of the apache-flink-libraries package from PyPI (no Python needed).
 flink_version=2.3.0
@@ -135,7 +150,52 @@ print(max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
 PY
 }
 
-declare -a sl_cap sp_cap py_cap hd_cap fl_cap sl_rss sp_rss py_rss hd_rss fl_rss
+# Sluice from Python: `measure` of a PySpark program (bench/pyspark/*.py and its arguments) on
+# Sluice's Python package, through the import shim; the shim appends each completed batch's
+# times to $1.batches (BATCHINFO lines), and the program's RESULT line is relabelled.
+spy_measure() {
+  local out="$1" rss; shift
+  rm -f "$out.batches"
+  rss="$(measure "$out" env PYTHONPATH="$root/bench/python/shim" \
+    SLUICE_SHIM_BATCHES="$out.batches" "$spy_python" "$@")"
+  sed -i 's/^RESULT engine=pyspark /RESULT engine=sluice-python /' "$out"
+  echo "$rss"
+}
+# Sluice from Python's job generation, from the shim's BATCHINFO lines (file $2, in completion
+# order): from the batch time (or the end of the previous batch's generation, if later) to the
+# batch's submission. The listener (like Spark's) measures a batch's processing from the start
+# of its jobs and leaves generation out; in Spark generating jobs only builds RDDs, and it must
+# stay so in Sluice's Python package for the tables to compare (its reduceByKeyAndWindow
+# computed each window while generating it until 93bb2f6: 2 ms per window batch by the
+# listener, 57-80 ms in fact). The report shows it beside the listener's figures.
+#   spy_generation sum|median|window FILE [N]
+# sum: summed over the first N batches; median: the median over every batch but the first (as
+# the programs take it); window: the median over the batches among the first N that have an
+# output operation (the window batches of (c)).
+spy_generation() {
+  awk -v m="$1" -v n="${3:-0}" '/^BATCHINFO/ {
+      for (i = 2; i <= NF; i++) { k = index($i, "="); v[substr($i, 1, k - 1)] = substr($i, k + 1) }
+      c++; from = v["batch_time_ms"] + 0
+      if (c > 1 && prev > from) from = prev
+      gen = v["submission_time_ms"] - from; if (gen < 0) gen = 0
+      prev = v["submission_time_ms"] + 0
+      t[c] = gen; o[c] = v["output_ops"] + 0
+    }
+    END {
+      k = 0
+      for (i = 1; i <= c; i++) {
+        if (m == "sum" && i <= n) s += t[i]
+        if (m == "median" && i > 1) d[++k] = t[i]
+        if (m == "window" && i <= n && o[i] > 0) d[++k] = t[i]
+      }
+      if (m == "sum") { printf "%d\n", s; exit }
+      if (k == 0) { print -1; exit }
+      for (i = 2; i <= k; i++) { y = d[i]; for (j = i - 1; j >= 1 && d[j] > y; j--) d[j + 1] = d[j]; d[j + 1] = y }
+      printf "%d\n", d[int(k / 2) + 1]
+    }' "$2"
+}
+
+declare -a sl_cap sp_cap py_cap hd_cap fl_cap sl_rss sp_rss py_rss hd_rss fl_rss spy_cap spy_rss
 for r in $(seq 1 "$rounds"); do
   echo "round $r: flink ..." >&2
   fl_rss+=("$(measure "$work/flink-$r.out" java "${java_opts[@]}" -cp "$work/flink-classes:$flink/*" \
@@ -152,6 +212,11 @@ for r in $(seq 1 "$rounds"); do
   echo "round $r: pyspark ..." >&2
   py_rss+=("$(measure "$work/pyspark-$r.out" "$venv/bin/python" bench/pyspark/queue_wordcount.py \
     "$corpus" "$batches" "$per_batch" "$threads" 100)")
+  if [ "$spy" = 1 ]; then
+    echo "round $r: sluice from python ..." >&2
+    spy_rss+=("$(spy_measure "$work/sluice-python-$r.out" bench/pyspark/queue_wordcount.py \
+      "$corpus" "$batches" "$per_batch" "$threads" 100)")
+  fi
 done
 
 # Capacity of a run: words / processing seconds.
@@ -177,6 +242,25 @@ for r in $(seq 1 "$rounds"); do
 done
 slf=$(median "${sl_first[@]}"); spf=$(median "${sp_first[@]}"); pyf=$(median "${py_first[@]}")
 slr=$(median "${sl_rss[@]}"); spr=$(median "${sp_rss[@]}")
+# Sluice from Python: capacity as the program measures it (as for PySpark), and the job
+# generation that its listener leaves out (spy_generation).
+if [ "$spy" = 1 ]; then
+  spy_first=(); spy_gen=(); spy_proc=()
+  for r in $(seq 1 "$rounds"); do
+    f="$work/sluice-python-$r.out"
+    spy_cap+=("$(cap "$f")"); spy_first+=("$(first "$f")")
+    spy_gen+=("$(spy_generation sum "$f.batches" "$batches")")
+    spy_proc+=("$(sed -n 's/^RESULT.* processing_ms=\([0-9]*\).*/\1/p' "$f")")
+  done
+  spyc=$(median "${spy_cap[@]}"); spyr=$(median "${spy_rss[@]}"); spyf=$(median "${spy_first[@]}")
+  spyg=$(median "${spy_gen[@]}"); spyp=$(median "${spy_proc[@]}")
+  if diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
+          <(grep '^BATCH' "$work/sluice-python-1.out" | head -n "$batches") >/dev/null; then
+    spy_check="equal to Sluice's, batch by batch ($batches batches)"
+  else
+    spy_check="DIFFERENT (see $work/sluice-1.out and $work/sluice-python-1.out)"
+  fi
+fi
 
 # Cross-check: the same distinct words and totals, batch by batch.
 if diff <(grep '^BATCH' "$work/sluice-1.out" | head -n "$batches") \
@@ -235,6 +319,7 @@ agree() { if same "$@"; then echo "$5"; else echo "DIFFERENT (see $4)"; fi; }
 # the counterpart of map_with_state) in the first peer_rounds rounds.
 declare -A st_sl st_sp st_slr st_spr st_slf st_spf st_check
 fl_st=(); fl_st_rss=(); fl_st_first=()
+spy_st=(); spy_st_rss=(); spy_st_first=(); spy_st_gen=()
 for smode in map update; do
   sl=(); sp=(); slr_st=(); spr_st=(); slf_st=(); spf_st=()
   for r in $(seq 1 "$rounds"); do
@@ -257,6 +342,16 @@ for smode in map update; do
       fl_st+=("$(field median_batch_ms "$work/state-flink-$r.out")")
       fl_st_first+=("$(field first_batch_ms "$work/state-flink-$r.out")")
     fi
+    if [ "$smode" = update ] && [ "$spy" = 1 ]; then
+      echo "round $r: state (update): sluice from python ..." >&2
+      rm -rf "$work/sluice-python-checkpoint"
+      f="$work/state-update-sluice-python-$r.out"
+      spy_st_rss+=("$(spy_measure "$f" bench/pyspark/state_bench.py "$keys" 100000 \
+        "$state_batches" "$threads" "$work/sluice-python-checkpoint")")
+      spy_st+=("$(field median_batch_ms "$f")")
+      spy_st_gen+=("$(spy_generation median "$f.batches")")
+      spy_st_first+=("$(field first_batch_ms "$f")")
+    fi
   done
   st_sl[$smode]=$(median "${sl[@]}"); st_sp[$smode]=$(median "${sp[@]}")
   st_slf[$smode]=$(median "${slf_st[@]}"); st_spf[$smode]=$(median "${spf_st[@]}")
@@ -268,16 +363,25 @@ fl_st_med=$(median "${fl_st[@]}"); fl_st_f=$(median "${fl_st_first[@]}")
 fl_st_r=$(( $(median "${fl_st_rss[@]}") / 1024 ))
 fl_st_check=$(agree STATE "$state_batches" "$work/state-map-sluice-1.out" "$work/state-flink-1.out" \
   "equal after every batch")
+if [ "$spy" = 1 ]; then
+  spy_st_med=$(median "${spy_st[@]}")
+  spy_st_g=$(median "${spy_st_gen[@]}"); spy_st_f=$(median "${spy_st_first[@]}")
+  spy_st_r=$(( $(median "${spy_st_rss[@]}") / 1024 ))
+  spy_st_check=$(agree STATE "$state_batches" "$work/state-update-sluice-1.out" \
+    "$work/state-update-sluice-python-1.out" "equal after every batch")
+fi
 
 # (b) End-to-end latency over a socket at 20,000 lines/s, engines alternating by interval:
-# Spark, Sluice, Flink, PySpark at their i-th interval, then the (i+1)-th.
+# Spark, Sluice, Flink, PySpark, Sluice from Python at their i-th interval, then the (i+1)-th.
 lat_rate=20000
 lat_rows=()
-sl_smallest="none"; sp_smallest="none"; fl_smallest="none"; py_smallest="none"
+sl_smallest="none"; sp_smallest="none"; fl_smallest="none"; py_smallest="none"; spy_smallest="none"
 read -r -a sl_list <<< "$sl_intervals"; read -r -a sp_list <<< "$sp_intervals"
 read -r -a fl_list <<< "$fl_intervals"; read -r -a py_list <<< "$py_intervals"
+spy_list=(); if [ "$spy" = 1 ]; then read -r -a spy_list <<< "$spy_intervals"; fi
+declare -A spy_p99 sl_p99
 longest=0
-for n in ${#sl_list[@]} ${#sp_list[@]} ${#fl_list[@]} ${#py_list[@]}; do
+for n in ${#sl_list[@]} ${#sp_list[@]} ${#fl_list[@]} ${#py_list[@]} ${#spy_list[@]}; do
   if [ "$n" -gt "$longest" ]; then longest=$n; fi
 done
 # A row of the (b) table from a LATENCY line: engine, line, the field of the delay column.
@@ -306,6 +410,7 @@ for i in $(seq 0 $(( longest - 1 ))); do
       echo "| $iv ms | 0 | - ms | - ms | - ms | failed |")"
     if echo "$row" | grep -q '| yes |$'; then sl_smallest="$iv ms"; fi
     lat_rows+=("| Sluice ${row//NO/no}")
+    sl_p99[$iv]="$(echo "$row" | awk -F'|' '{ gsub(/ ms| /, "", $5); print $5 }')"
   fi
   if [ "$i" -lt "${#fl_list[@]}" ]; then
     iv="${fl_list[$i]}"
@@ -322,6 +427,15 @@ for i in $(seq 0 $(( longest - 1 ))); do
       "$threads" 2>/dev/null | grep '^LATENCY' || failed "$iv")"
     lat_rows+=("$(lat_row "PySpark Streaming" "$line" sched_p99_ms)")
     if echo "$line" | grep -q 'keeps_up=yes'; then py_smallest="$iv ms"; fi
+  fi
+  if [ "$i" -lt "${#spy_list[@]}" ]; then
+    iv="${spy_list[$i]}"
+    echo "latency: sluice from python at $iv ms ..." >&2
+    line="$(env PYTHONPATH="$root/bench/python/shim" "$spy_python" bench/pyspark/socket_latency.py \
+      "$iv" "$lat_rate" "$(lat_secs "$iv")" "$threads" 2>/dev/null | grep '^LATENCY' || failed "$iv")"
+    lat_rows+=("$(lat_row "Sluice from Python (PySpark's program)" "$line" sched_p99_ms)")
+    if echo "$line" | grep -q 'keeps_up=yes'; then spy_smallest="$iv ms"; fi
+    spy_p99[$iv]="$(echo "$line" | sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p')"
   fi
 done
 
@@ -347,6 +461,7 @@ py_w_f=$(field first_batch_ms "$work/window-pyspark.out")
 # window over the same records) in the first peer_rounds rounds.
 wsl=(); wsp=(); wslr=(); wspr=(); wsl_in=(); wsp_in=(); wsl_f=(); wsp_f=()
 wfl_in=(); wfl_r=(); wfl_f=()
+wspy=(); wspy_in=(); wspy_r=(); wspy_f=(); wspy_g=(); wspy_wg=()
 for r in $(seq 1 "$rounds"); do
   echo "round $r: window: sluice ..." >&2
   wslr+=("$(measure "$work/window-sluice-$r.out" "$bench" window-side --keys "$w_keys" \
@@ -362,6 +477,17 @@ for r in $(seq 1 "$rounds"); do
       -cp "$work/flink-classes:$flink/*" FlinkWindowBench "$w_keys" "$w_per" "$w_batches" "$threads")")
     wfl_in+=("$(field processing_ms "$work/window-flink-$r.out")")
     wfl_f+=("$(field first_batch_ms "$work/window-flink-$r.out")")
+  fi
+  if [ "$spy" = 1 ]; then
+    echo "round $r: window: sluice from python ..." >&2
+    rm -rf "$work/sluice-python-checkpoint"
+    f="$work/window-sluice-python-$r.out"
+    wspy_r+=("$(spy_measure "$f" bench/pyspark/window_bench.py "$w_keys" "$w_per" "$w_batches" \
+      "$threads" "$work/sluice-python-checkpoint")")
+    wspy+=("$(field median_window_batch_ms "$f")"); wspy_in+=("$(field processing_ms "$f")")
+    wspy_wg+=("$(spy_generation window "$f.batches" "$w_batches")")
+    wspy_g+=("$(spy_generation sum "$f.batches" "$w_batches")")
+    wspy_f+=("$(field first_batch_ms "$f")")
   fi
   wsl+=("$(field median_window_batch_ms "$work/window-sluice-$r.out")")
   wsp+=("$(field median_window_batch_ms "$work/window-spark-$r.out")")
@@ -382,7 +508,17 @@ w_py_in=$(per_input "$py_w_in"); w_fl_in=$(per_input "$(median "${wfl_in[@]}")")
 w_sp_check=$(agree WINDOW 6 "$work/window-sluice-1.out" "$work/window-spark-1.out" "equal (6 windows)")
 w_py_check=$(agree WINDOW 6 "$work/window-sluice-1.out" "$work/window-pyspark.out" "equal (6 windows)")
 w_fl_check=$(agree WINDOW 6 "$work/window-sluice-1.out" "$work/window-flink-1.out" "equal (6 windows)")
+if [ "$spy" = 1 ]; then
+  w_spy=$(median "${wspy[@]}"); w_spy_in=$(per_input "$(median "${wspy_in[@]}")")
+  w_spy_g=$(per_input "$(median "${wspy_g[@]}")"); w_spy_wg=$(median "${wspy_wg[@]}")
+  w_spy_r=$(( $(median "${wspy_r[@]}") / 1024 )); w_spy_f=$(median "${wspy_f[@]}")
+  w_spy_check=$(agree WINDOW 6 "$work/window-sluice-1.out" "$work/window-sluice-python-1.out" \
+    "equal (6 windows)")
+fi
 
+# "met" if a / b (both given) is at least $3, else "not met".
+atleast() { awk -v a="${1:-}" -v b="${2:-}" -v t="$3" 'BEGIN {
+  if (a == "" || b + 0 <= 0) print "—"; else if (a / b >= t) print "met"; else print "not met" }'; }
 one() { if [ "$peer_rounds" -eq 1 ]; then echo ", one run"; else echo ", median of $peer_rounds runs"; fi; }
 stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
 report="$root/bench/results/$stamp-$mode.md"
@@ -393,7 +529,11 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "Spark $(basename "$jars"/spark-core_*.jar .jar | sed 's/spark-core_2\.13-//') (pyspark from PyPI), Apache Flink $flink_version (apache-flink-libraries from PyPI), JVM $(java -version 2>&1 | head -1 | cut -d'"' -f2); local[$threads] (Flink: parallelism $threads) for every engine."
   echo
   echo "Peak RSS is that of the engine's whole process tree (for PySpark: the Python driver, the JVM it starts and its Python workers), the largest sum of the processes' RSS, sampled every 25 ms."
-  echo "Start to first completed batch: from the start of the program (the JVM's start for Spark and Flink, the Python process's start for PySpark, main() for Sluice) to the end of its first batch."
+  echo "Start to first completed batch: from the start of the program (the JVM's start for Spark and Flink, the Python process's start for PySpark and Sluice from Python, main() for Sluice) to the end of its first batch."
+  if [ "$spy" = 1 ]; then
+    echo
+    echo "Sluice from Python: the PySpark programs (bench/pyspark/*.py), unchanged, on Sluice's Python package (one process, no JVM), through the import shim bench/python/shim (a package \`pyspark\` re-exporting \`sluice\`), measured as PySpark is (its listener's processing delays). That delay, like Spark's, leaves out the generation of a batch's jobs (from the batch time to its submission), which must stay small for the figures to compare: it is given below each table."
+  fi
   echo
   echo "## (a) Word count over a queue of pre-made batches"
   echo
@@ -406,6 +546,9 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "| Sluice | $slc | $((slr / 1024)) MiB | $slf ms |"
   echo "| Spark Streaming (JVM) | $spc | $((spr / 1024)) MiB | $spf ms |"
   echo "| PySpark Streaming | $pyc | $((pyr / 1024)) MiB | $pyf ms |"
+  if [ "$spy" = 1 ]; then
+    echo "| Sluice from Python (PySpark's program) | $spyc | $((spyr / 1024)) MiB | $spyf ms |"
+  fi
   echo "| Apache Flink $flink_version (DataStream, BATCH mode) | $flc | $((flr / 1024)) MiB | $flf ms (whole job) |"
   echo "| hand-written Rust, $threads threads (the limit) | $hdc | $((hdr / 1024)) MiB | — |"
   echo
@@ -417,6 +560,12 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "At a larger size ($big_batches batches of $big_per_batch lines, 10 million words; Sluice and the hand-written loop only, medians of 5 alternating runs): Sluice $big_slc words/s, hand-written $big_hdc words/s, Sluice / hand-written $(ratio "$big_slc" "$big_hdc" "%.2f") (outputs $big_check)."
   echo
   echo "Cross-check of the outputs: $check."
+  if [ "$spy" = 1 ]; then
+    echo
+    echo "Sluice from Python: outputs $spy_check; job generation, outside the processing time: $spyg ms over the $batches batches (processing: $spyp ms)."
+    echo "Sluice from Python against PySpark: capacity $(ratio "$spyc" "$pyc" "%.1f×"), peak RSS $(ratio "$spyr" "$pyr" "%.2f") of PySpark's, first batch $(ratio "$pyf" "$spyf" "%.1f×") sooner;"
+    echo "against Sluice (Rust): capacity $(ratio "$spyc" "$slc" "%.3f") of Sluice's (Sluice $(ratio "$slc" "$spyc" "%.1f×") faster), peak RSS $(ratio "$spyr" "$slr" "%.1f×") Sluice's, first batch $spyf ms against $slf ms."
+  fi
   echo
   echo "## (b) End-to-end latency over a socket"
   echo
@@ -427,7 +576,15 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "|---|---:|---:|---:|---:|---:|---|"
   for row in "${lat_rows[@]}"; do echo "$row"; done
   echo
-  echo "Smallest interval tried that keeps up: Sluice $sl_smallest, Spark $sp_smallest, Flink $fl_smallest, PySpark $py_smallest (intervals tried: Sluice $sl_intervals ms; Spark $sp_intervals ms; Flink $fl_intervals ms; PySpark $py_intervals ms). Every row is a single run."
+  if [ "$spy" = 1 ]; then
+    echo "Smallest interval tried that keeps up: Sluice $sl_smallest, Spark $sp_smallest, Flink $fl_smallest, PySpark $py_smallest, Sluice from Python $spy_smallest (intervals tried: Sluice $sl_intervals ms; Spark $sp_intervals ms; Flink $fl_intervals ms; PySpark $py_intervals ms; Sluice from Python $spy_intervals ms). Every row is a single run."
+    echo
+    printf 'Latency p99, Sluice from Python / Sluice (Rust), by interval:'
+    for iv in $spy_intervals; do printf ' %s ms: %s;' "$iv" "$(ratio "${spy_p99[$iv]:-}" "${sl_p99[$iv]:-}" "%.2f")"; done
+    echo " Sluice from Python / PySpark smallest interval kept up: $spy_smallest against $py_smallest."
+  else
+    echo "Smallest interval tried that keeps up: Sluice $sl_smallest, Spark $sp_smallest, Flink $fl_smallest, PySpark $py_smallest (intervals tried: Sluice $sl_intervals ms; Spark $sp_intervals ms; Flink $fl_intervals ms; PySpark $py_intervals ms). Every row is a single run."
+  fi
   echo
   echo "## (c) reduce_by_key_and_window with an inverse function"
   echo
@@ -440,9 +597,18 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "| Sluice | $w_sl ms | $(unit "$w_sl_in" ms) | $w_slr MiB | $w_slf ms | (reference) |"
   echo "| Spark Streaming (JVM) | $w_sp ms | $(unit "$w_sp_in" ms) | $w_spr MiB | $w_spf ms | $w_sp_check |"
   echo "| PySpark Streaming (one run) | $py_w ms | $(unit "$w_py_in" ms) | $py_w_rss MiB | $py_w_f ms | $w_py_check |"
+  if [ "$spy" = 1 ]; then
+    echo "| Sluice from Python (PySpark's program) | $w_spy ms | $(unit "$w_spy_in" ms) | $w_spy_r MiB | $w_spy_f ms | $w_spy_check |"
+  fi
   echo "| Apache Flink $flink_version (DataStream, event time$(one)) | — | $(unit "$w_fl_in" ms) | $w_flr MiB | $w_flf ms (first window) | $w_fl_check |"
   echo
   echo "Spark / Sluice per window batch: $(ratio "$w_sp" "$w_sl" "%.0f×"); per 1 s of input: Spark / Sluice $(ratio "$w_sp_in" "$w_sl_in" "%.0f×"), Flink / Sluice $(ratio "$w_fl_in" "$w_sl_in" "%.0f×")."
+  if [ "$spy" = 1 ]; then
+    echo
+    echo "Sluice from Python: job generation, outside the processing time, median $w_spy_wg ms per window batch, $(unit "$w_spy_g" ms) per 1 s of input."
+    echo "Sluice from Python against PySpark: per window batch $(ratio "$py_w" "$w_spy" "%.1f×") faster, per 1 s of input $(ratio "$w_py_in" "$w_spy_in" "%.1f×"), peak RSS $(ratio "$w_spy_r" "$py_w_rss" "%.2f") of PySpark's, first batch $(ratio "$py_w_f" "$w_spy_f" "%.1f×") sooner;"
+    echo "against Sluice (Rust): per window batch $(ratio "$w_spy" "$w_sl" "%.0f×") Sluice's time, per 1 s of input $(ratio "$w_spy_in" "$w_sl_in" "%.0f×"), peak RSS $(ratio "$w_spy_r" "$w_slr" "%.1f×")."
+  fi
   echo
   echo "## (d) Keyed state, $keys keys, 100,000 updates per batch"
   echo
@@ -457,8 +623,32 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "| update_state_by_key | Sluice | ${st_sl[update]} ms | ${st_slr[update]} MiB | ${st_slf[update]} ms | (reference) |"
   echo "| update_state_by_key | Spark Streaming (JVM) | ${st_sp[update]} ms | ${st_spr[update]} MiB | ${st_spf[update]} ms | ${st_check[update]} |"
   echo "| update_state_by_key | PySpark Streaming (one run) | $py_st ms | $py_st_rss MiB | $py_st_f ms | $py_st_check |"
+  if [ "$spy" = 1 ]; then
+    echo "| update_state_by_key | Sluice from Python (PySpark's program) | $spy_st_med ms | $spy_st_r MiB | $spy_st_f ms | $spy_st_check |"
+  fi
   echo
   echo "Per batch, Spark / Sluice: map_with_state $(ratio "${st_sp[map]}" "${st_sl[map]}" "%.0f×"), update_state_by_key $(ratio "${st_sp[update]}" "${st_sl[update]}" "%.0f×"); Flink / Sluice (map_with_state): $(ratio "$fl_st_med" "${st_sl[map]}" "%.0f×"); PySpark / Sluice (update_state_by_key): $(ratio "$py_st" "${st_sl[update]}" "%.0f×")."
+  if [ "$spy" = 1 ]; then
+    echo
+    echo "Sluice from Python: job generation, outside the processing time, median $spy_st_g ms per batch."
+    echo "Sluice from Python against PySpark (update_state_by_key): per batch $(ratio "$py_st" "$spy_st_med" "%.1f×") faster, peak RSS $(ratio "$spy_st_r" "$py_st_rss" "%.2f") of PySpark's, first batch $(ratio "$py_st_f" "$spy_st_f" "%.1f×") sooner;"
+    echo "against Sluice (Rust): per batch $(ratio "$spy_st_med" "${st_sl[update]}" "%.0f×") Sluice's time, peak RSS $(ratio "$spy_st_r" "${st_slr[update]}" "%.1f×"), first batch $spy_st_f ms against ${st_slf[update]} ms."
+    echo
+    echo "## Sluice from Python: against PySpark's targets, and what Python costs"
+    echo
+    echo "| target | measured | |"
+    echo "|---|---|---|"
+    echo "| (a) word count capacity ≥ 5× PySpark's | $(ratio "$spyc" "$pyc" "%.1f×") | $(atleast "$spyc" "$pyc" 5) |"
+    echo "| (d) update_state_by_key at $keys keys ≥ 10× faster per batch | $(ratio "$py_st" "$spy_st_med" "%.1f×") | $(atleast "$py_st" "$spy_st_med" 10) |"
+    echo "| start to first completed batch ≥ 10× sooner: (a) | $(ratio "$pyf" "$spyf" "%.1f×") | $(atleast "$pyf" "$spyf" 10) |"
+    echo "| start to first completed batch ≥ 10× sooner: (c) | $(ratio "$py_w_f" "$w_spy_f" "%.1f×") | $(atleast "$py_w_f" "$w_spy_f" 10) |"
+    echo "| start to first completed batch ≥ 10× sooner: (d) | $(ratio "$py_st_f" "$spy_st_f" "%.1f×") | $(atleast "$py_st_f" "$spy_st_f" 10) |"
+    echo "| peak RSS ≤ 1/3 of PySpark's: (a) | $(ratio "$spyr" "$pyr" "%.2f") | $(atleast "$pyr" "$spyr" 3) |"
+    echo "| peak RSS ≤ 1/3 of PySpark's: (c) | $(ratio "$w_spy_r" "$py_w_rss" "%.2f") | $(atleast "$py_w_rss" "$w_spy_r" 3) |"
+    echo "| peak RSS ≤ 1/3 of PySpark's: (d) | $(ratio "$spy_st_r" "$py_st_rss" "%.2f") | $(atleast "$py_st_rss" "$spy_st_r" 3) |"
+    echo
+    echo "What Python costs (Sluice from Python / Sluice in Rust, same workload and run): (a) capacity $(ratio "$spyc" "$slc" "%.3f") (Rust $(ratio "$slc" "$spyc" "%.1f×") faster); (b) smallest interval kept up $spy_smallest against $sl_smallest; (c) per window batch $(ratio "$w_spy" "$w_sl" "%.0f×"), per 1 s of input $(ratio "$w_spy_in" "$w_sl_in" "%.0f×"); (d) update_state_by_key per batch $(ratio "$spy_st_med" "${st_sl[update]}" "%.0f×"); peak RSS (a) $(ratio "$spyr" "$slr" "%.1f×"), (c) $(ratio "$w_spy_r" "$w_slr" "%.1f×"), (d) $(ratio "$spy_st_r" "${st_slr[update]}" "%.1f×")."
+  fi
 } > "$report"
 cat "$report"
 echo "report: $report" >&2
