@@ -143,7 +143,7 @@ impl NativeDStream {
 
     /// Keeps a state per key of the stream's `(key, value)` records in the engine's keyed
     /// state: `f(new_values, state)` for every key with state or new values, once per key and
-    /// batch (the interpreter lock taken once per partition); `None` removes the key. With
+    /// batch (the interpreter lock taken once per key group); `None` removes the key. With
     /// `with_time_and_key` the call is `f(time_ms, key, new_values, state)`. The state is
     /// checkpointed under `name`; the stream holds every `(key, state)`.
     #[pyo3(signature = (f, name, partitions, initial, with_time_and_key = false))]

@@ -266,7 +266,7 @@ fn update_state_by_key_with_initial_state_and_missing_rdds() {
 }
 
 #[test]
-fn a_partition_update_is_one_call_per_partition_with_keep_set_and_remove() {
+fn a_partition_update_is_one_call_per_key_group_with_keep_set_and_remove() {
     let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
     let c = Arc::clone(&calls);
     let out = run_stream(
@@ -309,9 +309,21 @@ fn a_partition_update_is_one_call_per_partition_with_keep_set_and_remove() {
         sorted_batches(&out),
         vec![vec![('a', 3), ('b', 1)], vec![('a', 3)], vec![('a', 3)]]
     );
-    // One partition: one call per batch, with every key that has state or new values.
+    // One call per key group with keys (here each key is alone in its group), with every
+    // key that has state or new values.
+    let calls = calls.lock().unwrap().clone();
+    let mut per_batch: BTreeMap<i64, Vec<(char, Vec<i32>, Option<i32>)>> = BTreeMap::new();
+    for (t, keys) in &calls {
+        per_batch
+            .entry(*t)
+            .or_default()
+            .extend(keys.iter().cloned());
+    }
+    for keys in per_batch.values_mut() {
+        keys.sort();
+    }
     assert_eq!(
-        calls.lock().unwrap().clone(),
+        per_batch.into_iter().collect::<Vec<_>>(),
         vec![
             (
                 1000,
@@ -325,13 +337,14 @@ fn a_partition_update_is_one_call_per_partition_with_keep_set_and_remove() {
             (3000, vec![('a', vec![], Some(3))]),
         ]
     );
+    assert!(calls.iter().all(|(_, keys)| !keys.is_empty()), "{calls:?}");
 }
 
 #[test]
 fn a_partition_update_that_answers_for_the_wrong_number_of_keys_fails_the_batch() {
     let err = run_stream(vec![vec![('a', 1), ('b', 1)]], 1, |s| {
         s.update_state_by_key_partitions(
-            |_, _updates: Vec<_>| Ok(vec![StateUpdate::Set(1)]),
+            |_, _updates: Vec<_>| Ok(Vec::<StateUpdate<i32>>::new()),
             Some(1),
             None,
         )
@@ -339,7 +352,7 @@ fn a_partition_update_that_answers_for_the_wrong_number_of_keys_fails_the_batch(
     .unwrap_err();
     let chain = format!("{err} {:?}", std::error::Error::source(&err));
     assert!(
-        chain.contains("answered for 1 keys, but was given 2"),
+        chain.contains("answered for 0 keys, but was given 1"),
         "{chain}"
     );
 }

@@ -1,13 +1,15 @@
-//! `update_state_by_key_partitions`: Spark's `updateStateByKey` with a function called once
-//! per partition and batch, over all of the partition's keys (see [`crate::state::update`]).
+//! `update_state_by_key_partitions`: Spark's `updateStateByKey` with a function called with
+//! many keys at once — once per key group of a partition and batch, so at most as many calls
+//! per batch as there are key groups (128) — instead of once per key (see
+//! [`crate::state::update`]).
 //!
 //! The semantics are `update_state_by_key`'s — every key with state or new values is updated
 //! every batch, a removed key is gone — and so is the state: the same key-group store,
 //! checkpointed and restored by the operator's name like any other. Only the calling
-//! convention differs: one call receives every [`KeyUpdate`] of the partition and answers one
+//! convention differs: one call receives every [`KeyUpdate`] of a key group and answers one
 //! [`StateUpdate`] each, so a function with a fixed cost per call (a language runtime's lock,
-//! a round trip) pays it once per partition. The function may fail; a failed call changes no
-//! state, and the task is retried like any other.
+//! a round trip) pays it once per group, not once per key. The function may fail; a failed
+//! call changes no state, and the task is retried like any other.
 
 use std::sync::Arc;
 
@@ -23,13 +25,18 @@ use crate::time::Time;
 
 /// The update function of
 /// [`update_state_by_key_partitions`](DStream::update_state_by_key_partitions): one call per
-/// partition and batch, one answer per key, in the order of the keys given.
+/// key group with keys, one answer per key, in the order of the keys given.
 pub type PartitionUpdateFn<K, V, S> =
     dyn for<'a> Fn(Time, Vec<KeyUpdate<'a, K, V, S>>) -> Result<Vec<StateUpdate<S>>> + Send + Sync;
 
-/// Applies one batch to partition `p` of `n`: groups the records by key, calls `f` once with
-/// every key of the partition's groups, and commits the answers. Nothing is committed when `f`
-/// fails or answers for the wrong number of keys.
+/// Applies one batch to partition `p` of `n`: groups the records by key, calls `f` once per
+/// key group with every key of the group that has state or new values, and commits the
+/// answers once every group is done. Nothing is committed when `f` fails or answers for the
+/// wrong number of keys.
+///
+/// One call per group rather than per partition keeps the buffers of a call small (a few
+/// thousand keys), so they are reused from call to call instead of being fresh memory every
+/// batch.
 fn apply_partition_update<K: Key, V: Data, S: Data>(
     store: &StateStore<K, S>,
     p: usize,
@@ -49,25 +56,24 @@ fn apply_partition_update<K: Key, V: Data, S: Data>(
             .push(v);
     }
     let mut per_group: Vec<Vec<(K, Change<S>)>> = (0..groups.len()).map(|_| Vec::new()).collect();
-    {
-        // Keys with state first (group by group), then the keys first seen in this batch.
-        let mut existing: Vec<(usize, &K)> = Vec::new();
-        let mut work: Vec<KeyUpdate<'_, K, V, S>> = Vec::new();
-        for (gi, guard) in guards.iter().enumerate() {
-            for (k, e) in guard.map.iter() {
-                existing.push((gi, k));
-                work.push(KeyUpdate {
-                    key: k,
-                    values: new_values[gi].remove(k).unwrap_or_default(),
-                    state: Some(&e.value),
-                });
-            }
+    for (gi, guard) in guards.iter().enumerate() {
+        let news = &mut new_values[gi];
+        // Keys with state first, then the keys first seen in this batch.
+        let existing: Vec<&K> = guard.map.keys().collect();
+        let mut work: Vec<KeyUpdate<'_, K, V, S>> = guard
+            .map
+            .iter()
+            .map(|(k, e)| KeyUpdate {
+                key: k,
+                values: news.remove(k).unwrap_or_default(),
+                state: Some(&e.value),
+            })
+            .collect();
+        let mut fresh: Vec<(K, Vec<V>)> = news.drain().collect();
+        if work.is_empty() && fresh.is_empty() {
+            continue;
         }
-        let mut fresh: Vec<(usize, K, Vec<V>)> = Vec::new();
-        for (gi, news) in new_values.iter_mut().enumerate() {
-            fresh.extend(news.drain().map(|(k, vals)| (gi, k, vals)));
-        }
-        work.extend(fresh.iter_mut().map(|(_, k, vals)| KeyUpdate {
+        work.extend(fresh.iter_mut().map(|(k, vals)| KeyUpdate {
             key: &*k,
             values: std::mem::take(vals),
             state: None,
@@ -81,16 +87,17 @@ fn apply_partition_update<K: Key, V: Data, S: Data>(
             )));
         }
         let mut answers = answers.into_iter();
-        for ((gi, k), answer) in existing.into_iter().zip(answers.by_ref()) {
+        let changes = &mut per_group[gi];
+        for (k, answer) in existing.into_iter().zip(answers.by_ref()) {
             match answer {
                 StateUpdate::Keep => {}
-                StateUpdate::Set(s) => per_group[gi].push((k.clone(), Change::Put(s))),
-                StateUpdate::Remove => per_group[gi].push((k.clone(), Change::Remove)),
+                StateUpdate::Set(s) => changes.push((k.clone(), Change::Put(s))),
+                StateUpdate::Remove => changes.push((k.clone(), Change::Remove)),
             }
         }
-        for ((gi, k, _), answer) in fresh.into_iter().zip(answers) {
+        for ((k, _), answer) in fresh.into_iter().zip(answers) {
             if let StateUpdate::Set(s) = answer {
-                per_group[gi].push((k, Change::Put(s)));
+                changes.push((k, Change::Put(s)));
             }
         }
     }
@@ -102,8 +109,8 @@ fn apply_partition_update<K: Key, V: Data, S: Data>(
 
 impl<K: Key, V: Data> DStream<(K, V)> {
     /// Keeps a state per key like
-    /// [`update_state_by_key`](DStream::update_state_by_key), with a function called once per
-    /// partition and batch with every key of the partition (see the module docs). `partitions`
+    /// [`update_state_by_key`](DStream::update_state_by_key), with a function called with
+    /// many keys at once: once per key group with keys, every batch (see the module docs). `partitions`
     /// defaults to the default parallelism; `initial` is loaded before the first batch. The
     /// stream holds every `(key, state)` after each batch.
     ///
@@ -113,7 +120,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     /// let out = run_stream(vec![vec![('a', 1), ('b', 1)], vec![('a', 1)]], 2, |s| {
     ///     s.update_state_by_key_partitions(
     ///         |_time, keys| {
-    ///             // One call for all of a partition's keys.
+    ///             // One call for all the keys of a key group.
     ///             Ok(keys
     ///                 .into_iter()
     ///                 .map(|u| {

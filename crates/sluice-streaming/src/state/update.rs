@@ -1,11 +1,11 @@
-//! The contract of a partition-level state update
+//! The contract of a state update over many keys at once
 //! ([`DStream::update_state_by_key_partitions`](crate::DStream::update_state_by_key_partitions)):
-//! the engine hands the function every key of a partition at once, as [`KeyUpdate`]s, and the
+//! the engine hands the function every key of a key group at once, as [`KeyUpdate`]s, and the
 //! function answers one [`StateUpdate`] per key.
 //!
 //! This is `update_state_by_key` for functions with a fixed cost per call — a call into another
 //! language's runtime that must take a lock first, say — which should be paid once per
-//! partition and batch, not once per key.
+//! key group and batch, not once per key.
 
 /// One key's share of a batch: its new values (in arrival order; empty when the key has state
 /// but no new values) and its current state (`None` for a key first seen in this batch).
