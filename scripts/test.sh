@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, unit, integration and doc tests (the
-# Kafka connector's against a real broker, the MQTT receiver's against Mosquitto), a short
-# run of the main job, the web UI's end-to-end test in headless Chromium, and the Python
-# package's pytest suite. Installs what the tests need when it is missing (the tansu broker
-# from crates.io, Debian's mosquitto and chromium, playwright-core from npm, maturin, pytest
-# and confluent-kafka from PyPI), in a cache outside the checkout.
+# Kafka connector's against a real broker, the MQTT receiver's against Mosquitto, the ZeroMQ
+# receiver's against pyzmq), a short run of the main job, the web UI's end-to-end test in
+# headless Chromium, and the Python package's pytest suite. Installs what the tests need when it is missing (the tansu broker
+# from crates.io, Debian's mosquitto and chromium, playwright-core from npm, maturin, pytest,
+# confluent-kafka and pyzmq from PyPI), in a cache outside the checkout.
 #
 # Build products go to a cache outside the checkout (SLUICE_CACHE, default ~/.cache/sluice),
 # so repeated runs and fresh clones on the same machine build incrementally.
@@ -40,20 +40,23 @@ SLUICE_MOSQUITTO="$(bash scripts/install-mosquitto.sh)"
 export SLUICE_MOSQUITTO
 echo "mosquitto at $SLUICE_MOSQUITTO"
 
+step "Python package (built with maturin) and the ZeroMQ tests' peer, pyzmq"
+python="$(bash scripts/install-python.sh)"
+export SLUICE_PYTHON="$python"
+
 step "cargo test (all features)"
 # The examples run as child processes by the crash tests.
 cargo build --quiet --locked -p sluice --examples
 cargo test --workspace --all-features --locked
 
-step "cargo test: the tests that need the Kafka broker or Mosquitto (ignored without them)"
+step "cargo test: the tests that need the Kafka broker, Mosquitto or pyzmq (ignored without them)"
 cargo test --locked -p sluice-connectors --all-features -- --ignored
 
 step "crash campaign: random SIGKILLs and restarts, output byte for byte as without failures"
 KILLS="${SLUICE_CRASH_KILLS:-5}" bash scripts/crash-campaign.sh
 KILLS="${SLUICE_CRASH_KILLS:-5}" EXAMPLE=recoverable_event_time bash scripts/crash-campaign.sh
 
-step "Python package: build with maturin, then its pytest suite"
-python="$(bash scripts/install-python.sh)"
+step "Python package: its pytest suite"
 # Run from outside the checkout, so `import sluice` is the installed package.
 (cd "$CARGO_TARGET_DIR" && "$python" -m pytest -q -p no:cacheprovider "$OLDPWD/crates/sluice-python/tests")
 

@@ -5,6 +5,8 @@
 //!   from source, so it is kept behind a feature to keep a cold build of the engine quick.
 //! - `mqtt` (cargo feature `mqtt`): a receiver subscribed to topic filters on an MQTT broker,
 //!   acknowledging QoS 1 messages once stored.
+//! - `zeromq` (cargo feature `zeromq`): a receiver on SUB or PULL sockets (the pure-Rust
+//!   `zeromq` crate).
 
 #![warn(unreachable_pub)]
 
@@ -13,3 +15,6 @@ pub mod kafka;
 
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
+
+#[cfg(feature = "zeromq")]
+pub mod zeromq;
