@@ -22,6 +22,8 @@ mod pickled;
 mod rdd;
 mod state;
 mod streaming;
+#[cfg(feature = "zeromq")]
+mod zeromq;
 
 use pyo3::prelude::*;
 
@@ -47,6 +49,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     #[cfg(feature = "mqtt")]
     m.add_function(wrap_pyfunction!(mqtt::mqtt_text_stream, m)?)?;
+    #[cfg(feature = "zeromq")]
+    m.add_function(wrap_pyfunction!(zeromq::zeromq_text_stream, m)?)?;
     m.add("SluiceError", m.py().get_type::<error::SluiceError>())?;
     Ok(())
 }

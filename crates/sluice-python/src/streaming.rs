@@ -27,7 +27,10 @@ pub(crate) struct NativeStreamingContext {
 
 impl NativeStreamingContext {
     /// The engine's streaming context.
-    #[cfg_attr(not(any(feature = "kafka", feature = "mqtt")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "kafka", feature = "mqtt", feature = "zeromq")),
+        allow(dead_code)
+    )]
     pub(crate) fn inner(&self) -> &StreamingContext {
         &self.ssc
     }

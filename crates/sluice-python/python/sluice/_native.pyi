@@ -98,3 +98,7 @@ def kafka_save(stream: NativeDStream, topic: str, params: List[Tuple[str, str]])
 # Built with the `mqtt` feature (the default wheel is).
 def mqtt_text_stream(ssc: NativeStreamingContext, host: str, port: int, topics: List[str],
                      qos: int, client_id: Optional[str]) -> NativeDStream: ...
+
+# Built with the `zeromq` feature (the default wheel is).
+def zeromq_text_stream(ssc: NativeStreamingContext, endpoints: List[str],
+                       topics: Optional[List[str]]) -> NativeDStream: ...
