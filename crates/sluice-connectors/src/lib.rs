@@ -7,6 +7,7 @@
 //!   acknowledging QoS 1 messages once stored.
 //! - `zeromq` (cargo feature `zeromq`): a receiver on SUB or PULL sockets (the pure-Rust
 //!   `zeromq` crate).
+//! - `flume` (cargo feature `flume`): a receiver Flume's Avro sink pushes events to.
 
 #![warn(unreachable_pub)]
 
@@ -18,3 +19,6 @@ pub mod mqtt;
 
 #[cfg(feature = "zeromq")]
 pub mod zeromq;
+
+#[cfg(feature = "flume")]
+pub mod flume;

@@ -11,6 +11,8 @@ mod chunk;
 mod context;
 mod dstream;
 mod error;
+#[cfg(feature = "flume")]
+mod flume;
 mod hash;
 #[cfg(feature = "kafka")]
 mod kafka;
@@ -51,6 +53,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mqtt::mqtt_text_stream, m)?)?;
     #[cfg(feature = "zeromq")]
     m.add_function(wrap_pyfunction!(zeromq::zeromq_text_stream, m)?)?;
+    #[cfg(feature = "flume")]
+    m.add_function(wrap_pyfunction!(flume::flume_text_stream, m)?)?;
     m.add("SluiceError", m.py().get_type::<error::SluiceError>())?;
     Ok(())
 }

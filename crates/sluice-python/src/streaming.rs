@@ -28,7 +28,12 @@ pub(crate) struct NativeStreamingContext {
 impl NativeStreamingContext {
     /// The engine's streaming context.
     #[cfg_attr(
-        not(any(feature = "kafka", feature = "mqtt", feature = "zeromq")),
+        not(any(
+            feature = "kafka",
+            feature = "mqtt",
+            feature = "zeromq",
+            feature = "flume"
+        )),
         allow(dead_code)
     )]
     pub(crate) fn inner(&self) -> &StreamingContext {
@@ -244,6 +249,11 @@ impl NativeStreamingContext {
     /// The last completed batch's time in ms.
     fn last_completed_batch(&self) -> Option<i64> {
         self.ssc.last_completed_batch().map(Time::millis)
+    }
+
+    /// Records the receivers skipped as bad (undecodable, too long), in all.
+    fn receivers_bad_records(&self) -> u64 {
+        self.ssc.receivers().iter().map(|r| r.bad_records).sum()
     }
 
     /// Batches completed so far.
