@@ -251,6 +251,11 @@ impl NativeStreamingContext {
         self.ssc.last_completed_batch().map(Time::millis)
     }
 
+    /// Records the receivers have stored, in all.
+    fn receivers_records_stored(&self) -> u64 {
+        self.ssc.receivers().iter().map(|r| r.records_stored).sum()
+    }
+
     /// Records the receivers skipped as bad (undecodable, too long), in all.
     fn receivers_bad_records(&self) -> u64 {
         self.ssc.receivers().iter().map(|r| r.bad_records).sum()

@@ -175,3 +175,42 @@ def test_bad_arguments_are_refused(msc):
         FlumeUtils.createStream(ssc, "127.0.0.1", 0)
     with pytest.raises(ValueError, match="enableDecompression"):
         FlumeUtils.createStream(ssc, "127.0.0.1", 4141, enableDecompression=True)
+
+
+def test_a_full_buffer_holds_the_answer_back_and_a_new_connection_shakes_hands_again():
+    from sluice import SparkConf, SparkContext
+    from sluice.streaming.flume import FlumeUtils
+    from sluice.testing import manual_clock_conf
+    conf = manual_clock_conf(SparkConf().set("sluice.streaming.receiver.maxBufferedRecords",
+                                             "100"))
+    sc = SparkContext("local[2]", "flume-backpressure", conf=conf)
+    port = _port()
+    ssc = StreamingContext(sc, 1)
+    got = []
+    FlumeUtils.createStream(ssc, "127.0.0.1", port).foreachRDD(
+        lambda rdd: got.extend(rdd.collect()))
+    ssc.start()
+    try:
+        sink = Sink(port)
+        events = [{"headers": {}, "body": b"e%d" % i} for i in range(80)]
+        assert sink.append_batch(events)[1:] == (False, "OK")
+        # 80 held of 100: the next 80 do not fit, so the answer waits for a batch.
+        payload = enc({"type": "array", "items": EVENT}, events)
+        sink.sock.sendall(frame(2, enc(META, {}) + enc("string", "appendBatch") + payload))
+        sink.sock.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            sink.sock.recv(1)
+        sink.sock.settimeout(30)
+        run_batches(ssc, 1)  # the batch takes the first 80: room for the rest
+        serial, buf = read_frame(sink.sock)
+        dec(META, buf)
+        assert serial == 2 and not dec("boolean", buf) and dec(STATUS, buf) == "OK"
+        # A sink that reconnects starts with a handshake again.
+        sink.sock.close()
+        again = Sink(port)
+        handshake, error, status = again.append_batch([{"headers": {}, "body": b"after"}])
+        assert handshake["match"] == "CLIENT" and (error, status) == (False, "OK")
+        run_batches(ssc, 2)
+        assert len(got) == 161 and got[-1] == ({}, "after")
+    finally:
+        ssc.stop(stopSparkContext=True)

@@ -88,3 +88,47 @@ def test_bad_endpoints_are_refused(msc):
     ssc = StreamingContext(msc, 1)
     with pytest.raises(ValueError, match="tcp://host:port"):
         ZeroMQUtils.createPullStream(ssc, "ipc:///tmp/x")
+
+
+def test_a_slow_job_bounds_what_the_pull_receiver_holds(zctx):
+    from sluice import SparkConf, SparkContext
+    from sluice.streaming.zeromq import ZeroMQUtils
+    from sluice.testing import manual_clock_conf
+    conf = manual_clock_conf(SparkConf().set("sluice.streaming.receiver.maxBufferedRecords",
+                                             "100"))
+    sc = SparkContext("local[2]", "zmq-backpressure", conf=conf)
+    port = _port()
+    push = zctx.socket(zmq.PUSH)
+    push.setsockopt(zmq.SNDHWM, 10)
+    push.setsockopt(zmq.SNDTIMEO, 200)
+    push.bind("tcp://127.0.0.1:%d" % port)
+    ssc = StreamingContext(sc, 1)
+    got = []
+    ZeroMQUtils.createPullStream(ssc, "tcp://127.0.0.1:%d" % port).foreachRDD(
+        lambda rdd: got.extend(rdd.collect()))
+    ssc.start()
+    try:
+        # No batch runs: the receiver fills its buffer and stops reading; the kernel's socket
+        # buffers fill (messages of 16 KiB, so that takes a few hundred), and the pusher
+        # blocks (its sends time out), while the receiver holds at most its buffer and one
+        # group.
+        pad = b"." * 16384
+        sent = 0
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                push.send(b"m%d %s" % (sent, pad))
+                sent += 1
+            except zmq.Again:
+                break
+            assert time.monotonic() < deadline and sent < 20000, "the pusher never blocked"
+        held = ssc._native.receivers_records_stored()
+        assert held <= 100 + 512, held
+        # Batches drain it, and everything sent arrives, in order.
+        deadline = time.monotonic() + 60
+        while len(got) < sent:
+            assert time.monotonic() < deadline, "only %d of %d" % (len(got), sent)
+            run_batches(ssc, 1)
+        assert [g.split(" ")[0] for g in got] == ["m%d" % i for i in range(sent)]
+    finally:
+        ssc.stop(stopSparkContext=True)
