@@ -251,6 +251,15 @@ impl NativeStreamingContext {
         self.ssc.last_completed_batch().map(Time::millis)
     }
 
+    /// The last error each receiver reported (`None` for those without one).
+    fn receivers_last_errors(&self) -> Vec<Option<String>> {
+        self.ssc
+            .receivers()
+            .into_iter()
+            .map(|r| r.last_error)
+            .collect()
+    }
+
     /// Records the receivers have stored, in all.
     fn receivers_records_stored(&self) -> u64 {
         self.ssc.receivers().iter().map(|r| r.records_stored).sum()
