@@ -11,6 +11,9 @@
 
 #![warn(unreachable_pub)]
 
+#[cfg(any(feature = "mqtt", feature = "zeromq", feature = "flume"))]
+mod receiver_thread;
+
 #[cfg(feature = "kafka")]
 pub mod kafka;
 

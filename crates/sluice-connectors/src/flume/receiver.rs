@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use sluice_core::Data;
 use sluice_streaming::{Receiver, ReceiverContext};
 
@@ -17,6 +16,7 @@ use super::protocol::{
     protocol_hash, read_call, read_frame, read_handshake, write_error, write_frame,
     write_handshake, write_status, Call, FlumeEvent, Handshake, Status,
 };
+use crate::receiver_thread::ReceiverThread;
 
 /// Turns an event into a record, or says why it cannot be one.
 pub(super) type Decode<T> = Arc<dyn Fn(FlumeEvent) -> Result<T, String> + Send + Sync>;
@@ -26,8 +26,7 @@ pub(super) struct FlumeReceiver<T> {
     host: String,
     port: u16,
     decode: Decode<T>,
-    stop: Arc<AtomicBool>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: ReceiverThread,
 }
 
 impl<T> FlumeReceiver<T> {
@@ -36,15 +35,13 @@ impl<T> FlumeReceiver<T> {
             host,
             port,
             decode,
-            stop: Arc::new(AtomicBool::new(false)),
-            thread: Mutex::new(None),
+            thread: ReceiverThread::default(),
         }
     }
 }
 
 impl<T: Data> Receiver<T> for FlumeReceiver<T> {
     fn on_start(&self, ctx: ReceiverContext<T>) {
-        self.stop.store(false, Ordering::Release);
         let listener = match TcpListener::bind((self.host.as_str(), self.port)) {
             Ok(l) => l,
             Err(e) => {
@@ -55,20 +52,15 @@ impl<T: Data> Receiver<T> for FlumeReceiver<T> {
                 return;
             }
         };
-        let (decode, stop) = (Arc::clone(&self.decode), Arc::clone(&self.stop));
-        let spawned = std::thread::Builder::new()
-            .name("sluice-flume".into())
-            .spawn(move || accept(listener, decode, stop, ctx));
-        if let Ok(handle) = spawned {
-            *self.thread.lock() = Some(handle);
-        }
+        let decode = Arc::clone(&self.decode);
+        let c = ctx.clone();
+        self.thread.start("sluice-flume", &ctx, move |stop| {
+            accept(listener, decode, stop, c)
+        });
     }
 
     fn on_stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(t) = self.thread.lock().take() {
-            let _ = t.join();
-        }
+        self.thread.stop();
     }
 
     fn name(&self) -> String {

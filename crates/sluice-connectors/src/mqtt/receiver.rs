@@ -4,10 +4,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use parking_lot::Mutex;
 use rumqttc::{
     Client, Connection, Event, MqttOptions, Packet, Publish, QoS, RecvTimeoutError,
     SubscribeFilter, SubscribeReasonCode, TryRecvError,
@@ -16,6 +14,7 @@ use sluice_core::Data;
 use sluice_streaming::{Receiver, ReceiverContext};
 
 use super::{MqttMessage, Qos};
+use crate::receiver_thread::{pause, ReceiverThread};
 
 /// Turns a message into a record, or says why it cannot be one.
 pub(super) type Decode<T> = Arc<dyn Fn(MqttMessage) -> Result<T, String> + Send + Sync>;
@@ -42,8 +41,7 @@ const MAX_PACKET: usize = 268_435_455;
 pub(super) struct MqttReceiver<T> {
     settings: Settings,
     decode: Decode<T>,
-    stop: Arc<AtomicBool>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: ReceiverThread,
 }
 
 impl<T> MqttReceiver<T> {
@@ -51,33 +49,22 @@ impl<T> MqttReceiver<T> {
         MqttReceiver {
             settings,
             decode,
-            stop: Arc::new(AtomicBool::new(false)),
-            thread: Mutex::new(None),
+            thread: ReceiverThread::default(),
         }
     }
 }
 
 impl<T: Data> Receiver<T> for MqttReceiver<T> {
     fn on_start(&self, ctx: ReceiverContext<T>) {
-        self.stop.store(false, Ordering::Release);
-        let (settings, decode, stop) = (
-            self.settings.clone(),
-            Arc::clone(&self.decode),
-            Arc::clone(&self.stop),
-        );
-        let spawned = std::thread::Builder::new()
-            .name("sluice-mqtt".into())
-            .spawn(move || receive(settings, decode, stop, ctx));
-        if let Ok(handle) = spawned {
-            *self.thread.lock() = Some(handle);
-        }
+        let (settings, decode) = (self.settings.clone(), Arc::clone(&self.decode));
+        let c = ctx.clone();
+        self.thread.start("sluice-mqtt", &ctx, move |stop| {
+            receive(settings, decode, stop, c)
+        });
     }
 
     fn on_stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(t) = self.thread.lock().take() {
-            let _ = t.join();
-        }
+        self.thread.stop();
     }
 
     fn name(&self) -> String {
@@ -110,14 +97,6 @@ fn fresh_client_id() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     format!("sluice-{}-{:x}", std::process::id(), nanos & 0xffff_ffff)
-}
-
-/// Sleeps up to `d`, waking early when `stop` is set.
-fn pause(d: Duration, stop: &AtomicBool) {
-    let deadline = Instant::now() + d;
-    while Instant::now() < deadline && !stop.load(Ordering::Acquire) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Messages read but not yet stored and acknowledged.

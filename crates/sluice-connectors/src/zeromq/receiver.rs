@@ -6,16 +6,15 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use sluice_core::Data;
 use sluice_streaming::{Receiver, ReceiverContext};
 use zeromq::util::PeerIdentity;
 use zeromq::{PullSocket, Socket, SocketEvent, SocketRecv, SubSocket, ZmqMessage};
 
 use super::ZmqKind;
+use crate::receiver_thread::ReceiverThread;
 
 /// Turns a message's frames into records, or says why it cannot.
 pub(super) type Decode<T> = Arc<dyn Fn(&[&[u8]]) -> Result<Vec<T>, String> + Send + Sync>;
@@ -34,8 +33,7 @@ const MAX_GROUP: usize = 512;
 pub(super) struct ZmqReceiver<T> {
     settings: Settings,
     decode: Decode<T>,
-    stop: Arc<AtomicBool>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: ReceiverThread,
 }
 
 impl<T> ZmqReceiver<T> {
@@ -43,41 +41,28 @@ impl<T> ZmqReceiver<T> {
         ZmqReceiver {
             settings,
             decode,
-            stop: Arc::new(AtomicBool::new(false)),
-            thread: Mutex::new(None),
+            thread: ReceiverThread::default(),
         }
     }
 }
 
 impl<T: Data> Receiver<T> for ZmqReceiver<T> {
     fn on_start(&self, ctx: ReceiverContext<T>) {
-        self.stop.store(false, Ordering::Release);
-        let (settings, decode, stop) = (
-            self.settings.clone(),
-            Arc::clone(&self.decode),
-            Arc::clone(&self.stop),
-        );
-        let spawned = std::thread::Builder::new()
-            .name("sluice-zeromq".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                match runtime {
-                    Ok(rt) => rt.block_on(receive(settings, decode, stop, ctx)),
-                    Err(e) => ctx.report_error(&format!("cannot start the ZeroMQ runtime: {e}")),
-                }
-            });
-        if let Ok(handle) = spawned {
-            *self.thread.lock() = Some(handle);
-        }
+        let (settings, decode) = (self.settings.clone(), Arc::clone(&self.decode));
+        let c = ctx.clone();
+        self.thread.start("sluice-zeromq", &ctx, move |stop| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            match runtime {
+                Ok(rt) => rt.block_on(receive(settings, decode, stop, c)),
+                Err(e) => c.report_error(&format!("cannot start the ZeroMQ runtime: {e}")),
+            }
+        });
     }
 
     fn on_stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(t) = self.thread.lock().take() {
-            let _ = t.join();
-        }
+        self.thread.stop();
     }
 
     fn name(&self) -> String {
