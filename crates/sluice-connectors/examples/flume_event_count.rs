@@ -9,11 +9,11 @@
 //! In the Flume agent: `a.sinks.k.type = avro`, `a.sinks.k.hostname = 127.0.0.1`,
 //! `a.sinks.k.port = 41414`.
 
-use std::time::Duration;
+mod common;
 
 use sluice_connectors::flume::flume_stream;
 use sluice_core::{Conf, Context, Error, Result};
-use sluice_streaming::{seconds, StopMode, StreamingContext};
+use sluice_streaming::{seconds, StreamingContext};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -57,21 +57,5 @@ fn main() -> Result<()> {
         })
         .reduce_by_key(|a, b| a + b)
         .print(20)?;
-    if let Some(n) = batches {
-        ssc.limit_batches(n)?;
-    }
-    ssc.start()?;
-    match batches {
-        Some(n) => {
-            let first = ssc
-                .start_time()
-                .ok_or_else(|| Error::Internal("a started context has a start time".into()))?;
-            let last = first + seconds(1) * (n as u32 - 1);
-            while !ssc.await_batch(last, Duration::from_secs(1))? {}
-            ssc.stop(StopMode::Graceful {
-                timeout: Duration::from_secs(10),
-            })
-        }
-        None => ssc.await_termination(),
-    }
+    common::run(&ssc, seconds(1), batches)
 }

@@ -11,11 +11,11 @@
 //! Try it with Mosquitto: `mosquitto -p 1883` and
 //! `mosquitto_pub -p 1883 -t grid/s1/voltage -m 's1 229.8'`.
 
-use std::time::Duration;
+mod common;
 
 use sluice_connectors::mqtt::{mqtt_stream, Qos};
 use sluice_core::{Conf, Context, Error, Result};
-use sluice_streaming::{milliseconds, StopMode, StreamingContext, Time};
+use sluice_streaming::{milliseconds, StreamingContext};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -74,23 +74,7 @@ fn main() -> Result<()> {
     window
         .map(|(sensor, (sum, n))| format!("{sensor}: mean {:.3} over {n}", sum / n as f64))
         .print(20)?;
-    if let Some(n) = batches {
-        ssc.limit_batches(n)?;
-    }
-    ssc.start()?;
-    match batches {
-        Some(n) => {
-            let first = ssc
-                .start_time()
-                .ok_or_else(|| Error::Internal("a started context has a start time".into()))?;
-            let last: Time = first + interval * (n as u32 - 1);
-            while !ssc.await_batch(last, Duration::from_secs(1))? {}
-            ssc.stop(StopMode::Graceful {
-                timeout: Duration::from_secs(10),
-            })?;
-        }
-        None => ssc.await_termination()?,
-    }
+    common::run(&ssc, interval, batches)?;
     for r in ssc.receivers() {
         if r.bad_records > 0 {
             eprintln!("{}: {} malformed message(s)", r.name, r.bad_records);

@@ -11,11 +11,11 @@
 //! `s = zmq.Context().socket(zmq.PUB); s.bind("tcp://127.0.0.1:5556");
 //! s.send_multipart([b"topic", b"hello world"])`.
 
-use std::time::Duration;
+mod common;
 
 use sluice_connectors::zeromq::{zeromq_stream, ZmqKind};
 use sluice_core::{Conf, Context, Error, Result};
-use sluice_streaming::{seconds, StopMode, StreamingContext};
+use sluice_streaming::{seconds, StreamingContext};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -58,21 +58,5 @@ fn main() -> Result<()> {
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
         .print(10)?;
-    if let Some(n) = batches {
-        ssc.limit_batches(n)?;
-    }
-    ssc.start()?;
-    match batches {
-        Some(n) => {
-            let first = ssc
-                .start_time()
-                .ok_or_else(|| Error::Internal("a started context has a start time".into()))?;
-            let last = first + seconds(1) * (n as u32 - 1);
-            while !ssc.await_batch(last, Duration::from_secs(1))? {}
-            ssc.stop(StopMode::Graceful {
-                timeout: Duration::from_secs(10),
-            })
-        }
-        None => ssc.await_termination(),
-    }
+    common::run(&ssc, seconds(1), batches)
 }

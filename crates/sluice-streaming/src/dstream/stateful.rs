@@ -268,14 +268,7 @@ fn apply_update_state<K: Key, V: Data, S: Data + PartialEq>(
     let groups = store.groups_of_partition(p, n);
     let mut guards = store.lock(&groups);
     // New values per key, in arrival order, by group.
-    let mut new_values: Vec<FxHashMap<K, Vec<V>>> =
-        (0..groups.len()).map(|_| FxHashMap::default()).collect();
-    for (k, v) in records {
-        new_values[store.slot_of(&k, p, n)?]
-            .entry(k)
-            .or_default()
-            .push(v);
-    }
+    let mut new_values = store.values_by_group(records, p, n)?;
     let mut per_group: Vec<Vec<(K, Change<S>)>> = (0..groups.len()).map(|_| Vec::new()).collect();
     for (gi, guard) in guards.iter().enumerate() {
         let news = &mut new_values[gi];
