@@ -39,10 +39,12 @@ mode="${1:-quick}"
 case "$mode" in
   quick) lines=100000; batches=10; per_batch=20000; rounds=2; keys=1000000; state_batches=5
     peer_rounds=1; lat_seconds=4; sl_intervals="100 20 10"; sp_intervals="500 200 100"
-    fl_intervals="100 20 10"; py_intervals="2000 1000"; spy_intervals="100 20 10" ;;
+    fl_intervals="100 20 10"; py_intervals="2000 1000"; spy_intervals="100 20 10"
+    et_batches=20; et_long=120 ;;
   full) lines=500000; batches=20; per_batch=50000; rounds=3; keys=1000000; state_batches=10
     peer_rounds=3; lat_seconds=10; sl_intervals="100 50 20 10 5"; sp_intervals="1000 500 200 100 50"
-    fl_intervals="100 50 20 10 5"; py_intervals="2000 1000 500"; spy_intervals="100 50 20 10 5" ;;
+    fl_intervals="100 50 20 10 5"; py_intervals="2000 1000 500"; spy_intervals="100 50 20 10 5"
+    et_batches=30; et_long=240 ;;
   *) echo "usage: bench/run.sh quick|full" >&2; exit 2 ;;
 esac
 threads=2
@@ -516,6 +518,58 @@ if [ "$spy" = 1 ]; then
     "equal (6 windows)")
 fi
 
+# (f) Event time: a sliding window of 10 s every 2 s counting per key over 1 M keys, watermark
+# delay 10 s, 5 % of the records out of order by up to the delay, append mode; the same records
+# in every engine. Sluice in every round; Spark Structured Streaming (PySpark's DataFrame API:
+# the work runs on the JVM) and Flink in the first peer_rounds rounds. Then Sluice alone over a
+# long run, for the state and RSS the watermark bounds.
+et_keys=1000000; et_records=100000
+etsl=(); etsl_r=(); etsp=(); etsp_r=(); etfl=(); etfl_r=()
+for r in $(seq 1 "$rounds"); do
+  echo "round $r: event time: sluice ..." >&2
+  etsl_r+=("$(measure "$work/et-sluice-$r.out" "$bench" event-time-side --keys "$et_keys" \
+    --records "$et_records" --batches "$et_batches" --threads "$threads")")
+  etsl+=("$(field median_batch_ms "$work/et-sluice-$r.out")")
+  if [ "$r" -le "$peer_rounds" ]; then
+    echo "round $r: event time: spark ..." >&2
+    etsp_r+=("$(measure "$work/et-spark-$r.out" "$venv/bin/python" bench/pyspark/event_time_bench.py \
+      --keys "$et_keys" --records "$et_records" --batches "$et_batches" --threads "$threads")")
+    etsp+=("$(field median_batch_ms "$work/et-spark-$r.out")")
+    echo "round $r: event time: flink ..." >&2
+    etfl_r+=("$(measure "$work/et-flink-$r.out" java "${java_opts[@]}" \
+      -cp "$work/flink-classes:$flink/*" FlinkEventTimeBench "$et_keys" "$et_records" \
+      "$et_batches" 5 "$threads")")
+    etfl+=("$(awk -v n="$et_batches" '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "=")
+      if (kv[1] == "processing_ms") printf "%.1f\n", kv[2] / n } }' "$work/et-flink-$r.out")")
+  fi
+done
+et_sl=$(median "${etsl[@]}"); et_sp=$(median "${etsp[@]}"); et_fl=$(median "${etfl[@]}")
+et_slr=$(( $(median "${etsl_r[@]}") / 1024 )); et_spr=$(( $(median "${etsp_r[@]}") / 1024 ))
+et_flr=$(( $(median "${etfl_r[@]}") / 1024 ))
+et_windows=$(grep -c '^EWINDOW' "$work/et-sluice-1.out" || true)
+# Spark ran the same batches: the same windows. Flink, without batches, closes every window
+# by the end of its input: it has every window Sluice emitted, and more.
+if diff <(grep '^EWINDOW' "$work/et-sluice-1.out") <(grep '^EWINDOW' "$work/et-spark-1.out") >/dev/null; then
+  et_sp_check="equal ($et_windows windows)"
+else
+  et_sp_check="DIFFERENT (see $work/et-spark-1.out)"
+fi
+if [ "$et_windows" -gt 0 ] && [ -z "$(grep '^EWINDOW' "$work/et-sluice-1.out" |
+    grep -vxF -f <(grep '^EWINDOW' "$work/et-flink-1.out"))" ]; then
+  et_fl_check="equal on the $et_windows windows Sluice emitted"
+else
+  et_fl_check="DIFFERENT (see $work/et-flink-1.out)"
+fi
+if grep -q '^RESULT.* state_end=' "$work/et-spark-1.out" &&
+   [ "$(field state_end "$work/et-sluice-1.out")" = "$(field state_end "$work/et-spark-1.out")" ]; then
+  et_state_check="equal"
+else
+  et_state_check="different"
+fi
+echo "event time: sluice, long run ($et_long batches) ..." >&2
+"$bench" event-time-side --keys "$et_keys" --records "$et_records" --batches "$et_long" \
+  --threads "$threads" > "$work/et-sluice-long.out"
+
 # "met" if a / b (both given) is at least $3, else "not met".
 atleast() { awk -v a="${1:-}" -v b="${2:-}" -v t="$3" 'BEGIN {
   if (a == "" || b + 0 <= 0) print "—"; else if (a / b >= t) print "met"; else print "not met" }'; }
@@ -649,6 +703,20 @@ report="$root/bench/results/$stamp-$mode.md"
     echo
     echo "What Python costs (Sluice from Python / Sluice in Rust, same workload and run): (a) capacity $(ratio "$spyc" "$slc" "%.3f") (Rust $(ratio "$slc" "$spyc" "%.1f×") faster); (b) smallest interval kept up $spy_smallest against $sl_smallest; (c) per window batch $(ratio "$w_spy" "$w_sl" "%.0f×"), per 1 s of input $(ratio "$w_spy_in" "$w_sl_in" "%.0f×"); (d) update_state_by_key per batch $(ratio "$spy_st_med" "${st_sl[update]}" "%.0f×"); peak RSS (a) $(ratio "$spyr" "$slr" "%.1f×"), (c) $(ratio "$w_spy_r" "$w_slr" "%.1f×"), (d) $(ratio "$spy_st_r" "${st_slr[update]}" "%.1f×")."
   fi
+  echo
+  echo "## (f) Event time: a sliding window over records out of order"
+  echo
+  echo "Window 10 s sliding every 2 s, counting per key over $et_keys keys, watermark delay 10 s, append mode; $et_batches batches of $et_records records (1 s of event time each), 5 % of them out of order by up to the delay; the same records in every engine (computed alike by each, see bench/src/event_time.rs). Per batch = the median processing time of the batches after the first 5 (the windows fill up). Spark: Structured Streaming with its RocksDB state store, reading one batch of Parquet files per trigger into a foreachBatch sink that sums each window. Flink (DataStream, streaming mode, bounded out-of-orderness of 10 s) has no batches: per batch = the job's net runtime / $et_batches."
+  echo
+  echo "| engine | per batch | records/s | peak RSS | windows held at the end | outputs |"
+  echo "|---|---:|---:|---:|---:|---|"
+  echo "| Sluice | $et_sl ms | $(ratio "$et_records" "$et_sl" "%.0f")k | $et_slr MiB | $(field state_end "$work/et-sluice-1.out") | (reference) |"
+  echo "| Spark Structured Streaming $(basename "$jars"/spark-core_*.jar .jar | sed 's/spark-core_2\.13-//')$(one) | $et_sp ms | $(ratio "$et_records" "$et_sp" "%.0f")k | $et_spr MiB | $(field state_end "$work/et-spark-1.out") | $et_sp_check; state rows $et_state_check |"
+  echo "| Apache Flink $flink_version (DataStream, event time$(one)) | $et_fl ms | $(ratio "$et_records" "$et_fl" "%.0f")k | $et_flr MiB | — | $et_fl_check |"
+  echo
+  echo "Throughput, Sluice / Spark: $(ratio "$et_sp" "$et_sl" "%.0f×") (target ≥ 10×: $(atleast "$et_sp" "$et_sl" 10)); Sluice / Flink: $(ratio "$et_fl" "$et_sl" "%.1f×")."
+  echo "Each engine's latency is its batch interval plus its time per batch: at the same 1 s interval, Sluice's results come $(ratio "$et_sp" "$et_sl" "%.0f×") sooner after a batch than Spark's (and an engine whose time per batch exceeds the interval falls behind)."
+  echo "A long run of Sluice alone, $et_long batches: windows held $(field state_middle "$work/et-sluice-long.out") at the middle, $(field state_end "$work/et-sluice-long.out") at the end; resident set $(field rss_middle_mib "$work/et-sluice-long.out") MiB at the middle, $(field rss_end_mib "$work/et-sluice-long.out") MiB at the end (the watermark bounds the state); median $(field median_batch_ms "$work/et-sluice-long.out") ms per batch."
 } > "$report"
 cat "$report"
 echo "report: $report" >&2

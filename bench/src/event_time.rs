@@ -42,14 +42,17 @@ fn mix(i: u64) -> u64 {
     x.wrapping_mul(0xBF58_476D_1CE4_E5B9)
 }
 
-const DELAY_MS: i64 = 10_000;
+pub(crate) const DELAY_MS: i64 = 10_000;
 /// Event times start here, so that the records out of order in the first batches are not
 /// before the epoch (where the watermark starts).
 const START_MS: i64 = 60_000;
 
-/// Record `i` at `per_batch` records per 1 s batch: (key, event time ms).
-fn record(i: u64, per_batch: u64, keys: u64, late_percent: u64) -> (u64, i64) {
-    let h = mix(i);
+/// Record `i` at `per_batch` records per 1 s batch: (key, event time ms). The hash is
+/// shifted to 63 bits so that the JVM programs of the side-by-side comparison, on signed
+/// 64-bit integers, compute the same records (`bench/flink/FlinkEventTimeBench.java`,
+/// `bench/pyspark/event_time_bench.py`).
+pub(crate) fn record(i: u64, per_batch: u64, keys: u64, late_percent: u64) -> (u64, i64) {
+    let h = mix(i) >> 1;
     let batch = (i / per_batch) as i64;
     let mut ts = START_MS + batch * 1000 + ((i % per_batch) * 1000 / per_batch) as i64;
     if h % 100 < late_percent {

@@ -19,6 +19,7 @@ use sluice::corpus::Corpus;
 use sluice::prelude::*;
 
 mod event_time;
+mod event_time_side;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod latency;
@@ -62,6 +63,9 @@ enum Command {
     /// Workload (c) of the side-by-side benchmarks: an incremental window over batches of
     /// generated keys.
     WindowSide(side_by_side::WindowSideArgs),
+    /// Workload (f) of the side-by-side benchmarks: a sliding event-time window over
+    /// out-of-order records, printing the windows the harness compares across engines.
+    EventTimeSide(event_time_side::EventTimeSideArgs),
     /// Kafka: consume → count → produce through a broker, beside the raw consume rate.
     #[cfg(feature = "kafka")]
     Kafka(kafka::KafkaArgs),
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::HandWordcount(a) => side_by_side::hand_wordcount(a),
         Command::StateSide(a) => side_by_side::state_side(a),
         Command::WindowSide(a) => side_by_side::window_side(a),
+        Command::EventTimeSide(a) => event_time_side::event_time_side(a),
         #[cfg(feature = "kafka")]
         Command::Kafka(a) => kafka::run(a),
     };

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Event-time windows with watermarks: hand-computed cases for each output mode and edge, and
-//! a property test of the engine (partitions, shuffles, key groups) against a plain model of
-//! Structured Streaming's rules.
+//! property tests of the engine (partitions, shuffles, key groups) against plain models of
+//! Structured Streaming's rules: for time windows, session windows and deduplication.
 
 mod common;
 
@@ -650,6 +650,75 @@ proptest! {
         });
         prop_assert_eq!(got, want);
         prop_assert_eq!(agg.late_records(), late);
+    }
+}
+
+/// `dropDuplicatesWithinWatermark` by Spark's rules, written out plainly: a record at or
+/// before the previous batch's watermark is late; otherwise the first record of a key (in
+/// arrival order) is kept and the key remembered until the watermark reaches its event time
+/// plus the delay, and every other record of it is a duplicate. Returns the kept records per
+/// batch (sorted), and the late and duplicate counts.
+fn dedup_model(batches: &[Vec<Rec>], delay: i64) -> (Vec<Vec<Rec>>, u64, u64) {
+    let (mut wm, mut late_wm) = (0i64, 0i64);
+    let (mut late, mut duplicates) = (0u64, 0u64);
+    let mut remembered: BTreeMap<String, i64> = BTreeMap::new();
+    let mut out = Vec::new();
+    for batch in batches {
+        let mut kept = Vec::new();
+        let mut max_ts: Option<i64> = None;
+        for r in batch {
+            let t = r.1 .0;
+            max_ts = Some(max_ts.map_or(t, |m| m.max(t)));
+            if t <= late_wm {
+                late += 1;
+            } else if remembered.contains_key(&r.0) {
+                duplicates += 1;
+            } else {
+                remembered.insert(r.0.clone(), t + delay);
+                kept.push(r.clone());
+            }
+        }
+        remembered.retain(|_, expires| *expires > wm);
+        kept.sort();
+        out.push(kept);
+        model_watermarks(&mut wm, &mut late_wm, max_ts, delay);
+    }
+    (out, late, duplicates)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn deduplication_matches_the_model(
+        batches in prop_oneof![arb_batches(), arb_coarse_batches()],
+        delay in prop_oneof![Just(0i64), Just(2_000), Just(5_000), Just(9_000)],
+        partitions in 1usize..4,
+    ) {
+        let (want, late, duplicates) = dedup_model(&batches, delay);
+        let n = batches.len();
+        let handle: Arc<Mutex<Option<sluice_streaming::event_time::Deduplicated<Rec>>>> =
+            Arc::default();
+        let h = Arc::clone(&handle);
+        let cfg = TestConfig { input_partitions: partitions, ..TestConfig::default() };
+        let got = run_stream_with(cfg, batches, n, move |s| {
+            let d = s
+                .with_watermark(|r: &Rec| r.1 .0, std::time::Duration::from_millis(delay as u64))
+                .drop_duplicates_within_watermark(|r| r.0.clone())
+                .unwrap();
+            *h.lock() = Some(d.clone());
+            d.stream()
+        })
+        .unwrap();
+        let got: Vec<Vec<Rec>> = got
+            .into_iter()
+            .map(|mut b| {
+                b.sort();
+                b
+            })
+            .collect();
+        prop_assert_eq!(got, want);
+        let d = handle.lock().clone().unwrap();
+        prop_assert_eq!((d.late_records(), d.duplicates()), (late, duplicates));
     }
 }
 

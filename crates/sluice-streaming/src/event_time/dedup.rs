@@ -105,6 +105,11 @@ impl<T: Data> Watermarked<T> {
     /// `dropDuplicatesWithinWatermark`): the first record of a key is kept, later ones are
     /// dropped until the watermark reaches the first one's time plus the delay.
     ///
+    /// Over a union of watermarked streams (see [`Watermarked::union`]) the delay is that of
+    /// the union's first input, whichever input a record came from, as in Spark (recorded from
+    /// Spark 4.3: a union's event-time column carries its first child's delay). Records are
+    /// late, and keys forgotten, by the union's global watermark.
+    ///
     /// ```
     /// use sluice_streaming::testing::run_stream;
     /// use sluice_streaming::time::seconds;
@@ -156,12 +161,12 @@ impl<T: Data> Watermarked<T> {
         );
         let watermark = WatermarkCell::new(stream.base());
         let duplicates = Arc::new(AtomicU64::new(0));
-        // With several inputs, a key is remembered for the longest of their delays.
+        // With several inputs, a key is remembered for the first input's delay, as in Spark.
         let (parent, inputs, policy, delay) = (
             self.stream.clone(),
             Arc::clone(&self.inputs),
             self.policy(),
-            self.max_delay_ms(),
+            self.first_delay_ms(),
         );
         let (st, wm, d) = (
             Arc::clone(&store),

@@ -177,9 +177,10 @@ impl<T: Data> Watermarked<T> {
         })
     }
 
-    /// The longest delay of the inputs.
-    pub(crate) fn max_delay_ms(&self) -> i64 {
-        self.inputs.iter().map(|i| i.delay_ms).max().unwrap_or(0)
+    /// The delay of the first input (in the order of the unions): the delay Spark's operators
+    /// see on a union's event-time column, whose metadata is its first child's.
+    pub(crate) fn first_delay_ms(&self) -> i64 {
+        self.inputs.first().map_or(0, |i| i.delay_ms)
     }
 
     /// How the inputs' watermarks combine (the context's setting).
