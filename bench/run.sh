@@ -55,12 +55,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
 work="$cache/bench-work"
 mkdir -p "$work" "$root/bench/results"
 
-venv="$cache/pyspark-venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pyspark' 2>/dev/null; then
-  echo "installing pyspark into $venv ..." >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "pyspark==4.3.0"
-fi
+venv="$(dirname "$(dirname "$(bash scripts/install-pyspark.sh)")")"
 jars="$("$venv/bin/python" -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
 
 # Sluice's Python package, if installed (scripts/install-python.sh builds it; not done here).

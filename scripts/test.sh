@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, unit, integration and doc tests (the
 # Kafka connector's against a real broker, the MQTT receiver's against Mosquitto, the ZeroMQ
-# receiver's against pyzmq), a short run of the main job, the web UI's end-to-end test in
-# headless Chromium, and the Python package's pytest suite. Installs what the tests need when it is missing (the tansu broker
-# from crates.io, Debian's mosquitto and chromium, playwright-core from npm, maturin, pytest,
-# confluent-kafka and pyzmq from PyPI), in a cache outside the checkout.
+# receiver's against pyzmq, the Parquet tables read back by pyarrow and by Spark), a short run
+# of the main job, the web UI's end-to-end test in headless Chromium, and the Python package's
+# pytest suite. Installs what the tests need when it is missing (the tansu broker from
+# crates.io, Debian's mosquitto and chromium, playwright-core from npm, maturin, pytest,
+# confluent-kafka, pyzmq, fastavro, pyarrow and pyspark from PyPI), in a cache outside the
+# checkout.
 #
 # Build products go to a cache outside the checkout (SLUICE_CACHE, default ~/.cache/sluice),
 # so repeated runs and fresh clones on the same machine build incrementally.
@@ -44,13 +46,18 @@ step "Python package (built with maturin) and the ZeroMQ tests' peer, pyzmq"
 python="$(bash scripts/install-python.sh)"
 export SLUICE_PYTHON="$python"
 
+step "pyspark (Spark itself, reading the Parquet tables' output through its log)"
+SLUICE_PYSPARK_PYTHON="$(bash scripts/install-pyspark.sh)"
+export SLUICE_PYSPARK_PYTHON
+
 step "cargo test (all features)"
 # The examples run as child processes by the crash tests.
 cargo build --quiet --locked -p sluice --examples
 cargo test --workspace --all-features --locked
 
-step "cargo test: the tests that need the Kafka broker, Mosquitto or pyzmq (ignored without them)"
+step "cargo test: the tests that need the Kafka broker, Mosquitto, pyzmq, pyarrow or pyspark (ignored without them)"
 cargo test --locked -p sluice-connectors --all-features -- --ignored
+cargo test --locked -p sluice-tables --all-features -- --ignored
 
 step "crash campaign: random SIGKILLs and restarts, output byte for byte as without failures"
 KILLS="${SLUICE_CRASH_KILLS:-5}" bash scripts/crash-campaign.sh

@@ -74,6 +74,10 @@ pub use sluice_streaming::{
     milliseconds, minutes, seconds, BatchInfo, DStream, RddQueue, Receiver, ReceiverContext,
     StopMode, StreamingContext, StreamingListener, Time,
 };
+/// Tables: records as Arrow, Parquet files with Hive partitions committed in Spark's file-sink
+/// log, on local disks and S3 (feature `tables`; S3 with feature `s3`).
+#[cfg(feature = "tables")]
+pub use sluice_tables as tables;
 #[cfg(feature = "ui")]
 pub use sluice_ui as ui;
 

@@ -1,0 +1,26 @@
+//! Tables for Sluice: typed records as Arrow record batches ([`TableSchema`]), Parquet files
+//! with Hive-style partitions written by streams and RDDs ([`ParquetStreamExt`],
+//! [`ParquetRddExt`]) and read back ([`ParquetContextExt`]), committed batch by batch in
+//! Spark's file-sink log ([`spark_log`]) so that Spark reading the directory sees each batch
+//! exactly once; on local disks and, with the `s3` feature, S3-compatible object storage
+//! ([`Location`]).
+
+mod error;
+mod location;
+mod reader;
+mod records;
+mod runtime;
+mod sink;
+mod writer;
+
+#[cfg(feature = "s3")]
+mod aws_files;
+pub mod partition;
+pub mod spark_log;
+
+pub use error::{Result, TableError};
+pub use location::Location;
+pub use reader::ParquetContextExt;
+pub use records::TableSchema;
+pub use sink::{ParquetOptions, ParquetRddExt, ParquetStreamExt};
+pub use writer::Codec;
