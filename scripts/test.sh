@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, unit, integration and doc tests (the
 # Kafka connector's against a real broker, the MQTT receiver's against Mosquitto, the ZeroMQ
-# receiver's against pyzmq, the Parquet tables read back by pyarrow and by Spark), a short run
+# receiver's against pyzmq, the Parquet tables read back by pyarrow and by Spark, and written
+# to an S3-compatible server), a short run
 # of the main job, the web UI's end-to-end test in headless Chromium, and the Python package's
 # pytest suite. Installs what the tests need when it is missing (the tansu broker from
 # crates.io, Debian's mosquitto and chromium, playwright-core from npm, maturin, pytest,
-# confluent-kafka, pyzmq, fastavro, pyarrow and pyspark from PyPI), in a cache outside the
+# confluent-kafka, pyzmq, fastavro, pyarrow, pyspark and moto's S3 server from PyPI), in a cache outside the
 # checkout.
 #
 # Build products go to a cache outside the checkout (SLUICE_CACHE, default ~/.cache/sluice),
@@ -50,18 +51,23 @@ step "pyspark (Spark itself, reading the Parquet tables' output through its log)
 SLUICE_PYSPARK_PYTHON="$(bash scripts/install-pyspark.sh)"
 export SLUICE_PYSPARK_PYTHON
 
+step "S3-compatible server (moto's, from PyPI)"
+SLUICE_S3_SERVER="$(bash scripts/install-s3-server.sh)"
+export SLUICE_S3_SERVER
+
 step "cargo test (all features)"
 # The examples run as child processes by the crash tests.
 cargo build --quiet --locked -p sluice --examples
 cargo test --workspace --all-features --locked
 
-step "cargo test: the tests that need the Kafka broker, Mosquitto, pyzmq, pyarrow or pyspark (ignored without them)"
+step "cargo test: the tests that need the Kafka broker, Mosquitto, pyzmq, pyarrow, pyspark or the S3 server (ignored without them)"
 cargo test --locked -p sluice-connectors --all-features -- --ignored
 cargo test --locked -p sluice-tables --all-features -- --ignored
 
 step "crash campaign: random SIGKILLs and restarts, output byte for byte as without failures"
 KILLS="${SLUICE_CRASH_KILLS:-5}" bash scripts/crash-campaign.sh
 KILLS="${SLUICE_CRASH_KILLS:-5}" EXAMPLE=recoverable_event_time bash scripts/crash-campaign.sh
+KILLS="${SLUICE_CRASH_KILLS:-5}" EXAMPLE=recoverable_parquet bash scripts/crash-campaign.sh
 
 step "Python package: its pytest suite"
 # Run from outside the checkout, so `import sluice` is the installed package.

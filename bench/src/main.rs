@@ -23,6 +23,8 @@ mod event_time_side;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod latency;
+#[cfg(feature = "tables")]
+mod parquet_write;
 mod side_by_side;
 mod state;
 mod streaming;
@@ -66,6 +68,9 @@ enum Command {
     /// Workload (f) of the side-by-side benchmarks: a sliding event-time window over
     /// out-of-order records, printing the windows the harness compares across engines.
     EventTimeSide(event_time_side::EventTimeSideArgs),
+    /// Parquet: writing records as Parquet files, Sluice against arrow-rs by hand.
+    #[cfg(feature = "tables")]
+    Parquet(parquet_write::ParquetArgs),
     /// Kafka: consume → count → produce through a broker, beside the raw consume rate.
     #[cfg(feature = "kafka")]
     Kafka(kafka::KafkaArgs),
@@ -119,6 +124,8 @@ fn main() -> ExitCode {
         Command::StateSide(a) => side_by_side::state_side(a),
         Command::WindowSide(a) => side_by_side::window_side(a),
         Command::EventTimeSide(a) => event_time_side::event_time_side(a),
+        #[cfg(feature = "tables")]
+        Command::Parquet(a) => parquet_write::run(a),
         #[cfg(feature = "kafka")]
         Command::Kafka(a) => kafka::run(a),
     };

@@ -51,6 +51,7 @@ pub struct ParquetOptions {
     codec: Codec,
     target_file_bytes: u64,
     schema: Option<TableSchema>,
+    retries: usize,
 }
 
 impl Default for ParquetOptions {
@@ -60,6 +61,7 @@ impl Default for ParquetOptions {
             codec: Codec::Zstd,
             target_file_bytes: 128 * 1024 * 1024,
             schema: None,
+            retries: 10,
         }
     }
 }
@@ -94,6 +96,13 @@ impl ParquetOptions {
         self
     }
 
+    /// How often a failed request to an object store is retried, with exponential backoff,
+    /// before the batch fails (default 10).
+    pub fn storage_retries(mut self, retries: usize) -> ParquetOptions {
+        self.retries = retries;
+        self
+    }
+
     /// An explicit schema (for timestamps, decimals, narrower types).
     pub fn schema(mut self, schema: TableSchema) -> ParquetOptions {
         self.schema = Some(schema);
@@ -125,7 +134,7 @@ impl ParquetOptions {
             ));
         }
         Ok(FileLayout {
-            loc: Location::parse(url)?,
+            loc: Location::with_retries(url, self.retries)?,
             schema,
             partition_by: self.partition_by,
             codec: self.codec,

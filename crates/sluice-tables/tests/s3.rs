@@ -1,0 +1,198 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Parquet tables on S3-compatible storage: a stream's partitioned output written to and read
+//! back from a real S3 server (moto's, started here on 127.0.0.1), committed in Spark's log
+//! with a conditional put, read by pyarrow's own S3 client, and an unreachable endpoint failing
+//! the batch with the URL named. Ignored unless run with `--ignored` and `SLUICE_S3_SERVER`
+//! (moto's `moto_server`; `scripts/install-s3-server.sh` installs it) and `SLUICE_PYTHON` (a
+//! python with pyarrow). One test, because the AWS settings are the process's environment.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sluice_core::Context;
+use sluice_streaming::testing::{run_stream_with, TestConfig};
+use sluice_tables::spark_log::{SinkFileStatus, SinkLog};
+use sluice_tables::{Location, ParquetContextExt, ParquetOptions, ParquetStreamExt};
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+struct Event {
+    day: String,
+    device: u32,
+    value: i64,
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A raw HTTP request to the server; returns the status code.
+fn http(port: u16, method: &str, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn start_server() -> (Server, u16) {
+    let bin = std::env::var("SLUICE_S3_SERVER").expect("SLUICE_S3_SERVER must name moto_server");
+    let port = free_port();
+    let child = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http(port, "GET", "/").is_none() {
+        assert!(Instant::now() < deadline, "the S3 server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (server, port)
+}
+
+fn batches(n: u64, per: u64) -> Vec<Vec<Event>> {
+    (0..n)
+        .map(|b| {
+            (b * per..(b + 1) * per)
+                .map(|i| Event {
+                    day: format!("d{}", i % 3),
+                    device: (i % 4) as u32,
+                    value: i as i64,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn write(url: &str, input: Vec<Vec<Event>>, options: ParquetOptions) -> sluice_core::Result<()> {
+    let n = input.len();
+    let url = url.to_string();
+    let mut failure = None;
+    let out = run_stream_with(TestConfig::default(), input, n, |s| {
+        if let Err(e) = s.save_as_parquet_files(&url, options) {
+            failure = Some(e);
+        }
+        s.map(|_| ())
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    out.map(drop)
+}
+
+#[test]
+#[ignore = "needs SLUICE_S3_SERVER (moto_server) and SLUICE_PYTHON with pyarrow"]
+fn parquet_tables_on_s3() {
+    let (_server, port) = start_server();
+    assert_eq!(
+        http(port, "PUT", "/tables"),
+        Some(200),
+        "creating the bucket"
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    std::env::set_var("AWS_ENDPOINT_URL", &endpoint);
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    std::env::set_var("AWS_REGION", "us-east-1");
+
+    // A stream's output, across a compaction of the log.
+    let input = batches(11, 30);
+    write(
+        "s3://tables/events",
+        input.clone(),
+        ParquetOptions::new().partition_by(["day"]),
+    )
+    .unwrap();
+    let loc = Location::parse("s3://tables/events").unwrap();
+    let log = SinkLog::new(loc.clone());
+    assert_eq!(log.latest().unwrap(), Some(10));
+    let files = log.all_files().unwrap();
+    assert!(files
+        .iter()
+        .all(|f| f.path.starts_with("s3a://tables/events/day=d")));
+    let ctx = Context::local(2).unwrap();
+    let mut back: Vec<Event> = ctx
+        .read_parquet("s3://tables/events")
+        .unwrap()
+        .collect()
+        .unwrap();
+    back.sort();
+    let mut want: Vec<Event> = input.iter().flatten().cloned().collect();
+    want.sort();
+    assert_eq!(back, want);
+
+    // Replayed batches are skipped; a second commit of the same batch id is refused by the
+    // store's conditional put, and the log keeps the first.
+    write(
+        "s3://tables/events",
+        input.clone(),
+        ParquetOptions::new().partition_by(["day"]),
+    )
+    .unwrap();
+    assert_eq!(log.all_files().unwrap().len(), files.len());
+    let intruder = SinkFileStatus::added("s3a://tables/events/x.parquet".into(), 1, 0);
+    assert!(!log.commit(10, 11_000, &[intruder]).unwrap());
+    assert_eq!(log.all_files().unwrap(), files);
+
+    // An independent client reads the table: pyarrow's own S3 filesystem.
+    let python = std::env::var("SLUICE_PYTHON").expect("SLUICE_PYTHON must name a python");
+    let script = format!(
+        "{}/tests/readers/read_pyarrow.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = Command::new(python)
+        .args([&script, "tables/events", "--s3-endpoint", &endpoint])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let mut rows: Vec<Event> = got["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_value(r.clone()).unwrap())
+        .collect();
+    rows.sort();
+    assert_eq!(rows, want);
+
+    // An endpoint nobody listens on: the batch fails, naming the URL, after its retries.
+    let closed = free_port();
+    std::env::set_var("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"));
+    let started = Instant::now();
+    let e = write(
+        "s3://tables/elsewhere",
+        batches(1, 3),
+        ParquetOptions::new().storage_retries(1),
+    )
+    .unwrap_err();
+    let text = format!("{e} {:?}", std::error::Error::source(&e));
+    assert!(text.contains("s3a://tables/elsewhere"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
