@@ -55,6 +55,24 @@ fn trade(i: usize) -> Trade {
     }
 }
 
+/// The records of one thread into one file, converted to Arrow through serde (Sluice's
+/// `TableSchema`) instead of typed builders: the conversion's share, without the engine.
+fn serde_write(schema: &TableSchema, records: &[Trade], path: &std::path::Path) -> Result<u64> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let mut writer = ArrowWriter::try_new(Vec::new(), Arc::clone(schema.arrow()), Some(props))
+        .map_err(Error::other)?;
+    for chunk in records.chunks(65_536) {
+        writer
+            .write(&schema.to_batch(chunk)?)
+            .map_err(Error::other)?;
+    }
+    let bytes = writer.into_inner().map_err(Error::other)?;
+    std::fs::write(path, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
 /// arrow-rs by hand: the records of one thread into one file.
 fn hand_write(records: &[Trade], path: &std::path::Path) -> std::io::Result<u64> {
     let mut account = StringBuilder::new();
@@ -155,9 +173,10 @@ fn stream_run(a: &ParquetArgs, data: &Arc<Vec<Trade>>, dir: &std::path::Path) ->
 pub fn run(a: ParquetArgs) -> Result<()> {
     let data: Arc<Vec<Trade>> = Arc::new((0..a.records).map(trade).collect());
     let ctx = Context::new(Conf::new().set_master(format!("local[{}]", a.threads)))?;
-    let _ = TableSchema::of::<Trade>()?;
+    let schema = TableSchema::of::<Trade>()?;
     let tmp = std::env::temp_dir().join(format!("sluice-bench-parquet-{}", std::process::id()));
-    let (mut hand, mut rdd, mut stream) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut hand, mut rdd, mut stream, mut serde) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut hand_bytes, mut sluice_bytes) = (0, 0);
     let per = a.records.div_ceil(a.threads);
     for round in 0..a.rounds {
@@ -184,6 +203,30 @@ pub fn run(a: ParquetArgs) -> Result<()> {
         });
         hand.push(t.elapsed().as_secs_f64() * 1e3);
         hand_bytes = sizes.into_iter().sum::<std::io::Result<u64>>()?;
+        // The same threads, through serde_arrow.
+        let dir = tmp.join(format!("serde-{round}"));
+        std::fs::create_dir_all(&dir)?;
+        let t = Instant::now();
+        let sizes: Vec<Result<u64>> = std::thread::scope(|s| {
+            let hs: Vec<_> = data
+                .chunks(per)
+                .enumerate()
+                .map(|(i, c)| {
+                    let p = dir.join(format!("part-{i}.parquet"));
+                    let schema = &schema;
+                    s.spawn(move || serde_write(schema, c, &p))
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::Internal("panicked".into())))
+                })
+                .collect()
+        });
+        serde.push(t.elapsed().as_secs_f64() * 1e3);
+        sizes.into_iter().sum::<Result<u64>>()?;
+        let _ = std::fs::remove_dir_all(&dir);
         // Sluice: an RDD of the same records in as many partitions.
         let dir = tmp.join(format!("rdd-{round}"));
         let input = ctx.parallelize(data.to_vec(), a.threads);
@@ -199,7 +242,12 @@ pub fn run(a: ParquetArgs) -> Result<()> {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let _ = std::fs::remove_dir_all(&tmp);
-    let (h, r, s) = (median_ms(hand), median_ms(rdd), median_ms(stream));
+    let (h, r, s, c) = (
+        median_ms(hand),
+        median_ms(rdd),
+        median_ms(stream),
+        median_ms(serde),
+    );
     let n = a.records as f64;
     println!(
         "{} records of 4 columns (a string, an i64, an f64, a u32), zstd, {} threads and files, median of {} rounds\n",
@@ -218,6 +266,11 @@ pub fn run(a: ParquetArgs) -> Result<()> {
     row(
         "arrow-rs by hand (typed builders, ArrowWriter)",
         h,
+        hand_bytes,
+    );
+    row(
+        "serde_arrow by hand (Sluice's `TableSchema::to_batch`, ArrowWriter; no engine)",
+        c,
         hand_bytes,
     );
     row("Sluice `save_as_parquet` (RDD)", r, sluice_bytes);

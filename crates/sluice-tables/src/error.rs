@@ -62,6 +62,9 @@ pub enum TableError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A task's error, shared (a task hands its failure to the driver as a value).
+    #[error(transparent)]
+    InTask(std::sync::Arc<TableError>),
     /// The storage runtime could not be started.
     #[error("storage runtime: {0}")]
     Runtime(String),

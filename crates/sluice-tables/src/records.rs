@@ -124,6 +124,14 @@ impl TableSchema {
         })
     }
 
+    /// A builder that takes records one at a time.
+    pub(crate) fn builder(&self) -> Result<serde_arrow::ArrayBuilder> {
+        serde_arrow::ArrayBuilder::from_arrow(&self.fields).map_err(|source| TableError::Schema {
+            context: None,
+            source,
+        })
+    }
+
     /// The records of a record batch (whose columns are this schema's, or castable to it).
     pub fn from_batch<T: DeserializeOwned>(&self, batch: &RecordBatch) -> Result<Vec<T>> {
         serde_arrow::from_record_batch(batch).map_err(|source| TableError::Schema {

@@ -143,6 +143,18 @@ impl ParquetOptions {
     }
 }
 
+/// Each task's result: its files, or its error (shared, as a task's output must be `Clone`).
+type Written = std::result::Result<Vec<SinkFileStatus>, Arc<TableError>>;
+
+/// The files the tasks wrote, or the first task's error.
+fn written(tasks: Rdd<Written>) -> sluice_core::Result<Vec<SinkFileStatus>> {
+    let mut files = Vec::new();
+    for t in tasks.collect()? {
+        files.extend(t.map_err(TableError::InTask)?);
+    }
+    Ok(files)
+}
+
 /// Parquet output of a stream.
 pub trait ParquetStreamExt<T> {
     /// Writes each batch's records as Parquet files under `url` (a path, `file://` or `s3://`),
@@ -169,11 +181,12 @@ impl<T: Data + Serialize + DeserializeOwned> ParquetStreamExt<T> for DStream<T> 
             }
             let id = latest.map_or(0, |l| l + 1);
             let l2 = Arc::clone(&layout);
-            let files: Vec<SinkFileStatus> = rdd
-                .try_map_partitions_with_index(false, move |p, recs: Vec<T>| {
-                    Ok(l2.write(&recs, &format!("part-{p:05}-{t}"), &format!("batch {t} ms"))?)
-                })
-                .collect()?;
+            let files = written(rdd.map_partitions_with_index(move |p, recs| {
+                std::iter::once(
+                    l2.write(recs, &format!("part-{p:05}-{t}"), &format!("batch {t} ms"))
+                        .map_err(Arc::new),
+                )
+            }))?;
             log.commit(id, t, &files)?;
             Ok(())
         })
@@ -215,11 +228,12 @@ impl<T: Data + Serialize + DeserializeOwned> ParquetRddExt<T> for Rdd<T> {
             .into());
         }
         let l2 = Arc::clone(&layout);
-        let files = self
-            .try_map_partitions_with_index(false, move |p, recs: Vec<T>| {
-                Ok(l2.write(&recs, &format!("part-{p:05}"), "save_as_parquet")?)
-            })
-            .collect()?;
+        let files = written(self.map_partitions_with_index(move |p, recs| {
+            std::iter::once(
+                l2.write(recs, &format!("part-{p:05}"), "save_as_parquet")
+                    .map_err(Arc::new),
+            )
+        }))?;
         let marker = layout.loc.child("_SUCCESS");
         block_on(store.put(&marker, PutPayload::from(Bytes::new())))?.map_err(|source| {
             TableError::Storage {

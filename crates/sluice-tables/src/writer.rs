@@ -71,72 +71,111 @@ struct OpenFile {
     seq: usize,
 }
 
+/// A task's files: the open one of each partition, the next sequence number of each, and the
+/// finished ones.
+struct OpenFiles {
+    open: BTreeMap<String, OpenFile>,
+    next_seq: BTreeMap<String, usize>,
+    done: Vec<SinkFileStatus>,
+    props: WriterProperties,
+}
+
 impl FileLayout {
     /// Writes `records` as files named `<stem>.cNNN<codec>.parquet` in their partitions'
-    /// directories, and returns their log entries. `context` names the batch in errors.
+    /// directories, and returns their log entries. `context` names the batch in errors. The
+    /// records are converted to Arrow as they come, [`CHUNK_ROWS`] at a time.
     pub(crate) fn write<T: Serialize>(
         &self,
-        records: &[T],
+        records: impl Iterator<Item = T>,
         stem: &str,
         context: &str,
     ) -> Result<Vec<SinkFileStatus>> {
-        let mut open: BTreeMap<String, OpenFile> = BTreeMap::new();
-        let mut next_seq: BTreeMap<String, usize> = BTreeMap::new();
-        let mut done = Vec::new();
-        let props = WriterProperties::builder()
-            .set_compression(self.codec.parquet())
-            .build();
-        for chunk in records.chunks(CHUNK_ROWS) {
-            let batch = self
-                .schema
-                .to_batch(chunk)
-                .map_err(|e| with_context(e, context))?;
-            for (dir, rows) in partition::split(&batch, &self.partition_by)? {
-                // In slices, so that files roll over close to the target size.
-                let mut offset = 0;
-                while offset < rows.num_rows() {
-                    let len = SLICE_ROWS.min(rows.num_rows() - offset);
-                    let slice = rows.slice(offset, len);
-                    offset += len;
-                    let f = match open.entry(dir.clone()) {
-                        std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
-                        std::collections::btree_map::Entry::Vacant(v) => {
-                            let seq = next_seq.entry(dir.clone()).or_insert(0);
-                            let writer = ArrowWriter::try_new(
-                                Vec::new(),
-                                slice.schema(),
-                                Some(props.clone()),
-                            )
-                            .map_err(|source| TableError::Parquet {
-                                url: self.loc.as_str().to_string(),
-                                source,
-                            })?;
-                            *seq += 1;
-                            v.insert(OpenFile {
-                                writer,
-                                seq: *seq - 1,
-                            })
-                        }
-                    };
-                    f.writer
-                        .write(&slice)
+        let mut files = OpenFiles {
+            open: BTreeMap::new(),
+            next_seq: BTreeMap::new(),
+            done: Vec::new(),
+            props: WriterProperties::builder()
+                .set_compression(self.codec.parquet())
+                .build(),
+        };
+        let mut builder = self.schema.builder()?;
+        let mut rows = 0;
+        for r in records {
+            builder.push(&r).map_err(|source| TableError::Schema {
+                context: Some(context.to_string()),
+                source,
+            })?;
+            rows += 1;
+            if rows == CHUNK_ROWS {
+                self.write_batch(&mut files, &mut builder, stem, context)?;
+                rows = 0;
+            }
+        }
+        if rows > 0 {
+            self.write_batch(&mut files, &mut builder, stem, context)?;
+        }
+        for (dir, f) in std::mem::take(&mut files.open) {
+            files.done.push(self.put(&dir, stem, f)?);
+        }
+        Ok(files.done)
+    }
+
+    /// Writes the rows in `builder` (and empties it).
+    fn write_batch(
+        &self,
+        files: &mut OpenFiles,
+        builder: &mut serde_arrow::ArrayBuilder,
+        stem: &str,
+        context: &str,
+    ) -> Result<()> {
+        let batch = builder
+            .to_record_batch()
+            .map_err(|source| TableError::Schema {
+                context: Some(context.to_string()),
+                source,
+            })?;
+        for (dir, rows) in partition::split(&batch, &self.partition_by)? {
+            // In slices, so that files roll over close to the target size.
+            let mut offset = 0;
+            while offset < rows.num_rows() {
+                let len = SLICE_ROWS.min(rows.num_rows() - offset);
+                let slice = rows.slice(offset, len);
+                offset += len;
+                let f = match files.open.entry(dir.clone()) {
+                    std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        let seq = files.next_seq.entry(dir.clone()).or_insert(0);
+                        let writer = ArrowWriter::try_new(
+                            Vec::new(),
+                            slice.schema(),
+                            Some(files.props.clone()),
+                        )
                         .map_err(|source| TableError::Parquet {
                             url: self.loc.as_str().to_string(),
                             source,
                         })?;
-                    let size = f.writer.bytes_written() + f.writer.in_progress_size();
-                    if size as u64 >= self.target_file_bytes {
-                        if let Some(f) = open.remove(&dir) {
-                            done.push(self.put(&dir, stem, f)?);
-                        }
+                        *seq += 1;
+                        v.insert(OpenFile {
+                            writer,
+                            seq: *seq - 1,
+                        })
+                    }
+                };
+                f.writer
+                    .write(&slice)
+                    .map_err(|source| TableError::Parquet {
+                        url: self.loc.as_str().to_string(),
+                        source,
+                    })?;
+                let size = f.writer.bytes_written() + f.writer.in_progress_size();
+                if size as u64 >= self.target_file_bytes {
+                    if let Some(f) = files.open.remove(&dir) {
+                        files.done.push(self.put(&dir, stem, f)?);
                     }
                 }
             }
         }
-        for (dir, f) in open {
-            done.push(self.put(&dir, stem, f)?);
-        }
-        Ok(done)
+        Ok(())
     }
 
     fn put(&self, dir: &str, stem: &str, f: OpenFile) -> Result<SinkFileStatus> {
@@ -168,15 +207,5 @@ impl FileLayout {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
         Ok(SinkFileStatus::added(url, size, now))
-    }
-}
-
-fn with_context(e: TableError, context: &str) -> TableError {
-    match e {
-        TableError::Schema { source, .. } => TableError::Schema {
-            context: Some(context.to_string()),
-            source,
-        },
-        other => other,
     }
 }
