@@ -62,6 +62,16 @@ pub enum TableError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Delta Lake refused or failed an operation.
+    #[cfg(feature = "delta")]
+    #[error("delta table {url}: {source}")]
+    Delta {
+        /// The table.
+        url: String,
+        /// The deltalake crate's error.
+        #[source]
+        source: Box<deltalake::DeltaTableError>,
+    },
     /// A task's error, shared (a task hands its failure to the driver as a value).
     #[error(transparent)]
     InTask(std::sync::Arc<TableError>),

@@ -2,7 +2,8 @@
 //! with Hive-style partitions written by streams and RDDs ([`ParquetStreamExt`],
 //! [`ParquetRddExt`]) and read back ([`ParquetContextExt`]), committed batch by batch in
 //! Spark's file-sink log ([`spark_log`]) so that Spark reading the directory sees each batch
-//! exactly once; on local disks and, with the `s3` feature, S3-compatible object storage
+//! exactly once; Delta Lake tables with one commit per batch (feature `delta`,
+//! [`DeltaStreamExt`]); on local disks and, with the `s3` feature, S3-compatible object storage
 //! ([`Location`]).
 
 mod error;
@@ -15,9 +16,13 @@ mod writer;
 
 #[cfg(feature = "s3")]
 mod aws_files;
+#[cfg(feature = "delta")]
+mod delta;
 pub mod partition;
 pub mod spark_log;
 
+#[cfg(feature = "delta")]
+pub use delta::DeltaStreamExt;
 pub use error::{Result, TableError};
 pub use location::Location;
 pub use reader::ParquetContextExt;

@@ -158,6 +158,23 @@ impl Location {
         Path::parse(rest).ok()
     }
 
+    /// The store, rooted at its root (the file system's `/`, the bucket).
+    pub fn root_store(&self) -> Arc<dyn ObjectStore> {
+        Arc::clone(&self.store)
+    }
+
+    /// The table's URL: `file:///abs/dir/` or `s3://bucket/prefix/`.
+    pub fn table_url(&self) -> Result<url::Url> {
+        let text = match self.scheme {
+            "s3" => format!("s3://{}/{}/", self.bucket, self.root),
+            _ => format!("file:///{}/", self.root),
+        };
+        url::Url::parse(&text).map_err(|e| TableError::Location {
+            url: self.given.clone(),
+            reason: e.to_string(),
+        })
+    }
+
     /// The location as given.
     pub fn as_str(&self) -> &str {
         &self.given

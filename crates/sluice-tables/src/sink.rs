@@ -109,7 +109,7 @@ impl ParquetOptions {
         self
     }
 
-    fn layout<T: DeserializeOwned>(self, url: &str) -> Result<FileLayout, TableError> {
+    pub(crate) fn layout<T: DeserializeOwned>(self, url: &str) -> Result<FileLayout, TableError> {
         if self.target_file_bytes == 0 {
             return Err(TableError::InvalidArgument(
                 "target file size must be positive".into(),
@@ -144,10 +144,10 @@ impl ParquetOptions {
 }
 
 /// Each task's result: its files, or its error (shared, as a task's output must be `Clone`).
-type Written = std::result::Result<Vec<SinkFileStatus>, Arc<TableError>>;
+pub(crate) type Written = std::result::Result<Vec<SinkFileStatus>, Arc<TableError>>;
 
 /// The files the tasks wrote, or the first task's error.
-fn written(tasks: Rdd<Written>) -> sluice_core::Result<Vec<SinkFileStatus>> {
+pub(crate) fn written(tasks: Rdd<Written>) -> sluice_core::Result<Vec<SinkFileStatus>> {
     let mut files = Vec::new();
     for t in tasks.collect()? {
         files.extend(t.map_err(TableError::InTask)?);
