@@ -6,7 +6,7 @@
 # of the main job, the web UI's end-to-end test in headless Chromium, and the Python package's
 # pytest suite. Installs what the tests need when it is missing (the tansu broker from
 # crates.io, Debian's mosquitto and chromium, playwright-core from npm, maturin, pytest,
-# confluent-kafka, pyzmq, fastavro, pyarrow, pyspark and moto's S3 server from PyPI), in a cache outside the
+# confluent-kafka, pyzmq, fastavro, pyarrow, deltalake, pyspark and moto's S3 server from PyPI), in a cache outside the
 # checkout.
 #
 # Build products go to a cache outside the checkout (SLUICE_CACHE, default ~/.cache/sluice),

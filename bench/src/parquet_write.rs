@@ -34,6 +34,13 @@ pub struct ParquetArgs {
     /// Records per batch of the streaming run.
     #[arg(long, default_value_t = 200_000)]
     batch: usize,
+    /// Batches of the commit-cost runs (Delta against the file-sink log), at each of
+    /// `--commit-sizes` records per batch.
+    #[arg(long, default_value_t = 30)]
+    commit_batches: usize,
+    /// Records per batch of the commit-cost runs.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1, 10_000, 100_000])]
+    commit_sizes: Vec<usize>,
 }
 
 /// A trade: the kind of record a stream lands in a table.
@@ -169,6 +176,54 @@ fn stream_run(a: &ParquetArgs, data: &Arc<Vec<Trade>>, dir: &std::path::Path) ->
     Ok(total)
 }
 
+/// Which sink a commit-cost run uses.
+#[derive(Clone, Copy, PartialEq)]
+enum Sink {
+    FileLog,
+    Delta,
+}
+
+/// The median processing time per batch (the first 3 left out) of `batches` batches of `size`
+/// records through `sink`.
+fn commit_run(a: &ParquetArgs, sink: Sink, size: usize, dir: &std::path::Path) -> Result<f64> {
+    use sluice::tables::DeltaStreamExt;
+    let ctx = Context::new(
+        Conf::new()
+            .set_master(format!("local[{}]", a.threads))
+            .set("sluice.streaming.clock", "step"),
+    )?;
+    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let queue = RddQueue::new();
+    for b in 0..a.commit_batches {
+        let part: Vec<Trade> = (b * size..(b + 1) * size).map(trade).collect();
+        queue.push(ctx.parallelize(part, a.threads));
+    }
+    let stream = ssc.queue_stream(&queue, true, None);
+    let url = dir.to_str().unwrap_or_default();
+    match sink {
+        Sink::FileLog => stream.save_as_parquet_files(url, ParquetOptions::new())?,
+        Sink::Delta => stream.save_as_delta(url, "bench", ParquetOptions::new())?,
+    }
+    let collect = Arc::new(Collect::default());
+    ssc.add_listener(collect.clone());
+    ssc.start()?;
+    let last = Time::from_millis(a.commit_batches as i64 * 1000);
+    while !ssc.await_batch(last, Duration::from_secs(5))? {}
+    ssc.stop(StopMode::Immediate)?;
+    if let Some(e) = ssc.take_error() {
+        return Err(e);
+    }
+    let delays: Vec<f64> = collect
+        .0
+        .lock()
+        .iter()
+        .take(a.commit_batches)
+        .skip(3)
+        .filter_map(|b| b.processing_delay.map(|d| d.as_secs_f64() * 1e3))
+        .collect();
+    Ok(median_ms(delays))
+}
+
 /// Runs the benchmark and prints a Markdown table.
 pub fn run(a: ParquetArgs) -> Result<()> {
     let data: Arc<Vec<Trade>> = Arc::new((0..a.records).map(trade).collect());
@@ -282,5 +337,21 @@ pub fn run(a: ParquetArgs) -> Result<()> {
         s,
         sluice_bytes,
     );
+    println!(
+        "\nThe cost of a commit: median processing time per batch of {} batches (the first 3 left out), Parquet with Spark's file-sink log against a Delta table (`save_as_delta`), on the local disk\n",
+        a.commit_batches
+    );
+    println!("| records per batch | file-sink log | Delta | Delta − file-sink log | interval at which Delta's batch is 10 % |");
+    println!("|---:|---:|---:|---:|---:|");
+    for &size in &a.commit_sizes {
+        let f = commit_run(&a, Sink::FileLog, size, &tmp.join(format!("log-{size}")))?;
+        let d = commit_run(&a, Sink::Delta, size, &tmp.join(format!("delta-{size}")))?;
+        let _ = std::fs::remove_dir_all(&tmp);
+        println!(
+            "| {size} | {f:.1} ms | {d:.1} ms | {:.1} ms | {:.2} s |",
+            d - f,
+            d * 10.0 / 1e3
+        );
+    }
     Ok(())
 }

@@ -171,15 +171,27 @@ impl<T: Data + Serialize + DeserializeOwned> ParquetStreamExt<T> for DStream<T> 
     fn save_as_parquet_files(&self, url: &str, options: ParquetOptions) -> sluice_core::Result<()> {
         let layout = Arc::new(options.layout::<T>(url)?);
         let log = Arc::new(SinkLog::new(layout.loc.clone()));
+        // The latest committed batch id and its batch time, read from the log once and then
+        // kept: the sink is the directory's only writer, so a batch does not list the log.
+        let latest: Arc<parking_lot::Mutex<Option<(Option<u64>, Option<i64>)>>> = Arc::default();
         self.foreach_rdd(move |rdd, time| {
             let t = time.millis();
-            let latest = log.latest()?;
-            if let Some(id) = latest {
-                if log.batch_time(id)?.is_some_and(|committed| committed >= t) {
-                    return Ok(());
+            let mut known = latest.lock();
+            let (last_id, last_time) = match *known {
+                Some(k) => k,
+                None => {
+                    let id = log.latest()?;
+                    let at = match id {
+                        Some(id) => log.batch_time(id)?,
+                        None => None,
+                    };
+                    *known.insert((id, at))
                 }
+            };
+            if last_time.is_some_and(|committed| committed >= t) {
+                return Ok(());
             }
-            let id = latest.map_or(0, |l| l + 1);
+            let id = last_id.map_or(0, |l| l + 1);
             let l2 = Arc::clone(&layout);
             let files = written(rdd.map_partitions_with_index(move |p, recs| {
                 std::iter::once(
@@ -187,7 +199,21 @@ impl<T: Data + Serialize + DeserializeOwned> ParquetStreamExt<T> for DStream<T> 
                         .map_err(Arc::new),
                 )
             }))?;
-            log.commit(id, t, &files)?;
+            if !log.commit(id, t, &files)? && log.batch_time(id)? != Some(t) {
+                // Another writer took this batch id: read the log again next time, and fail
+                // this batch rather than lose it.
+                *known = None;
+                return Err(TableError::Log {
+                    url: layout
+                        .loc
+                        .url_of(&layout.loc.child(crate::spark_log::LOG_DIR)),
+                    reason: format!(
+                        "batch id {id} was committed by another writer; one sink per directory"
+                    ),
+                }
+                .into());
+            }
+            *known = Some((Some(id), Some(t)));
             Ok(())
         })
     }
