@@ -30,7 +30,10 @@
 # thousand updates per batch, with map_with_state (Flink: keyed ValueState) and
 # update_state_by_key. (e): the peak RSS of each engine's whole process tree and the time from
 # start to the first completed batch (Sluice from main(), the JVM engines from JVM start,
-# PySpark from the Python process's start) for (a), (c) and (d).
+# PySpark from the Python process's start) for (a), (c) and (d). (f) A sliding event-time
+# window over 1 million keys with records out of order, against Spark Structured Streaming
+# (its RocksDB state store) and Flink's event-time windows on the same records. (g) Parquet
+# output against arrow-rs by hand and Spark's Parquet writer, and the cost of a Delta commit.
 #
 # PySpark and Flink are slow to start: in quick mode they run once per workload (c), (d)
 # (marked "one run" in the report); in full mode Flink runs in every round.
@@ -565,6 +568,23 @@ echo "event time: sluice, long run ($et_long batches) ..." >&2
 "$bench" event-time-side --keys "$et_keys" --records "$et_records" --batches "$et_long" \
   --threads "$threads" > "$work/et-sluice-long.out"
 
+# (g) Parquet: 2 M trades written as zstd Parquet files, 2 threads and files: Sluice (an RDD's
+# save_as_parquet, a stream's save_as_parquet_files) against arrow-rs driven by hand and
+# against Spark's df.write.parquet (the writer of its streaming file sink) on the same trades,
+# checked by their count and sums; and the cost of a Delta commit per batch.
+echo "parquet: sluice ..." >&2
+"$bench" parquet --records 2000000 --rounds 5 --commit-sizes 1,10000,100000 > "$work/parquet-sluice.out"
+echo "parquet: spark ..." >&2
+"$venv/bin/python" bench/pyspark/parquet_bench.py --records 2000000 --rounds 5 \
+  --threads "$threads" > "$work/parquet-spark.out" 2>/dev/null
+pq_sl=$(field rdd_ms "$work/parquet-sluice.out"); pq_sp=$(field median_ms "$work/parquet-spark.out")
+if [ -n "$(field check "$work/parquet-sluice.out")" ] &&
+   [ "$(field check "$work/parquet-sluice.out")" = "$(field check "$work/parquet-spark.out")" ]; then
+  pq_check="the same trades (count and sums equal)"
+else
+  pq_check="DIFFERENT trades (see $work/parquet-*.out)"
+fi
+
 # "met" if a / b (both given) is at least $3, else "not met".
 atleast() { awk -v a="${1:-}" -v b="${2:-}" -v t="$3" 'BEGIN {
   if (a == "" || b + 0 <= 0) print "—"; else if (a / b >= t) print "met"; else print "not met" }'; }
@@ -712,6 +732,12 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "Throughput, Sluice / Spark: $(ratio "$et_sp" "$et_sl" "%.0f×") (target ≥ 10×: $(atleast "$et_sp" "$et_sl" 10)); Sluice / Flink: $(ratio "$et_fl" "$et_sl" "%.1f×")."
   echo "Each engine's latency is its batch interval plus its time per batch: at the same 1 s interval, Sluice's results come $(ratio "$et_sp" "$et_sl" "%.0f×") sooner after a batch than Spark's (and an engine whose time per batch exceeds the interval falls behind)."
   echo "A long run of Sluice alone, $et_long batches: windows held $(field state_middle "$work/et-sluice-long.out") at the middle, $(field state_end "$work/et-sluice-long.out") at the end; resident set $(field rss_middle_mib "$work/et-sluice-long.out") MiB at the middle, $(field rss_end_mib "$work/et-sluice-long.out") MiB at the end (the watermark bounds the state); median $(field median_batch_ms "$work/et-sluice-long.out") ms per batch."
+  echo
+  echo "## (g) Parquet output"
+  echo
+  grep -v '^RESULT' "$work/parquet-sluice.out"
+  echo
+  echo "Spark $(basename "$jars"/spark-core_*.jar .jar | sed 's/spark-core_2\.13-//') \`df.write.parquet\` of $pq_check, zstd, 2 files, median of 5: $pq_sp ms. Sluice \`save_as_parquet\` / Spark: $(ratio "$pq_sp" "$pq_sl" "%.1f×") faster (target ≥ 5×: $(atleast "$pq_sp" "$pq_sl" 5))."
 } > "$report"
 cat "$report"
 echo "report: $report" >&2
