@@ -5,11 +5,12 @@
 //! `deltalake` Python package (delta-rs's reader), ignored unless run with `--ignored` and
 //! `SLUICE_PYTHON` (a python with deltalake).
 
+mod common;
+
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sluice_streaming::testing::{run_stream_with, TestConfig};
 use sluice_tables::{DeltaStreamExt, ParquetOptions};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -39,23 +40,9 @@ fn write<T>(dir: &str, input: Vec<Vec<T>>) -> sluice_core::Result<()>
 where
     T: sluice_core::Data + Serialize + for<'de> Deserialize<'de>,
 {
-    let n = input.len();
-    let dir = dir.to_string();
-    let mut failure = None;
-    let out = run_stream_with(TestConfig::default(), input, n, |s| {
-        if let Err(e) = s.save_as_delta(
-            &dir,
-            "readings",
-            ParquetOptions::new().partition_by(["day"]),
-        ) {
-            failure = Some(e);
-        }
-        s.map(|_| ())
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    out.map(drop)
+    common::run_with_sink(input, |s| {
+        s.save_as_delta(dir, "readings", ParquetOptions::new().partition_by(["day"]))
+    })
 }
 
 /// The commits in `_delta_log`.

@@ -4,11 +4,12 @@
 //! run with `--ignored`, with `SLUICE_PYTHON` (a python with pyarrow) and
 //! `SLUICE_PYSPARK_PYTHON` (a python with pyspark, and a JVM); the test command installs both.
 
+mod common;
+
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sluice_streaming::testing::{run_stream_with, TestConfig};
 use sluice_tables::spark_log::LOG_DIR;
 use sluice_tables::{ParquetOptions, ParquetStreamExt};
 
@@ -36,12 +37,8 @@ fn batches(n: u64, per: u64) -> Vec<Vec<Event>> {
 }
 
 fn write(dir: &str, input: Vec<Vec<Event>>) {
-    let n = input.len();
-    let dir = dir.to_string();
-    run_stream_with(TestConfig::default(), input, n, |s| {
-        s.save_as_parquet_files(&dir, ParquetOptions::new().partition_by(["day", "device"]))
-            .unwrap();
-        s.map(|_| ())
+    common::run_with_sink(input, |s| {
+        s.save_as_parquet_files(dir, ParquetOptions::new().partition_by(["day", "device"]))
     })
     .unwrap();
 }

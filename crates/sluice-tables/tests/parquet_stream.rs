@@ -4,10 +4,11 @@
 //! an uncommitted batch rewritten, bad records and a corrupt log as clear errors; and a
 //! property test of what is read back against the records written.
 
+mod common;
+
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use sluice_core::Context;
-use sluice_streaming::testing::{run_stream_with, TestConfig};
 use sluice_tables::spark_log::{SinkLog, LOG_DIR};
 use sluice_tables::{Codec, Location, ParquetContextExt, ParquetOptions, ParquetStreamExt};
 
@@ -35,19 +36,7 @@ fn batches(n: usize, per: u64) -> Vec<Vec<Event>> {
 }
 
 fn write(dir: &str, input: Vec<Vec<Event>>, options: ParquetOptions) -> sluice_core::Result<()> {
-    let n = input.len();
-    let dir = dir.to_string();
-    let mut failure = None;
-    let out = run_stream_with(TestConfig::default(), input, n, |s| {
-        if let Err(e) = s.save_as_parquet_files(&dir, options) {
-            failure = Some(e);
-        }
-        s.map(|_| ())
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    out.map(drop)
+    common::run_with_sink(input, |s| s.save_as_parquet_files(dir, options))
 }
 
 fn read_back(dir: &str) -> Vec<Event> {

@@ -6,6 +6,8 @@
 //! (moto's `moto_server`; `scripts/install-s3-server.sh` installs it) and `SLUICE_PYTHON` (a
 //! python with pyarrow). One test, because the AWS settings are the process's environment.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -13,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sluice_core::Context;
-use sluice_streaming::testing::{run_stream_with, TestConfig};
 use sluice_tables::spark_log::{SinkFileStatus, SinkLog};
 use sluice_tables::{Location, ParquetContextExt, ParquetOptions, ParquetStreamExt};
 
@@ -87,19 +88,7 @@ fn batches(n: u64, per: u64) -> Vec<Vec<Event>> {
 }
 
 fn write(url: &str, input: Vec<Vec<Event>>, options: ParquetOptions) -> sluice_core::Result<()> {
-    let n = input.len();
-    let url = url.to_string();
-    let mut failure = None;
-    let out = run_stream_with(TestConfig::default(), input, n, |s| {
-        if let Err(e) = s.save_as_parquet_files(&url, options) {
-            failure = Some(e);
-        }
-        s.map(|_| ())
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    out.map(drop)
+    common::run_with_sink(input, |s| s.save_as_parquet_files(url, options))
 }
 
 #[test]
@@ -187,14 +176,12 @@ fn parquet_tables_on_s3() {
     {
         use sluice_tables::DeltaStreamExt;
         let n = input.len();
-        run_stream_with(TestConfig::default(), input.clone(), n, |s| {
+        common::run_with_sink(input.clone(), |s| {
             s.save_as_delta(
                 "s3://tables/delta-events",
                 "events",
                 ParquetOptions::new().partition_by(["day"]),
             )
-            .unwrap();
-            s.map(|_| ())
         })
         .unwrap();
         let script = format!("{}/tests/readers/read_delta.py", env!("CARGO_MANIFEST_DIR"));
