@@ -46,16 +46,22 @@ impl Location {
     /// assert!(loc.url_of(&loc.child("a/b.parquet")).starts_with("file:/"));
     /// ```
     pub fn parse(url: &str) -> Result<Location> {
-        Self::parse_with(url, 10)
+        Self::parse_with(url, 10, true)
+    }
+
+    /// Resolves a location that must exist already (to read from): a local directory that is
+    /// missing is an error, not created.
+    pub fn existing(url: &str) -> Result<Location> {
+        Self::parse_with(url, 10, false)
     }
 
     /// Like [`Location::parse`], retrying each failed request up to `retries` times with
     /// exponential backoff (object stores only).
     pub fn with_retries(url: &str, retries: usize) -> Result<Location> {
-        Self::parse_with(url, retries)
+        Self::parse_with(url, retries, true)
     }
 
-    fn parse_with(url: &str, retries: usize) -> Result<Location> {
+    fn parse_with(url: &str, retries: usize, create: bool) -> Result<Location> {
         let bad = |reason: String| TableError::Location {
             url: url.to_string(),
             reason,
@@ -93,7 +99,12 @@ impl Location {
             return Err(bad("empty path".into()));
         }
         let abs = std::path::absolute(&local).map_err(|e| bad(e.to_string()))?;
-        std::fs::create_dir_all(&abs).map_err(|e| bad(format!("creating the directory: {e}")))?;
+        if create {
+            std::fs::create_dir_all(&abs)
+                .map_err(|e| bad(format!("creating the directory: {e}")))?;
+        } else if !abs.is_dir() {
+            return Err(bad("no such directory".into()));
+        }
         let abs = abs
             .canonicalize()
             .map_err(|e| bad(format!("resolving the directory: {e}")))?;
@@ -173,6 +184,11 @@ impl Location {
             url: self.given.clone(),
             reason: e.to_string(),
         })
+    }
+
+    /// Whether this is an object store (no directories) rather than a file system.
+    pub fn is_object_store(&self) -> bool {
+        self.scheme != "file"
     }
 
     /// The location as given.

@@ -33,9 +33,20 @@ pub trait ParquetContextExt {
 
 impl ParquetContextExt for Context {
     fn read_parquet<T: Data + DeserializeOwned>(&self, url: &str) -> sluice_core::Result<Rdd<T>> {
-        let loc = Location::parse(url)?;
+        let loc = Location::existing(url)?;
         let schema = TableSchema::of::<T>()?;
         let files = table_files(&loc)?;
+        if files.is_empty()
+            && loc.is_object_store()
+            && SinkLog::new(loc.clone()).latest()?.is_none()
+        {
+            // An object store has no directories: nothing under the prefix is a missing table.
+            return Err(TableError::Location {
+                url: url.to_string(),
+                reason: "no Parquet files under this prefix".into(),
+            }
+            .into());
+        }
         let n = files.len().max(1);
         let (l2, s2) = (loc.clone(), schema.clone());
         Ok(self.parallelize(files, n).try_map_partitions_with_index(

@@ -251,6 +251,17 @@ fn a_corrupt_or_foreign_log_is_a_clear_error() {
     std::fs::remove_file(dir.join(LOG_DIR).join("1")).unwrap();
     let e = ctx.read_parquet::<Event>(d).unwrap_err().to_string();
     assert!(e.contains("gap"), "{e}");
+    // A directory that does not exist.
+    let missing = tmp.path().join("missing");
+    let e = ctx
+        .read_parquet::<Event>(missing.to_str().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("missing") && e.contains("no such directory"),
+        "{e}"
+    );
+    assert!(!missing.exists(), "reading creates nothing");
     // A data file that is not Parquet.
     let tmp2 = tempfile::tempdir().unwrap();
     std::fs::write(tmp2.path().join("part-0.parquet"), b"not parquet").unwrap();

@@ -131,6 +131,11 @@ fn parquet_tables_on_s3() {
     let mut want: Vec<Event> = input.iter().flatten().cloned().collect();
     want.sort();
     assert_eq!(back, want);
+    let e = ctx
+        .read_parquet::<Event>("s3://tables/nothing-here")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no Parquet files"), "{e}");
 
     // Replayed batches are skipped; a second commit of the same batch id is refused by the
     // store's conditional put, and the log keeps the first.
