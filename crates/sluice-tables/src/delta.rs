@@ -65,6 +65,7 @@ impl<T: Data + Serialize + DeserializeOwned> DeltaStreamExt<T> for DStream<T> {
         let table = open_or_create(&layout.loc, layout.schema.arrow(), &layout.partition_by)?;
         let sink = Arc::new(Sink {
             table: parking_lot::Mutex::new(table),
+            txn: parking_lot::Mutex::new(None),
             loc: layout.loc.clone(),
             app_id: name.to_string(),
             partition_by: layout.partition_by.clone(),
@@ -89,6 +90,9 @@ impl<T: Data + Serialize + DeserializeOwned> DeltaStreamExt<T> for DStream<T> {
 
 struct Sink {
     table: parking_lot::Mutex<DeltaTable>,
+    /// The sink's transaction version in the table, read once (the first batch after the job
+    /// starts) and then kept up to date by the sink's own commits.
+    txn: parking_lot::Mutex<Option<Option<i64>>>,
     loc: Location,
     app_id: String,
     partition_by: Vec<String>,
@@ -102,21 +106,29 @@ fn delta_err(url: &str, e: DeltaTableError) -> TableError {
 }
 
 impl Sink {
-    /// Whether the batch at `t` is committed already (the table's transaction version of this
-    /// sink is at or after it), after reading the table's latest version.
+    /// Whether the batch at `t` is committed already: the sink's transaction version in the
+    /// table is at or after it. The table is read for it once; later batches know it from
+    /// their own commits (a concurrent writer with the same app id is not supported).
     fn committed(&self, t: i64) -> Result<bool, TableError> {
-        let url = self.loc.as_str();
-        let mut table = self.table.lock();
-        block_on(async {
-            table.update_incremental(None).await?;
-            let log = table.log_store();
-            table
-                .snapshot()?
-                .transaction_version(log.as_ref(), &self.app_id)
-                .await
-        })?
-        .map(|v| v.is_some_and(|v| v >= t))
-        .map_err(|e| delta_err(url, e))
+        let mut txn = self.txn.lock();
+        let version = match *txn {
+            Some(v) => v,
+            None => {
+                let url = self.loc.as_str();
+                let mut table = self.table.lock();
+                let v = block_on(async {
+                    table.update_incremental(None).await?;
+                    let log = table.log_store();
+                    table
+                        .snapshot()?
+                        .transaction_version(log.as_ref(), &self.app_id)
+                        .await
+                })?
+                .map_err(|e| delta_err(url, e))?;
+                *txn.insert(v)
+            }
+        };
+        Ok(version.is_some_and(|v| v >= t))
     }
 
     /// One commit: the files as `add` actions, and the sink's transaction at version `t`.
@@ -168,7 +180,7 @@ impl Sink {
             predicate: None,
         };
         let mut table = self.table.lock();
-        block_on(async {
+        let committed = block_on(async {
             let snapshot = table.snapshot()?;
             let log = table.log_store();
             CommitBuilder::from(
@@ -179,8 +191,11 @@ impl Sink {
             .build(Some(snapshot), log, operation)
             .await?;
             table.update_incremental(None).await
-        })?
-        .map_err(|e| delta_err(url, e))
+        });
+        drop(table);
+        committed?.map_err(|e| delta_err(url, e))?;
+        *self.txn.lock() = Some(Some(t));
+        Ok(())
     }
 }
 
