@@ -34,7 +34,7 @@ use crate::error::TableError;
 use crate::location::Location;
 use crate::partition;
 use crate::runtime::block_on;
-use crate::sink::{written, ParquetOptions};
+use crate::sink::{write_batch, ParquetOptions};
 use crate::spark_log::SinkFileStatus;
 
 /// Delta output of a stream.
@@ -75,13 +75,7 @@ impl<T: Data + Serialize + DeserializeOwned> DeltaStreamExt<T> for DStream<T> {
             if sink.committed(t)? {
                 return Ok(());
             }
-            let l2 = Arc::clone(&layout);
-            let files = written(rdd.map_partitions_with_index(move |p, recs| {
-                std::iter::once(
-                    l2.write(recs, &format!("part-{p:05}-{t}"), &format!("batch {t} ms"))
-                        .map_err(Arc::new),
-                )
-            }))?;
+            let files = write_batch(&layout, &rdd, t)?;
             sink.commit(t, &files)?;
             Ok(())
         })

@@ -155,6 +155,22 @@ pub(crate) fn written(tasks: Rdd<Written>) -> sluice_core::Result<Vec<SinkFileSt
     Ok(files)
 }
 
+/// Writes the files of the batch at `t` (one task per partition), named
+/// `part-<partition>-<t>.cNNN...`, and returns them.
+pub(crate) fn write_batch<T: Data + Serialize>(
+    layout: &Arc<FileLayout>,
+    rdd: &Rdd<T>,
+    t: i64,
+) -> sluice_core::Result<Vec<SinkFileStatus>> {
+    let l2 = Arc::clone(layout);
+    written(rdd.map_partitions_with_index(move |p, recs| {
+        std::iter::once(
+            l2.write(recs, &format!("part-{p:05}-{t}"), &format!("batch {t} ms"))
+                .map_err(Arc::new),
+        )
+    }))
+}
+
 /// Parquet output of a stream.
 pub trait ParquetStreamExt<T> {
     /// Writes each batch's records as Parquet files under `url` (a path, `file://` or `s3://`),
@@ -192,13 +208,7 @@ impl<T: Data + Serialize + DeserializeOwned> ParquetStreamExt<T> for DStream<T> 
                 return Ok(());
             }
             let id = last_id.map_or(0, |l| l + 1);
-            let l2 = Arc::clone(&layout);
-            let files = written(rdd.map_partitions_with_index(move |p, recs| {
-                std::iter::once(
-                    l2.write(recs, &format!("part-{p:05}-{t}"), &format!("batch {t} ms"))
-                        .map_err(Arc::new),
-                )
-            }))?;
+            let files = write_batch(&layout, &rdd, t)?;
             if !log.commit(id, t, &files)? && log.batch_time(id)? != Some(t) {
                 // Another writer took this batch id: read the log again next time, and fail
                 // this batch rather than lose it.

@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sluice_tables::{DeltaStreamExt, ParquetOptions};
@@ -122,19 +120,7 @@ fn delta_rs_reads_the_table_and_its_transactions() {
     let c = commits(&dir);
     std::fs::remove_file(dir.join("_delta_log").join(c.last().unwrap())).unwrap();
     write(d, input.clone()).unwrap();
-    let python = std::env::var("SLUICE_PYTHON").expect("SLUICE_PYTHON must name a python");
-    let script = format!("{}/tests/readers/read_delta.py", env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(python)
-        .args([&script, d, "readings"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let got = common::read_with("SLUICE_PYTHON", "read_delta.py", &[d, "readings"]);
     let mut want: Vec<Value> = input
         .iter()
         .flatten()

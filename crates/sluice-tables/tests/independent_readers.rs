@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sluice_tables::spark_log::LOG_DIR;
@@ -54,20 +52,6 @@ fn expected(input: &[Vec<Event>]) -> Vec<Value> {
     rows
 }
 
-fn run(python_env: &str, script: &str, dir: &str) -> Value {
-    let python = std::env::var(python_env)
-        .unwrap_or_else(|_| panic!("{python_env} must name a python for this test"));
-    let script = format!("{}/tests/readers/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(python).arg(script).arg(dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    serde_json::from_str(text.lines().last().unwrap()).unwrap()
-}
-
 #[test]
 #[ignore = "needs SLUICE_PYTHON with pyarrow"]
 fn pyarrow_reads_the_table_and_its_partitions() {
@@ -76,7 +60,7 @@ fn pyarrow_reads_the_table_and_its_partitions() {
     let d = dir.to_str().unwrap();
     let input = batches(3, 50);
     write(d, input.clone());
-    let got = run("SLUICE_PYTHON", "read_pyarrow.py", d);
+    let got = common::read_with("SLUICE_PYTHON", "read_pyarrow.py", &[d]);
     assert_eq!(got["rows"].as_array().unwrap(), &expected(&input));
     assert_eq!(got["schema"]["value"], "int64");
     assert_eq!(got["schema"]["note"], "string");
@@ -91,11 +75,11 @@ fn spark_reads_exactly_the_committed_batches() {
     // 12 batches: Spark reads the compaction of batches 0..=9, then 10 and 11.
     let input = batches(12, 20);
     write(d, input.clone());
-    let got = run("SLUICE_PYSPARK_PYTHON", "read_pyspark.py", d);
+    let got = common::read_with("SLUICE_PYSPARK_PYTHON", "read_pyspark.py", &[d]);
     assert_eq!(got["rows"].as_array().unwrap(), &expected(&input));
     // A crash between writing batch 12's files and committing it: its files are on disk but
     // not in the log, and Spark does not see them.
     std::fs::remove_file(dir.join(LOG_DIR).join("11")).unwrap();
-    let got = run("SLUICE_PYSPARK_PYTHON", "read_pyspark.py", d);
+    let got = common::read_with("SLUICE_PYSPARK_PYTHON", "read_pyspark.py", &[d]);
     assert_eq!(got["rows"].as_array().unwrap(), &expected(&input[..11]));
 }

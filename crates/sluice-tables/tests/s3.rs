@@ -151,22 +151,11 @@ fn parquet_tables_on_s3() {
     assert_eq!(log.all_files().unwrap(), files);
 
     // An independent client reads the table: pyarrow's own S3 filesystem.
-    let python = std::env::var("SLUICE_PYTHON").expect("SLUICE_PYTHON must name a python");
-    let script = format!(
-        "{}/tests/readers/read_pyarrow.py",
-        env!("CARGO_MANIFEST_DIR")
+    let got = common::read_with(
+        "SLUICE_PYTHON",
+        "read_pyarrow.py",
+        &["tables/events", "--s3-endpoint", &endpoint],
     );
-    let out = Command::new(python)
-        .args([&script, "tables/events", "--s3-endpoint", &endpoint])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     let mut rows: Vec<Event> = got["rows"]
         .as_array()
         .unwrap()
@@ -189,20 +178,11 @@ fn parquet_tables_on_s3() {
             )
         })
         .unwrap();
-        let script = format!("{}/tests/readers/read_delta.py", env!("CARGO_MANIFEST_DIR"));
-        let python = std::env::var("SLUICE_PYTHON").unwrap();
-        let out = Command::new(python)
-            .args([&script, "s3://tables/delta-events", "events"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let got = common::read_with(
+            "SLUICE_PYTHON",
+            "read_delta.py",
+            &["s3://tables/delta-events", "events"],
         );
-        let got: serde_json::Value =
-            serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap())
-                .unwrap();
         let mut rows: Vec<Event> = got["rows"]
             .as_array()
             .unwrap()

@@ -24,3 +24,25 @@ pub fn run_with_sink<T: Data>(
         None => out.map(drop),
     }
 }
+
+/// Runs the reader script `tests/readers/<script>` with `args` on the python named by the
+/// environment variable `python_env`, and returns the JSON object it printed last.
+#[allow(dead_code)] // not every test file reads with an independent reader
+pub fn read_with(python_env: &str, script: &str, args: &[&str]) -> serde_json::Value {
+    let python = std::env::var(python_env)
+        .unwrap_or_else(|_| panic!("{python_env} must name a python for this test"));
+    let script = format!("{}/tests/readers/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python_env}: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}): {text}"))
+}
