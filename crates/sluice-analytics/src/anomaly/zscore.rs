@@ -1,0 +1,131 @@
+//! The rolling z-score: each value against the mean and standard deviation of the key's
+//! previous `window` values.
+
+use std::collections::VecDeque;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sluice_core::{Error, Key, Result};
+use sluice_streaming::state::{State, StateSpec};
+use sluice_streaming::{DStream, Time};
+
+use super::{floor_sigma, Alert, AlertKind};
+
+/// A key's recent values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ZScoreState {
+    window: VecDeque<f64>,
+    /// Values that were NaN or infinite, never scored.
+    pub non_finite: u64,
+}
+
+/// Flags values more than `threshold` standard deviations (sample standard deviation) from
+/// the mean of the key's previous `window` values, once it has `min_points` of them.
+///
+/// ```
+/// use sluice_analytics::anomaly::{RollingZScore, ZScoreState};
+/// let z = RollingZScore::new(5, 3.0);
+/// let mut s = ZScoreState::default();
+/// for (t, v) in [1.0, 1.2, 0.9, 1.1, 1.0].into_iter().enumerate() {
+///     assert!(z.observe(&mut s, t as i64, v).is_none());
+/// }
+/// let alert = z.observe(&mut s, 5, 9.0).unwrap();
+/// assert!(alert.score > 3.0);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollingZScore {
+    window: usize,
+    threshold: f64,
+    min_points: usize,
+}
+
+impl RollingZScore {
+    /// Over the previous `window` values, alerting beyond `threshold` σ (from 5 values on).
+    pub fn new(window: usize, threshold: f64) -> Self {
+        RollingZScore {
+            window,
+            threshold,
+            min_points: 5.min(window),
+        }
+    }
+
+    /// Values needed before scoring (at least 2).
+    pub fn min_points(mut self, n: usize) -> Self {
+        self.min_points = n;
+        self
+    }
+
+    /// Scores one value against the key's window and then adds it to the window.
+    pub fn observe(&self, s: &mut ZScoreState, t: i64, value: f64) -> Option<Alert> {
+        if !value.is_finite() {
+            s.non_finite += 1;
+            return None;
+        }
+        let n = s.window.len();
+        let mut alert = None;
+        if n >= self.min_points.max(2) {
+            let mean = s.window.iter().sum::<f64>() / n as f64;
+            let var = s
+                .window
+                .iter()
+                .map(|v| (v - mean) * (v - mean))
+                .sum::<f64>()
+                / (n - 1) as f64;
+            let sigma = floor_sigma(var.sqrt(), mean);
+            let score = (value - mean) / sigma;
+            if score.abs() > self.threshold {
+                alert = Some(Alert {
+                    t,
+                    value,
+                    score,
+                    kind: AlertKind::ZScore,
+                    reason: format!(
+                        "{value} is {:.1} σ {} the mean {mean:.4} of the last {n} values",
+                        score.abs(),
+                        if score > 0.0 { "above" } else { "below" }
+                    ),
+                });
+            }
+        }
+        s.window.push_back(value);
+        while s.window.len() > self.window {
+            s.window.pop_front();
+        }
+        alert
+    }
+
+    /// The alerts of a stream of `(key, (t, value))`, per key.
+    pub fn detect<K>(&self, stream: &DStream<(K, (i64, f64))>) -> Result<DStream<(K, Alert)>>
+    where
+        K: Key + Serialize + DeserializeOwned,
+    {
+        if self.window < 2
+            || self.min_points > self.window
+            || self.threshold.is_nan()
+            || self.threshold <= 0.0
+        {
+            return Err(Error::InvalidArgument(format!(
+                "rolling z-score: need window ≥ 2, 2 ≤ min_points ≤ window and a positive \
+                 threshold, got window {}, min_points {}, threshold {}",
+                self.window, self.min_points, self.threshold
+            )));
+        }
+        let me = self.clone();
+        let spec = StateSpec::function(
+            move |_t: Time, k: &K, v: Option<(i64, f64)>, s: &mut State<ZScoreState>| {
+                let (t, value) = v?;
+                if s.is_timing_out() {
+                    return None;
+                }
+                let mut st = s.get_option().cloned().unwrap_or_default();
+                let alert = me.observe(&mut st, t, value);
+                s.update(st).ok()?;
+                Some((k.clone(), alert))
+            },
+        );
+        Ok(stream
+            .map_with_state(spec)
+            .stream()
+            .flat_map(|(k, a): (K, Option<Alert>)| a.map(|a| (k, a))))
+    }
+}
