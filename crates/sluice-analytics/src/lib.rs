@@ -16,3 +16,4 @@ pub mod lag_model;
 pub mod linalg;
 pub mod mllib;
 pub mod rls;
+pub mod scenarios;

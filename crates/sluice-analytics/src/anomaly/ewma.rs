@@ -7,7 +7,7 @@ use sluice_core::{Error, Key, Result};
 use sluice_streaming::state::{State, StateSpec};
 use sluice_streaming::{DStream, Time};
 
-use super::{floor_sigma, Alert, AlertKind};
+use super::{floor_sigma, Alert, AlertKind, Side};
 
 /// A key's baseline and moving average.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -46,6 +46,7 @@ pub struct EwmaChart {
     lambda: f64,
     limit: f64,
     warmup: u64,
+    side: Side,
 }
 
 impl EwmaChart {
@@ -56,7 +57,14 @@ impl EwmaChart {
             lambda,
             limit,
             warmup: 20,
+            side: Side::Both,
         }
+    }
+
+    /// Flag only the upper or only the lower limit (default: both).
+    pub fn side(mut self, side: Side) -> Self {
+        self.side = side;
+        self
     }
 
     /// The number of values the baseline is learned from (at least 2).
@@ -86,7 +94,7 @@ impl EwmaChart {
         let sigma0 = floor_sigma((s.baseline_m2 / (s.baseline_n - 1) as f64).sqrt(), mu);
         let spread = (l / (2.0 - l) * (1.0 - (1.0 - l).powf(2.0 * s.since as f64))).sqrt();
         let score = (s.z - mu) / (sigma0 * spread);
-        (score.abs() > self.limit).then(|| Alert {
+        self.side.flags(score, self.limit).then(|| Alert {
             t,
             value,
             score,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use ewma::{EwmaChart, EwmaState};
 pub use residual::{residual_alert, residual_alerts};
-pub use zscore::{RollingZScore, ZScoreState};
+pub use zscore::{RollingZScore, Side, ZScoreState};
 
 /// Which detector raised an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

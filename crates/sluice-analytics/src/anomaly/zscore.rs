@@ -37,6 +37,30 @@ pub struct RollingZScore {
     window: usize,
     threshold: f64,
     min_points: usize,
+    side: Side,
+    exclude_flagged: bool,
+}
+
+/// Which departures a detector flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Above and below.
+    Both,
+    /// Only values above what was expected.
+    Above,
+    /// Only values below.
+    Below,
+}
+
+impl Side {
+    /// Whether a signed score beyond `threshold` is flagged.
+    pub(crate) fn flags(self, score: f64, threshold: f64) -> bool {
+        match self {
+            Side::Both => score.abs() > threshold,
+            Side::Above => score > threshold,
+            Side::Below => score < -threshold,
+        }
+    }
 }
 
 impl RollingZScore {
@@ -46,7 +70,23 @@ impl RollingZScore {
             window,
             threshold,
             min_points: 5.min(window),
+            side: Side::Both,
+            exclude_flagged: false,
         }
+    }
+
+    /// Keeps flagged values out of the window, so that one spike does not mask the next
+    /// (default: every value enters the window). With this set a lasting level shift never
+    /// enters the window and keeps alerting: use it for spikes, not for shifts.
+    pub fn exclude_flagged(mut self, yes: bool) -> Self {
+        self.exclude_flagged = yes;
+        self
+    }
+
+    /// Flag only departures above, or only below (default: both).
+    pub fn side(mut self, side: Side) -> Self {
+        self.side = side;
+        self
     }
 
     /// Values needed before scoring (at least 2).
@@ -73,7 +113,7 @@ impl RollingZScore {
                 / (n - 1) as f64;
             let sigma = floor_sigma(var.sqrt(), mean);
             let score = (value - mean) / sigma;
-            if score.abs() > self.threshold {
+            if self.side.flags(score, self.threshold) {
                 alert = Some(Alert {
                     t,
                     value,
@@ -86,6 +126,9 @@ impl RollingZScore {
                     ),
                 });
             }
+        }
+        if alert.is_some() && self.exclude_flagged {
+            return alert;
         }
         s.window.push_back(value);
         while s.window.len() > self.window {
