@@ -10,7 +10,8 @@
 #
 # Settings (environment): KILLS (5), BATCHES (40), SEED (from the clock; printed, so a failing
 # schedule can be replayed), PROFILE (debug or release), EXAMPLE (recoverable_count, or
-# recoverable_event_time: event-time windows with a watermark and late records, or
+# recoverable_event_time: event-time windows with a watermark and late records,
+# recoverable_model: the lag model fitted per key in map_with_state, or
 # recoverable_parquet: per-batch counts written as a partitioned Parquet table committed in
 # Spark's file-sink log; its table is compared as Spark reads it, with the python of
 # SLUICE_PYSPARK_PYTHON, since its log records when files were written).
@@ -43,7 +44,22 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/input"
 for k in $(seq 1 "$batches"); do
   f="$work/input/part-$(printf %03d "$k").txt"
-  if [ "$example" = recoverable_event_time ]; then
+  if [ "$example" = recoverable_model ]; then
+    # Lines "<key> <t> <x>": three consecutive steps of five series per file, now and then
+    # a NaN (refused by the model) and a gap (the key's inputs start over).
+    for key in 0 1 2 3 4; do
+      for j in 0 1 2; do
+        t=$(( 3 * (k - 1) + j ))
+        if [ $(( (k + key) % 11 )) -eq 0 ] && [ "$j" -eq 1 ]; then
+          echo "s$key $t nan"
+        elif [ $(( (k * 7 + key) % 17 )) -eq 0 ] && [ "$j" -eq 2 ]; then
+          continue
+        else
+          echo "s$key $t $(( (t * t * 37 + key * 101 + t * 13) % 1000 )).$(( (t * 7 + key) % 10 ))"
+        fi
+      done
+    done >"$f"
+  elif [ "$example" = recoverable_event_time ]; then
     # Lines "<key> <event time ms>" around batch k's second, some out of order by up to 4.5 s
     # (later than the job's 3 s delay: those are late).
     for i in $(seq 0 19); do

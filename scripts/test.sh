@@ -16,6 +16,9 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${SLUICE_CACHE:-$HOME/.cache/sluice}/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Incremental compilation caches grow without bound in a shared cache and do not speed up a
+# run that builds each crate once.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -63,11 +66,14 @@ cargo test --workspace --all-features --locked
 step "cargo test: the tests that need the Kafka broker, Mosquitto, pyzmq, pyarrow, pyspark or the S3 server (ignored without them)"
 cargo test --locked -p sluice-connectors --all-features -- --ignored
 cargo test --locked -p sluice-tables --all-features -- --ignored
+# MLlib's streaming learners against pyspark.mllib recording the golden cases afresh.
+cargo test --locked -p sluice-analytics -- --ignored
 
 step "crash campaign: random SIGKILLs and restarts, output byte for byte as without failures"
 KILLS="${SLUICE_CRASH_KILLS:-5}" bash scripts/crash-campaign.sh
 KILLS="${SLUICE_CRASH_KILLS:-5}" EXAMPLE=recoverable_event_time bash scripts/crash-campaign.sh
 KILLS="${SLUICE_CRASH_KILLS:-5}" EXAMPLE=recoverable_parquet bash scripts/crash-campaign.sh
+KILLS="${SLUICE_CRASH_KILLS:-5}" EXAMPLE=recoverable_model bash scripts/crash-campaign.sh
 
 step "Python package: its pytest suite"
 # Run from outside the checkout, so `import sluice` is the installed package.

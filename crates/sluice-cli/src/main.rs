@@ -3,6 +3,9 @@
 //! - `sluice demo`: a streaming word count over the embedded text generator — nothing to
 //!   install or start — printing each batch in Spark's format and a one-line summary per batch,
 //!   until Ctrl-C, SIGTERM or SIGHUP (a graceful stop) or `--batches N`.
+//! - `sluice demo finance|ecommerce|traffic|grid`: the article's scenarios on seeded
+//!   generators with injected anomalies (see `sluice::analytics::scenarios`), printing the
+//!   alerts of each batch and, at the end, their precision and recall against the truth.
 //! - `sluice wordcount`: word count with the RDD API over a file, directory or glob (`--input`)
 //!   or a generated corpus; or a streaming word count over a TCP socket (`--socket`) or a
 //!   directory of new files (`--dir`).
@@ -12,6 +15,7 @@
 //! batches start later than `--max-delay-ms`. A graceful stop that has to drop queued batches
 //! (after `--stop-timeout-ms`) says how many and exits with an error.
 
+mod scenario_demo;
 mod status;
 
 use std::cmp::Reverse;
@@ -100,8 +104,15 @@ impl StreamArgs {
 }
 
 #[derive(clap::Args)]
-struct DemoArgs {
-    /// Lines generated per second (10 words each).
+pub(crate) struct DemoArgs {
+    /// A scenario of the article instead of the word count.
+    #[arg(value_enum)]
+    scenario: Option<scenario_demo::ScenarioName>,
+    /// Scenario steps per batch (a step is one record per account, segment or substation,
+    /// or one step's events of the shop).
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
+    steps_per_batch: u64,
+    /// Lines generated per second (10 words each; the word count).
     #[arg(long, default_value_t = 20_000)]
     rate: u64,
     /// Seed of the generated text.
@@ -235,7 +246,11 @@ fn stop_on_signals(status: &Arc<Status>) -> Arc<AtomicBool> {
 
 /// Runs the job: limits it to `--batches`, starts the UI and the context, runs until done,
 /// stops gracefully.
-fn run_stream(ssc: &StreamingContext, status: &Arc<Status>, args: &StreamArgs) -> Result<()> {
+pub(crate) fn run_stream(
+    ssc: &StreamingContext,
+    status: &Arc<Status>,
+    args: &StreamArgs,
+) -> Result<()> {
     if let Some(n) = args.batches {
         ssc.limit_batches(n)?;
     }
@@ -300,7 +315,10 @@ fn run_until_done(
     }
 }
 
-fn streaming_context(args: &StreamArgs, app: &str) -> Result<(StreamingContext, Arc<Status>)> {
+pub(crate) fn streaming_context(
+    args: &StreamArgs,
+    app: &str,
+) -> Result<(StreamingContext, Arc<Status>)> {
     let ctx = Context::new(Conf::new().set_master(&args.master).set_app_name(app))?;
     let interval = Duration::from_millis(args.interval_ms);
     let ssc = StreamingContext::new(&ctx, interval)?;
@@ -330,6 +348,9 @@ fn start_ui(
 }
 
 fn demo(args: DemoArgs) -> Result<()> {
+    if let Some(name) = args.scenario {
+        return scenario_demo::run(name, &args);
+    }
     let (ssc, status) = streaming_context(&args.stream, "demo")?;
     let corpus = Arc::new(Corpus::standard());
     let seed = args.seed;

@@ -399,3 +399,37 @@ fn a_socket_without_a_host_or_with_a_bad_port_is_refused() {
         assert!(err.contains("--socket"), "{arg}: {err}");
     }
 }
+
+// --- Scenario demos ------------------------------------------------------------------------
+
+#[test]
+fn each_scenario_demo_prints_its_alerts_and_scores_them_against_the_truth() {
+    for scenario in ["finance", "ecommerce", "traffic", "grid"] {
+        let (status, out, err) = run(&[
+            "demo",
+            scenario,
+            "--no-ui",
+            "--interval-ms",
+            "100",
+            "--batches",
+            "6",
+            "--steps-per-batch",
+            "50",
+            "--top",
+            "2",
+        ]);
+        assert!(status.success(), "{scenario}: {status:?}\n{err}");
+        assert!(
+            out.starts_with(&format!("Sluice demo {scenario}:")),
+            "{out}"
+        );
+        assert_eq!(out.matches("Alerts at ").count(), 6, "{scenario}:\n{out}");
+        let last = out.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with(&format!("{scenario} over 300 steps:")) && last.contains("recall"),
+            "{scenario}: {last}"
+        );
+    }
+    let err = refused(&["demo", "weather", "--no-ui"]);
+    assert!(err.contains("weather"), "{err}");
+}

@@ -58,6 +58,9 @@
 
 #![warn(unreachable_pub)]
 
+/// Streaming analytics: the article's lag model fitted online, MLlib's streaming learners,
+/// anomaly detectors and the four industry scenarios.
+pub use sluice_analytics as analytics;
 /// Kafka: the direct stream and the sink (feature `kafka`).
 #[cfg(feature = "kafka")]
 pub use sluice_connectors::kafka;

@@ -24,7 +24,7 @@ pub fn residual_alert(p: &ModelPoint, k: f64) -> Option<Alert> {
         score,
         kind: AlertKind::Residual,
         reason: format!(
-            "{} is {:.1} σ {} the model's prediction {:.4}",
+            "{:.4} is {:.1} σ {} the model's prediction {:.4}",
             p.actual,
             score.abs(),
             if score > 0.0 { "above" } else { "below" },

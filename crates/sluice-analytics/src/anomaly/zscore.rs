@@ -120,7 +120,7 @@ impl RollingZScore {
                     score,
                     kind: AlertKind::ZScore,
                     reason: format!(
-                        "{value} is {:.1} σ {} the mean {mean:.4} of the last {n} values",
+                        "{value:.4} is {:.1} σ {} the mean {mean:.4} of the last {n} values",
                         score.abs(),
                         if score > 0.0 { "above" } else { "below" }
                     ),
