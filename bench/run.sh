@@ -34,6 +34,7 @@
 # window over 1 million keys with records out of order, against Spark Structured Streaming
 # (its RocksDB state store) and Flink's event-time windows on the same records. (g) Parquet
 # output against arrow-rs by hand and Spark's Parquet writer, and the cost of a Delta commit.
+# (h) Streaming analytics: the lag model per key and StreamingKMeans against PySpark.
 #
 # PySpark and Flink are slow to start: in quick mode they run once per workload (c), (d)
 # (marked "one run" in the report); in full mode Flink runs in every round.
@@ -585,6 +586,36 @@ else
   pq_check="DIFFERENT trades (see $work/parquet-*.out)"
 fi
 
+# (h) Analytics: the lag model (n = 8, one model per key, warm) over 100,000 keys with 100,000
+# points per batch, against PySpark's updateStateByKey with a per-key RLS in numpy (PySpark
+# has no keyed model of its own, nor mapWithState), checked by the sum of the last batch's
+# forecasts; Sluice again at 1,000,000 keys (a batch should cost the same); StreamingKMeans
+# (k = 10, 10 dimensions, 100,000 points per batch) against pyspark.mllib's, checked by the
+# final centers.
+echo "analytics: sluice ..." >&2
+"$bench" analytics --workload lag --keys 100000 --points 100000 --batches 6 > "$work/an-lag-sluice.out"
+"$bench" analytics --workload lag --keys 1000000 --points 100000 --batches 6 > "$work/an-lag-sluice-1m.out"
+"$bench" analytics --workload kmeans --points 100000 --batches 8 > "$work/an-km-sluice.out"
+echo "analytics: pyspark ..." >&2
+rm -rf "$work/an-ckpt"
+(cd bench/pyspark && "$venv/bin/python" analytics_bench.py lag 100000 100000 6 "$threads" "$work/an-ckpt") \
+  > "$work/an-lag-pyspark.out" 2>/dev/null
+(cd bench/pyspark && "$venv/bin/python" analytics_bench.py kmeans 100000 8 "$threads") \
+  > "$work/an-km-pyspark.out" 2>/dev/null
+an_lag_sl=$(field median_batch_ms "$work/an-lag-sluice.out"); an_lag_py=$(field median_batch_ms "$work/an-lag-pyspark.out")
+an_lag_1m=$(field median_batch_ms "$work/an-lag-sluice-1m.out")
+an_km_sl=$(field median_batch_ms "$work/an-km-sluice.out"); an_km_py=$(field median_batch_ms "$work/an-km-pyspark.out")
+an_lag_check=$(awk -v a="$(field forecast_sum "$work/an-lag-sluice.out")" -v b="$(field forecast_sum "$work/an-lag-pyspark.out")" 'BEGIN {
+  if (a == "" || b == "") { print "missing"; exit }
+  d = a - b; if (d < 0) d = -d; m = (b < 0 ? -b : b); if (m < 1) m = 1
+  if (d / m <= 1e-4) printf "forecast sums equal to %.0e (%s, %s)", d / m, a, b; else printf "DIFFERENT forecast sums (%s, %s)", a, b }')
+if [ -n "$(field centers "$work/an-km-sluice.out")" ] &&
+   [ "$(field centers "$work/an-km-sluice.out")" = "$(field centers "$work/an-km-pyspark.out")" ]; then
+  an_km_check="final centers equal (to 9 decimals)"
+else
+  an_km_check="DIFFERENT final centers (see $work/an-km-*.out)"
+fi
+
 # "met" if a / b (both given) is at least $3, else "not met".
 atleast() { awk -v a="${1:-}" -v b="${2:-}" -v t="$3" 'BEGIN {
   if (a == "" || b + 0 <= 0) print "—"; else if (a / b >= t) print "met"; else print "not met" }'; }
@@ -738,6 +769,20 @@ report="$root/bench/results/$stamp-$mode.md"
   grep -v '^RESULT' "$work/parquet-sluice.out"
   echo
   echo "Spark $(basename "$jars"/spark-core_*.jar .jar | sed 's/spark-core_2\.13-//') \`df.write.parquet\` of $pq_check, zstd, 2 files, median of 5: $pq_sp ms. Sluice \`save_as_parquet\` / Spark: $(ratio "$pq_sp" "$pq_sl" "%.1f×") faster (target ≥ 5×: $(atleast "$pq_sp" "$pq_sl" 5))."
+  echo
+  echo "## (h) Streaming analytics"
+  echo
+  echo "Per batch = median processing time (first batch left out); 100,000 points per batch, local[$threads]; one run each. The lag model: n = 8 (10 coefficients per key), every key's model warm (40 points in the initial state); PySpark has neither a keyed model nor mapWithState, so its row is what a PySpark user writes: updateStateByKey with a recursive least-squares update per key in numpy (called for every key every batch). StreamingKMeans: pyspark.mllib's, from the same initial centers over the same points."
+  echo
+  echo "| workload | engine | per batch | points/s | outputs |"
+  echo "|---|---|---:|---:|---|"
+  echo "| lag model, 100,000 keys | Sluice | $an_lag_sl ms | $(field points_per_s "$work/an-lag-sluice.out") | (reference) |"
+  echo "| lag model, 100,000 keys | PySpark (updateStateByKey + numpy) | $an_lag_py ms | $(field points_per_s "$work/an-lag-pyspark.out") | $an_lag_check |"
+  echo "| lag model, 1,000,000 keys | Sluice | $an_lag_1m ms | $(field points_per_s "$work/an-lag-sluice-1m.out") | — |"
+  echo "| StreamingKMeans k = 10, 10 dims | Sluice | $an_km_sl ms | $(field points_per_s "$work/an-km-sluice.out") | (reference) |"
+  echo "| StreamingKMeans k = 10, 10 dims | pyspark.mllib | $an_km_py ms | $(field points_per_s "$work/an-km-pyspark.out") | $an_km_check |"
+  echo
+  echo "Sluice / PySpark: lag model $(ratio "$an_lag_py" "$an_lag_sl" "%.0f×") (target ≥ 20×: $(atleast "$an_lag_py" "$an_lag_sl" 20)), StreamingKMeans $(ratio "$an_km_py" "$an_km_sl" "%.0f×") (target ≥ 20×: $(atleast "$an_km_py" "$an_km_sl" 20)). Lag model per batch at 1,000,000 keys / at 100,000 keys: $(ratio "$an_lag_1m" "$an_lag_sl" "%.2f") (flat = 1)."
 } > "$report"
 cat "$report"
 echo "report: $report" >&2

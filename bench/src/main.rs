@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
 
+mod analytics;
 mod event_time;
 mod event_time_side;
 #[cfg(feature = "kafka")]
@@ -68,6 +69,8 @@ enum Command {
     /// Workload (f) of the side-by-side benchmarks: a sliding event-time window over
     /// out-of-order records, printing the windows the harness compares across engines.
     EventTimeSide(event_time_side::EventTimeSideArgs),
+    /// Analytics: the lag model per key and StreamingKMeans, per batch (section (h)).
+    Analytics(analytics::AnalyticsArgs),
     /// Parquet: writing records as Parquet files, Sluice against arrow-rs by hand.
     #[cfg(feature = "tables")]
     Parquet(parquet_write::ParquetArgs),
@@ -124,6 +127,7 @@ fn main() -> ExitCode {
         Command::StateSide(a) => side_by_side::state_side(a),
         Command::WindowSide(a) => side_by_side::window_side(a),
         Command::EventTimeSide(a) => event_time_side::event_time_side(a),
+        Command::Analytics(a) => analytics::run(a),
         #[cfg(feature = "tables")]
         Command::Parquet(a) => parquet_write::run(a),
         #[cfg(feature = "kafka")]
