@@ -15,5 +15,6 @@ pub mod anomaly;
 pub mod lag_model;
 pub mod linalg;
 pub mod mllib;
+pub mod monitor;
 pub mod rls;
 pub mod scenarios;

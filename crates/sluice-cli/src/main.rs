@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use sluice::analytics::monitor::ModelMonitor;
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
 use sluice::ui::{UiConfig, UiServer};
@@ -244,17 +245,23 @@ fn stop_on_signals(status: &Arc<Status>) -> Arc<AtomicBool> {
     requested
 }
 
-/// Runs the job: limits it to `--batches`, starts the UI and the context, runs until done,
-/// stops gracefully.
+/// Runs the job: limits it to `--batches`, starts the UI (with the job's models) and the
+/// context, runs until done, stops gracefully.
 pub(crate) fn run_stream(
     ssc: &StreamingContext,
     status: &Arc<Status>,
     args: &StreamArgs,
+    models: &[Arc<ModelMonitor>],
 ) -> Result<()> {
     if let Some(n) = args.batches {
         ssc.limit_batches(n)?;
     }
     let ui = start_ui(ssc, status, args)?;
+    if let Some(ui) = &ui {
+        for m in models {
+            ui.add_model(Arc::clone(m));
+        }
+    }
     let stop = stop_on_signals(status);
     ssc.start()?;
     let result = run_until_done(ssc, status, args, &stop);
@@ -365,19 +372,19 @@ fn demo(args: DemoArgs) -> Result<()> {
         .rate_stream(args.rate, None, move |i| corpus.line_at(seed, i, 10))
         .set_name("generated lines");
     count_words(lines).print(args.stream.top)?;
-    run_stream(&ssc, &status, &args.stream)
+    run_stream(&ssc, &status, &args.stream, &[])
 }
 
 fn wordcount(args: WordcountArgs) -> Result<()> {
     if let Some(addr) = &args.socket {
         let (ssc, status) = streaming_context(&args.stream, "network word count")?;
         count_words(ssc.socket_text_stream(&addr.host, addr.port)).print(args.stream.top)?;
-        return run_stream(&ssc, &status, &args.stream);
+        return run_stream(&ssc, &status, &args.stream, &[]);
     }
     if let Some(dir) = &args.dir {
         let (ssc, status) = streaming_context(&args.stream, "directory word count")?;
         count_words(ssc.text_file_stream(dir)?).print(args.stream.top)?;
-        return run_stream(&ssc, &status, &args.stream);
+        return run_stream(&ssc, &status, &args.stream, &[]);
     }
     batch_wordcount(&args)
 }

@@ -76,7 +76,8 @@ fn run_scenario<S: Scenario>(scenario: S, args: &DemoArgs) -> Result<()> {
     if let Some(report) = job.report {
         report.print(top)?;
     }
-    run_stream(&ssc, &status, &args.stream)?;
+    let models: Vec<_> = job.monitor.into_iter().collect();
+    run_stream(&ssc, &status, &args.stream, &models)?;
     let steps = ssc.batches_completed() * spb;
     let s = score(&raised.lock(), &scenario.incidents(steps));
     println!(

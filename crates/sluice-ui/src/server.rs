@@ -12,11 +12,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use parking_lot::RwLock;
+use sluice_analytics::monitor::ModelMonitor;
 use sluice_core::{Error, Result};
 use sluice_streaming::{StreamingContext, WeakStreamingContext};
 
@@ -114,14 +116,19 @@ impl Default for UiConfig {
 pub struct UiServer {
     addr: SocketAddr,
     model: Arc<Model>,
+    models: Models,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
+
+/// The running models shown on the model pages.
+type Models = Arc<RwLock<Vec<Arc<ModelMonitor>>>>;
 
 #[derive(Clone)]
 struct AppState {
     model: Arc<Model>,
     ssc: WeakStreamingContext,
+    models: Models,
 }
 
 impl AppState {
@@ -142,6 +149,7 @@ fn now_ms() -> i64 {
 
 const INDEX: &str = include_str!("assets/index.html");
 const BATCH: &str = include_str!("assets/batch.html");
+const MODELS: &str = include_str!("assets/models.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const STYLE: &str = include_str!("assets/style.css");
 
@@ -185,6 +193,47 @@ async fn watermarks(State(s): State<AppState>) -> impl IntoResponse {
     Json(w)
 }
 
+/// A model and its watched keys.
+#[derive(serde::Serialize)]
+struct ModelSummary {
+    name: String,
+    keys: Vec<String>,
+}
+
+async fn models(State(s): State<AppState>) -> impl IntoResponse {
+    let list: Vec<ModelSummary> = s
+        .models
+        .read()
+        .iter()
+        .map(|m| ModelSummary {
+            name: m.name().to_string(),
+            keys: m.keys(),
+        })
+        .collect();
+    Json(list)
+}
+
+#[derive(serde::Deserialize)]
+struct KeyQuery {
+    key: String,
+}
+
+async fn model_trace(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<KeyQuery>,
+) -> Response {
+    let monitor = s.models.read().iter().find(|m| m.name() == name).cloned();
+    match monitor.and_then(|m| m.trace(&q.key)) {
+        Some(points) => Json(points).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            format!("no model {name:?} watching key {:?}\n", q.key),
+        )
+            .into_response(),
+    }
+}
+
 async fn prometheus(State(s): State<AppState>) -> Response {
     let ssc = s.ssc.upgrade();
     let state = ssc.as_ref().map(|c| c.state_sizes()).unwrap_or_default();
@@ -204,6 +253,10 @@ fn router(state: AppState) -> Router {
             get(|| async { asset("text/html; charset=utf-8", BATCH) }),
         )
         .route(
+            "/models",
+            get(|| async { asset("text/html; charset=utf-8", MODELS) }),
+        )
+        .route(
             "/static/app.js",
             get(|| async { asset("text/javascript", APP_JS) }),
         )
@@ -216,6 +269,8 @@ fn router(state: AppState) -> Router {
         .route("/api/v1/streaming/batches/{time}", get(batch))
         .route("/api/v1/streaming/receivers", get(receivers))
         .route("/api/v1/streaming/watermarks", get(watermarks))
+        .route("/api/v1/models", get(models))
+        .route("/api/v1/models/{name}", get(model_trace))
         .route("/metrics", get(prometheus))
         .with_state(state)
 }
@@ -281,9 +336,11 @@ impl UiServer {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Internal(format!("UI socket: {e}")))?;
+        let models: Models = Arc::default();
         let app = router(AppState {
             model: Arc::clone(&model),
             ssc: ssc.downgrade(),
+            models: Arc::clone(&models),
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -305,6 +362,7 @@ impl UiServer {
         Ok(UiServer {
             addr,
             model,
+            models,
             shutdown: Some(tx),
             thread: Some(thread),
         })
@@ -323,6 +381,12 @@ impl UiServer {
     /// The model behind the pages.
     pub fn model(&self) -> &Arc<Model> {
         &self.model
+    }
+
+    /// Shows a running lag model on the model pages (`/models`): per watched key, the series
+    /// against the model's predictions with the alerts marked, and the coefficients over time.
+    pub fn add_model(&self, monitor: Arc<ModelMonitor>) {
+        self.models.write().push(monitor);
     }
 
     /// Stops the server: no new connections; open ones may finish their responses for at most

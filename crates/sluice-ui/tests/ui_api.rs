@@ -274,3 +274,69 @@ fn event_time_operators_show_their_watermark_late_records_and_state() {
     );
     ssc.stop(StopMode::Immediate).unwrap();
 }
+
+#[test]
+fn a_running_models_keys_and_points_are_served_for_its_page() {
+    use sluice_analytics::anomaly::residual_alert;
+    use sluice_analytics::lag_model::{LagModel, Observation};
+    use sluice_analytics::monitor::ModelMonitor;
+    let ctx = Context::local(2).unwrap();
+    let clock = ManualClock::shared(0);
+    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
+    let queue = RddQueue::new();
+    // Two keys; "b" jumps at t = 39.
+    for batch in 0..2i64 {
+        let records: Vec<(String, Observation)> = (batch * 20..batch * 20 + 20)
+            .flat_map(|t| {
+                let a = 10.0 + (t % 3) as f64;
+                let b = 5.0 + (t % 4) as f64 * 0.5 + if t == 39 { 40.0 } else { 0.0 };
+                [
+                    ("a".to_string(), Observation::series(t, a)),
+                    ("b".to_string(), Observation::series(t, b)),
+                ]
+            })
+            .collect();
+        queue.push(ctx.parallelize(records, 2));
+    }
+    let points = LagModel::series(1)
+        .fit_on(&ssc.queue_stream(&queue, true, None))
+        .unwrap()
+        .stream();
+    let monitor = ModelMonitor::new("speeds", 10, 25);
+    monitor.watch(&points, |p| residual_alert(p, 4.0)).unwrap();
+    let config = UiConfig {
+        port: 0,
+        ..UiConfig::default()
+    };
+    let ui = UiServer::start(&ssc, &config).unwrap();
+    ui.add_model(monitor);
+    ssc.start().unwrap();
+    for k in 1..=2 {
+        clock.advance(seconds(1));
+        assert!(ssc
+            .await_batch(Time::from_millis(k * 1000), seconds(30))
+            .unwrap());
+    }
+    let addr = ui.addr();
+    assert_eq!(
+        json(addr, "/api/v1/models"),
+        serde_json::json!([{"name": "speeds", "keys": ["a", "b"]}])
+    );
+    let b = json(addr, "/api/v1/models/speeds?key=b");
+    let b = b.as_array().unwrap();
+    // Bounded to the last 25 points, oldest first.
+    assert_eq!(b.len(), 25);
+    assert_eq!(b[0]["t"], 15);
+    assert_eq!(b[24]["t"], 39);
+    assert!(b[24]["alert"].as_f64().unwrap() > 4.0, "{:?}", b[24]);
+    assert!(b[..24].iter().all(|p| p["alert"].is_null()));
+    assert_eq!(b[24]["coefficients"].as_array().unwrap().len(), 3);
+    let (status, _) = get(addr, "/api/v1/models/speeds?key=zzz");
+    assert_eq!(status, 404);
+    let (status, _) = get(addr, "/api/v1/models/other?key=a");
+    assert_eq!(status, 404);
+    let (status, page) = get(addr, "/models");
+    assert_eq!(status, 200);
+    assert!(page.contains("sluiceModels()"));
+    ssc.stop(StopMode::Immediate).unwrap();
+}

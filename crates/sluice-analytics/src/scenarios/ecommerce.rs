@@ -178,6 +178,7 @@ impl Scenario for Ecommerce {
         Ok(ScenarioJob {
             alerts,
             report: Some(report),
+            monitor: None,
         })
     }
 

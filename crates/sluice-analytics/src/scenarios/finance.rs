@@ -106,6 +106,7 @@ impl Scenario for Finance {
         Ok(ScenarioJob {
             alerts,
             report: None,
+            monitor: None,
         })
     }
 

@@ -136,6 +136,7 @@ impl Scenario for Grid {
         Ok(ScenarioJob {
             alerts,
             report: Some(report),
+            monitor: None,
         })
     }
 

@@ -22,6 +22,7 @@ use sluice_core::{Data, Error, Result};
 use sluice_streaming::{DStream, StreamingContext};
 
 use crate::anomaly::Alert;
+use crate::monitor::ModelMonitor;
 
 /// A ground-truth incident of one entity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +113,8 @@ pub struct ScenarioJob {
     pub alerts: DStream<(String, Alert)>,
     /// Lines to print each batch besides the alerts (top conversions, forecasts, ...).
     pub report: Option<DStream<String>>,
+    /// The job's model, for the web UI's model pages.
+    pub monitor: Option<Arc<ModelMonitor>>,
 }
 
 /// A scenario: a generator with ground truth and the job that watches it.

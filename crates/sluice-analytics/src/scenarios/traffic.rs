@@ -12,6 +12,7 @@ use super::noise::{normal, uniform, Injector};
 use super::{Incident, Scenario, ScenarioJob};
 use crate::anomaly::{residual_alert, Alert, AlertKind};
 use crate::lag_model::{LagModel, ModelPoint, Observation};
+use crate::monitor::ModelMonitor;
 
 /// One reading of a road segment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,9 +146,12 @@ impl Scenario for Traffic {
                     p.forecast.unwrap_or(f64::NAN)
                 )
             });
+        let monitor = ModelMonitor::new("traffic speed (lag model, n = 4)", 20, 300);
+        monitor.watch(&points, congestion_alert)?;
         Ok(ScenarioJob {
             alerts,
             report: Some(report),
+            monitor: Some(monitor),
         })
     }
 

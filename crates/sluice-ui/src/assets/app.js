@@ -95,11 +95,12 @@ async function getJson(path) {
 }
 
 async function refresh() {
-  const [stats, batches, receivers, watermarks] = await Promise.all([
+  const [stats, batches, receivers, watermarks, models] = await Promise.all([
     getJson("/api/v1/streaming/statistics"),
     getJson("/api/v1/streaming/batches"),
     getJson("/api/v1/streaming/receivers"),
     getJson("/api/v1/streaming/watermarks"),
+    getJson("/api/v1/models"),
   ]);
   document.getElementById("summary").textContent =
     "Running batches of " + fmtMs(stats.batchDuration) + " for " + fmtDuration(stats.uptimeMs) +
@@ -131,6 +132,15 @@ async function refresh() {
   document.getElementById("avg-proc").textContent = "Avg: " + fmtMs(stats.avgProcessingTime);
   document.getElementById("avg-total").textContent = "Avg: " + fmtMs(stats.avgTotalDelay);
 
+  document.getElementById("models-section").hidden = models.length === 0;
+  const mt = document.querySelector("#models tbody");
+  mt.replaceChildren();
+  for (const m of models) {
+    const a = document.createElement("a");
+    a.href = "/models?model=" + encodeURIComponent(m.name);
+    a.textContent = m.name;
+    row(mt, [a, m.keys.length + (m.keys.length ? " (" + m.keys.slice(0, 5).join(", ") + (m.keys.length > 5 ? ", …" : "") + ")" : "")]);
+  }
   const wt = document.querySelector("#watermarks tbody");
   wt.replaceChildren();
   for (const w of watermarks) {
@@ -237,4 +247,125 @@ async function sluiceBatch() {
   } catch (e) {
     document.getElementById("batch-summary").textContent = "Batch not found: " + e.message;
   }
+}
+
+// ---- Model pages: a running lag model's series, predictions, alerts and coefficients. ----
+
+const COEF_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+// Lines of several series over a shared x axis; `series` = [{cls|color, points: [[x, y]]}],
+// `marks` = [[x, y]] drawn as dots.
+function multiLine(svg, series, marks, W, H) {
+  svg.replaceChildren();
+  const L = 56, B = 18, T = 8, R = 8;
+  svg.appendChild(el("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
+  svg.appendChild(el("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
+  const all = series.flatMap(s => s.points).concat(marks);
+  if (all.length === 0) {
+    svg.appendChild(el("text", { class: "lbl", x: L + 8, y: H / 2 }, "no points yet"));
+    return;
+  }
+  const xs = all.map(p => p[0]), ys = all.map(p => p[1]);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs);
+  let y0 = Math.min(...ys), y1 = Math.max(...ys);
+  if (y1 === y0) { y0 -= 1; y1 += 1; }
+  const sx = x => L + (x1 === x0 ? (W - L - R) / 2 : (x - x0) / (x1 - x0) * (W - L - R));
+  const sy = y => H - B - (y - y0) / (y1 - y0) * (H - B - T);
+  svg.appendChild(el("text", { class: "lbl", x: 2, y: T + 8 }, y1.toPrecision(4)));
+  svg.appendChild(el("text", { class: "lbl", x: 2, y: H - B }, y0.toPrecision(4)));
+  svg.appendChild(el("text", { class: "lbl", x: L, y: H - 4 }, "t = " + x0));
+  svg.appendChild(el("text", { class: "lbl", x: W - R - 70, y: H - 4 }, "t = " + x1));
+  for (const s of series) {
+    if (s.points.length === 0) continue;
+    const attrs = { class: s.cls || "line", points: s.points.map(p => sx(p[0]) + "," + sy(p[1])).join(" ") };
+    if (s.color) attrs.style = "stroke:" + s.color;
+    svg.appendChild(el("polyline", attrs));
+  }
+  for (const m of marks) {
+    svg.appendChild(el("circle", { class: "alert", cx: sx(m[0]), cy: sy(m[1]), r: 4 }));
+  }
+}
+
+function fillSelect(select, values, keep) {
+  const current = keep && values.includes(select.value) ? select.value : values[0];
+  select.replaceChildren();
+  for (const v of values) {
+    const o = document.createElement("option");
+    o.value = v; o.textContent = v;
+    select.appendChild(o);
+  }
+  if (current !== undefined) select.value = current;
+}
+
+async function refreshModels() {
+  const models = await (await fetch("/api/v1/models")).json();
+  const msel = document.getElementById("model"), ksel = document.getElementById("key");
+  const summary = document.getElementById("model-summary");
+  if (models.length === 0) {
+    summary.textContent = "No model is running in this job.";
+    return;
+  }
+  const params = new URLSearchParams(location.search);
+  if (!msel.dataset.init) {
+    fillSelect(msel, models.map(m => m.name), false);
+    if (params.get("model")) msel.value = params.get("model");
+    msel.dataset.init = "1";
+  } else {
+    fillSelect(msel, models.map(m => m.name), true);
+  }
+  const model = models.find(m => m.name === msel.value) || models[0];
+  if (!ksel.dataset.init && model.keys.length > 0) {
+    fillSelect(ksel, model.keys, false);
+    if (params.get("key") && model.keys.includes(params.get("key"))) ksel.value = params.get("key");
+    ksel.dataset.init = "1";
+  } else {
+    fillSelect(ksel, model.keys, true);
+  }
+  if (!ksel.value) {
+    summary.textContent = "Model " + model.name + ": no key seen yet.";
+    return;
+  }
+  const url = "/api/v1/models/" + encodeURIComponent(model.name) + "?key=" + encodeURIComponent(ksel.value);
+  const points = await (await fetch(url)).json();
+  const actual = points.map(p => [p.t, p.actual]);
+  const predicted = points.filter(p => p.predicted !== null).map(p => [p.t, p.predicted]);
+  const alerts = points.filter(p => p.alert !== null).map(p => [p.t, p.actual]);
+  multiLine(document.getElementById("series"),
+    [{ cls: "line", points: actual }, { cls: "line predicted", points: predicted }], alerts, 900, 260);
+  const withCoef = points.filter(p => p.coefficients !== null);
+  const n = withCoef.length ? withCoef[withCoef.length - 1].coefficients.length : 0;
+  // [a_0, ..., a_n, c_1, ..., c_m, b]: the weights on one chart, the intercept on its own.
+  const coefSeries = [];
+  for (let i = 0; i + 1 < n; i++) {
+    coefSeries.push({ color: COEF_COLORS[i % COEF_COLORS.length], points: withCoef.map(p => [p.t, p.coefficients[i]]) });
+  }
+  multiLine(document.getElementById("coefficients"), coefSeries, [], 900, 220);
+  multiLine(document.getElementById("intercept"),
+    n ? [{ cls: "line", points: withCoef.map(p => [p.t, p.coefficients[n - 1]]) }] : [], [], 900, 160);
+  const legend = document.getElementById("coef-legend");
+  legend.replaceChildren();
+  for (let i = 0; i + 1 < n; i++) {
+    const s = document.createElement("span");
+    s.className = "sw"; s.style.background = COEF_COLORS[i % COEF_COLORS.length];
+    legend.appendChild(s);
+    legend.appendChild(document.createTextNode(" weight " + i + " "));
+  }
+  const last = points[points.length - 1];
+  summary.textContent = "Model " + model.name + ", key " + ksel.value + ": " + points.length +
+    " recent points, " + alerts.length + " alerts" +
+    (last ? ", last t = " + last.t + ", actual " + last.actual.toPrecision(5) +
+      (last.predicted !== null ? ", predicted " + last.predicted.toPrecision(5) : "") : "") + ".";
+}
+
+function sluiceModels() {
+  const tick = () => refreshModels().catch(e => {
+    document.getElementById("model-summary").textContent = "UI error: " + e;
+  });
+  document.getElementById("model").addEventListener("change", () => {
+    document.getElementById("key").dataset.init = ""; tick();
+  });
+  document.getElementById("key").addEventListener("change", tick);
+  tick();
+  setInterval(tick, 1000);
 }
