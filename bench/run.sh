@@ -602,6 +602,11 @@ rm -rf "$work/an-ckpt"
   > "$work/an-lag-pyspark.out" 2>/dev/null
 (cd bench/pyspark && "$venv/bin/python" analytics_bench.py kmeans 100000 8 "$threads") \
   > "$work/an-km-pyspark.out" 2>/dev/null
+if [ "$spy" = 1 ]; then
+  echo "analytics: sluice from python ..." >&2
+  (cd bench/pyspark && PYTHONPATH="$root/bench/python/shim" "$spy_python" analytics_bench.py kmeans \
+    100000 8 "$threads") > "$work/an-km-spy.out" 2>/dev/null
+fi
 an_lag_sl=$(field median_batch_ms "$work/an-lag-sluice.out"); an_lag_py=$(field median_batch_ms "$work/an-lag-pyspark.out")
 an_lag_1m=$(field median_batch_ms "$work/an-lag-sluice-1m.out")
 an_km_sl=$(field median_batch_ms "$work/an-km-sluice.out"); an_km_py=$(field median_batch_ms "$work/an-km-pyspark.out")
@@ -781,6 +786,14 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "| lag model, 1,000,000 keys | Sluice | $an_lag_1m ms | $(field points_per_s "$work/an-lag-sluice-1m.out") | — |"
   echo "| StreamingKMeans k = 10, 10 dims | Sluice | $an_km_sl ms | $(field points_per_s "$work/an-km-sluice.out") | (reference) |"
   echo "| StreamingKMeans k = 10, 10 dims | pyspark.mllib | $an_km_py ms | $(field points_per_s "$work/an-km-pyspark.out") | $an_km_check |"
+  if [ "$spy" = 1 ]; then
+    if [ "$(field centers "$work/an-km-spy.out")" = "$(field centers "$work/an-km-sluice.out")" ]; then
+      an_spy_check="final centers equal"
+    else
+      an_spy_check="DIFFERENT final centers"
+    fi
+    echo "| StreamingKMeans k = 10, 10 dims | Sluice from Python (PySpark's program) | $(field median_batch_ms "$work/an-km-spy.out") ms | $(field points_per_s "$work/an-km-spy.out") | $an_spy_check |"
+  fi
   echo
   echo "Sluice / PySpark: lag model $(ratio "$an_lag_py" "$an_lag_sl" "%.0f×") (target ≥ 20×: $(atleast "$an_lag_py" "$an_lag_sl" 20)), StreamingKMeans $(ratio "$an_km_py" "$an_km_sl" "%.0f×") (target ≥ 20×: $(atleast "$an_km_py" "$an_km_sl" 20)). Lag model per batch at 1,000,000 keys / at 100,000 keys: $(ratio "$an_lag_1m" "$an_lag_sl" "%.2f") (flat = 1)."
 } > "$report"

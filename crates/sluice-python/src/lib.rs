@@ -7,6 +7,7 @@
 //! it. A Python exception fails its task (retried) and then the job or batch, with the
 //! traceback in the error; it never ends the process.
 
+mod analytics;
 mod chunk;
 mod context;
 mod dstream;
@@ -43,6 +44,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<streaming::NativeStreamingContext>()?;
     m.add_class::<dstream::NativeDStream>()?;
     m.add_function(wrap_pyfunction!(rdd::portable_hash_of, m)?)?;
+    m.add_class::<analytics::NativeLinearLearner>()?;
+    m.add_class::<analytics::NativeKMeans>()?;
+    m.add_function(wrap_pyfunction!(analytics::numpy_randn, m)?)?;
+    m.add_function(wrap_pyfunction!(analytics::lag_model, m)?)?;
+    m.add_function(wrap_pyfunction!(analytics::rolling_z_score, m)?)?;
+    m.add_function(wrap_pyfunction!(analytics::ewma_chart, m)?)?;
     #[cfg(feature = "kafka")]
     {
         m.add_class::<kafka::NativeKafkaStream>()?;

@@ -47,6 +47,7 @@ pub struct EwmaChart {
     limit: f64,
     warmup: u64,
     side: Side,
+    name: Option<String>,
 }
 
 impl EwmaChart {
@@ -58,6 +59,7 @@ impl EwmaChart {
             limit,
             warmup: 20,
             side: Side::Both,
+            name: None,
         }
     }
 
@@ -108,6 +110,13 @@ impl EwmaChart {
         })
     }
 
+    /// Names the detector's state (required when the job checkpoints: its state is matched
+    /// to the operator by name).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// The alerts of a stream of `(key, (t, value))`, per key.
     pub fn detect<K>(&self, stream: &DStream<(K, (i64, f64))>) -> Result<DStream<(K, Alert)>>
     where
@@ -134,8 +143,11 @@ impl EwmaChart {
                 Some((k.clone(), alert))
             },
         );
-        Ok(stream
-            .map_with_state(spec)
+        let states = stream.map_with_state(spec);
+        if let Some(name) = &self.name {
+            states.set_name(name.clone());
+        }
+        Ok(states
             .stream()
             .flat_map(|(k, a): (K, Option<Alert>)| a.map(|a| (k, a))))
     }

@@ -38,6 +38,7 @@ pub struct RollingZScore {
     threshold: f64,
     min_points: usize,
     side: Side,
+    name: Option<String>,
     exclude_flagged: bool,
 }
 
@@ -71,6 +72,7 @@ impl RollingZScore {
             threshold,
             min_points: 5.min(window),
             side: Side::Both,
+            name: None,
             exclude_flagged: false,
         }
     }
@@ -137,6 +139,13 @@ impl RollingZScore {
         alert
     }
 
+    /// Names the detector's state (required when the job checkpoints: its state is matched
+    /// to the operator by name).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// The alerts of a stream of `(key, (t, value))`, per key.
     pub fn detect<K>(&self, stream: &DStream<(K, (i64, f64))>) -> Result<DStream<(K, Alert)>>
     where
@@ -166,8 +175,11 @@ impl RollingZScore {
                 Some((k.clone(), alert))
             },
         );
-        Ok(stream
-            .map_with_state(spec)
+        let states = stream.map_with_state(spec);
+        if let Some(name) = &self.name {
+            states.set_name(name.clone());
+        }
+        Ok(states
             .stream()
             .flat_map(|(k, a): (K, Option<Alert>)| a.map(|a| (k, a))))
     }

@@ -1,0 +1,1 @@
+"""``pyspark.mllib`` as Sluice's ``sluice.mllib`` (the import shim)."""
