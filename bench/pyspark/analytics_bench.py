@@ -69,6 +69,18 @@ def warm_state(k):
     return state
 
 
+def run(ssc, batches):
+    """Runs the batches; the listener and the median processing time (the first batch left
+    out; -1 without batches)."""
+    delays = Delays()
+    ssc.addStreamingListener(delays)
+    ssc.start()
+    await_batches(ssc, delays, batches)
+    ssc.stop(stopSparkContext=True, stopGraceFully=False)
+    d = sorted(v for _, v in sorted(delays.by_time.items())[1:])
+    return delays, (d[len(d) // 2] if d else -1)
+
+
 def lag(keys, points, batches, threads, checkpoint):
     sc, ssc = context("AnalyticsLagPy", threads, 1)
     ssc.checkpoint(checkpoint)
@@ -97,13 +109,7 @@ def lag(keys, points, batches, threads, checkpoint):
         sums.append((n, total))
 
     state.foreachRDD(output)
-    delays = Delays()
-    ssc.addStreamingListener(delays)
-    ssc.start()
-    await_batches(ssc, delays, batches)
-    ssc.stop(stopSparkContext=True, stopGraceFully=False)
-    d = sorted(v for _, v in sorted(delays.by_time.items())[1:])
-    med = d[len(d) // 2] if d else -1
+    delays, med = run(ssc, batches)
     n, total = sums[batches - 1] if len(sums) >= batches else (0, 0.0)
     print(f"RESULT engine=pyspark workload=lag keys={keys} points={points} median_batch_ms={med} "
           f"points_per_s={points * 1000 / med if med > 0 else -1:.0f} last_forecasts={n} "
@@ -118,13 +124,7 @@ def kmeans(points, batches, threads):
             for b in range(batches)]
     km = StreamingKMeans(k=10, decayFactor=1.0).setInitialCenters(kmeans_initial(), [1.0] * 10)
     km.trainOn(ssc.queueStream(rdds, oneAtATime=True))
-    delays = Delays()
-    ssc.addStreamingListener(delays)
-    ssc.start()
-    await_batches(ssc, delays, batches)
-    ssc.stop(stopSparkContext=True, stopGraceFully=False)
-    d = sorted(v for _, v in sorted(delays.by_time.items())[1:])
-    med = d[len(d) // 2] if d else -1
+    delays, med = run(ssc, batches)
     centers = ";".join(",".join(f"{v:.9f}" for v in c) for c in km.latestModel().centers)
     print(f"RESULT engine=pyspark workload=kmeans points={points} median_batch_ms={med} "
           f"points_per_s={points * 1000 / med if med > 0 else -1:.0f} centers={centers} "

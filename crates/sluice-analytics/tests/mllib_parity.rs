@@ -10,10 +10,11 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use serde_json::Value;
 use sluice_analytics::mllib::{
-    LabeledPoint, StreamingKMeans, StreamingLinearRegressionWithSGD,
+    LabeledPoint, LinearModel, StreamingKMeans, StreamingLinearRegressionWithSGD,
     StreamingLogisticRegressionWithSGD, TimeUnit,
 };
 use sluice_streaming::testing::{run_stream_with, TestConfig};
+use sluice_streaming::DStream;
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/mllib")
@@ -65,41 +66,41 @@ fn run_case(doc: &Value) -> Vec<Value> {
                 p["numIterations"].as_u64().unwrap() as usize,
             );
             let (fraction, tol) = (f(&p["miniBatchFraction"]), f(&p["convergenceTol"]));
+            let reg = p.get("regParam").map_or(0.0, f);
+            // Trains the case's learner on the stream; returns how to read its latest model.
+            let train =
+                move |s: &DStream<LabeledPoint>| -> Box<dyn Fn() -> LinearModel + Send + Sync> {
+                    if kind == "linear" {
+                        let m = StreamingLinearRegressionWithSGD::new()
+                            .step_size(step)
+                            .num_iterations(iters)
+                            .mini_batch_fraction(fraction)
+                            .convergence_tol(tol)
+                            .set_initial_weights(initial.clone());
+                        m.train_on(s).unwrap();
+                        Box::new(move || m.latest_model().unwrap())
+                    } else {
+                        let m = StreamingLogisticRegressionWithSGD::new()
+                            .step_size(step)
+                            .num_iterations(iters)
+                            .mini_batch_fraction(fraction)
+                            .reg_param(reg)
+                            .convergence_tol(tol)
+                            .set_initial_weights(initial.clone());
+                        m.train_on(s).unwrap();
+                        Box::new(move || m.latest_model().unwrap())
+                    }
+                };
             run_stream_with(config, input, n, move |s| {
-                if kind == "linear" {
-                    let m = StreamingLinearRegressionWithSGD::new()
-                        .step_size(step)
-                        .num_iterations(iters)
-                        .mini_batch_fraction(fraction)
-                        .convergence_tol(tol)
-                        .set_initial_weights(initial);
-                    m.train_on(&s).unwrap();
-                    s.foreach_rdd(move |_, _| {
-                        let lm = m.latest_model().unwrap();
-                        sink.lock().push(
-                            serde_json::json!({"weights": lm.weights, "intercept": lm.intercept}),
-                        );
-                        Ok(())
-                    })
-                    .unwrap();
-                } else {
-                    let m = StreamingLogisticRegressionWithSGD::new()
-                        .step_size(step)
-                        .num_iterations(iters)
-                        .mini_batch_fraction(fraction)
-                        .reg_param(f(&p["regParam"]))
-                        .convergence_tol(tol)
-                        .set_initial_weights(initial);
-                    m.train_on(&s).unwrap();
-                    s.foreach_rdd(move |_, _| {
-                        let lm = m.latest_model().unwrap();
-                        sink.lock().push(
-                            serde_json::json!({"weights": lm.weights, "intercept": lm.intercept}),
-                        );
-                        Ok(())
-                    })
-                    .unwrap();
-                }
+                let latest = train(&s);
+                s.foreach_rdd(move |_, _| {
+                    let lm = latest();
+                    sink.lock().push(
+                        serde_json::json!({"weights": lm.weights, "intercept": lm.intercept}),
+                    );
+                    Ok(())
+                })
+                .unwrap();
                 s.count()
             })
             .unwrap();

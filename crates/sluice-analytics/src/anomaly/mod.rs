@@ -15,7 +15,11 @@ mod ewma;
 mod residual;
 mod zscore;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sluice_core::{Data, Key};
+use sluice_streaming::state::{State, StateSpec};
+use sluice_streaming::{DStream, Time};
 
 pub use ewma::{EwmaChart, EwmaState};
 pub use residual::{residual_alert, residual_alerts};
@@ -51,4 +55,36 @@ pub struct Alert {
 /// leaving a constant series gets a large, finite score.
 pub(crate) fn floor_sigma(sigma: f64, level: f64) -> f64 {
     sigma.max(1e-9 * level.abs().max(1.0))
+}
+
+/// Runs a detector's `observe(state, t, value)` per key of `stream` in `map_with_state` (its
+/// state named `name`, if given, for checkpoints) and keeps the alerts.
+pub(crate) fn detect_per_key<K, S>(
+    stream: &DStream<(K, (i64, f64))>,
+    name: Option<&str>,
+    observe: impl Fn(&mut S, i64, f64) -> Option<Alert> + Send + Sync + 'static,
+) -> DStream<(K, Alert)>
+where
+    K: Key + Serialize + DeserializeOwned,
+    S: Data + Default + Serialize + DeserializeOwned,
+{
+    let spec = StateSpec::function(
+        move |_t: Time, k: &K, v: Option<(i64, f64)>, s: &mut State<S>| {
+            let (t, value) = v?;
+            if s.is_timing_out() {
+                return None;
+            }
+            let mut st = s.get_option().cloned().unwrap_or_default();
+            let alert = observe(&mut st, t, value);
+            s.update(st).ok()?;
+            Some((k.clone(), alert))
+        },
+    );
+    let states = stream.map_with_state(spec);
+    if let Some(name) = name {
+        states.set_name(name);
+    }
+    states
+        .stream()
+        .flat_map(|(k, a): (K, Option<Alert>)| a.map(|a| (k, a)))
 }

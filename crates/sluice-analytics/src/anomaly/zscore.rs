@@ -6,10 +6,9 @@ use std::collections::VecDeque;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sluice_core::{Error, Key, Result};
-use sluice_streaming::state::{State, StateSpec};
-use sluice_streaming::{DStream, Time};
+use sluice_streaming::DStream;
 
-use super::{floor_sigma, Alert, AlertKind};
+use super::{detect_per_key, floor_sigma, Alert, AlertKind};
 
 /// A key's recent values.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -163,24 +162,10 @@ impl RollingZScore {
             )));
         }
         let me = self.clone();
-        let spec = StateSpec::function(
-            move |_t: Time, k: &K, v: Option<(i64, f64)>, s: &mut State<ZScoreState>| {
-                let (t, value) = v?;
-                if s.is_timing_out() {
-                    return None;
-                }
-                let mut st = s.get_option().cloned().unwrap_or_default();
-                let alert = me.observe(&mut st, t, value);
-                s.update(st).ok()?;
-                Some((k.clone(), alert))
-            },
-        );
-        let states = stream.map_with_state(spec);
-        if let Some(name) = &self.name {
-            states.set_name(name.clone());
-        }
-        Ok(states
-            .stream()
-            .flat_map(|(k, a): (K, Option<Alert>)| a.map(|a| (k, a))))
+        Ok(detect_per_key(
+            stream,
+            self.name.as_deref(),
+            move |s, t, v| me.observe(s, t, v),
+        ))
     }
 }

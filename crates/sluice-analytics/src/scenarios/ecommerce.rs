@@ -11,7 +11,7 @@ use sluice_core::Result;
 use sluice_streaming::DStream;
 
 use super::noise::{uniform, Injector};
-use super::{batches, Incident, Scenario, ScenarioJob};
+use super::{batches, injected, whole, Incident, Scenario, ScenarioJob};
 use crate::anomaly::{RollingZScore, Side};
 
 /// What a user did.
@@ -183,17 +183,7 @@ impl Scenario for Ecommerce {
     }
 
     fn incidents(&self, steps: u64) -> Vec<Incident> {
-        let mut out = Vec::new();
-        for k in 0..u64::from(self.items) {
-            for (start, end) in TREND.incidents(self.seed, k, steps) {
-                out.push(Incident {
-                    entity: item_name(k as u32),
-                    start,
-                    detect_by: end,
-                    attributable_until: end,
-                });
-            }
-        }
-        out
+        let name = |k: u64| item_name(k as u32);
+        injected(&TREND, self.seed, self.items.into(), steps, name, whole)
     }
 }

@@ -9,7 +9,7 @@ use sluice_core::Result;
 use sluice_streaming::DStream;
 
 use super::noise::{normal, uniform, Injector};
-use super::{Incident, Scenario, ScenarioJob};
+use super::{injected, whole, Incident, Scenario, ScenarioJob};
 use crate::anomaly::{RollingZScore, Side};
 
 /// One payment.
@@ -111,27 +111,23 @@ impl Scenario for Finance {
     }
 
     fn incidents(&self, steps: u64) -> Vec<Incident> {
-        let mut out = Vec::new();
-        for a in 0..u64::from(self.accounts) {
-            let entity = format!("acct-{a:04}");
-            for (start, end) in OUTLIER.incidents(self.seed, a, steps) {
-                out.push(Incident {
-                    entity: entity.clone(),
-                    start,
-                    detect_by: end,
-                    attributable_until: end,
-                });
-            }
-            for (start, end) in BURST.incidents(self.seed, a, steps) {
-                out.push(Incident {
-                    entity: entity.clone(),
-                    start,
-                    detect_by: end,
-                    attributable_until: end,
-                });
-            }
-        }
-        out.retain(|i| i.start < steps);
+        let name = |a: u64| format!("acct-{a:04}");
+        let mut out = injected(
+            &OUTLIER,
+            self.seed,
+            self.accounts.into(),
+            steps,
+            name,
+            whole,
+        );
+        out.extend(injected(
+            &BURST,
+            self.seed,
+            self.accounts.into(),
+            steps,
+            name,
+            whole,
+        ));
         out
     }
 }

@@ -9,7 +9,7 @@ use sluice_core::Result;
 use sluice_streaming::DStream;
 
 use super::noise::{normal, uniform, Injector};
-use super::{Incident, Scenario, ScenarioJob};
+use super::{injected, Incident, Scenario, ScenarioJob};
 use crate::anomaly::{EwmaChart, Side};
 
 /// One measurement of a substation.
@@ -141,19 +141,16 @@ impl Scenario for Grid {
     }
 
     fn incidents(&self, steps: u64) -> Vec<Incident> {
-        let mut out = Vec::new();
-        for g in 0..u64::from(self.substations) {
-            for (start, fault) in FAULT.incidents(self.seed, g, steps) {
-                // A warning counts when it comes before the fault; the chart may keep alerting
-                // while its average recovers.
-                out.push(Incident {
-                    entity: substation_name(g as u32),
-                    start,
-                    detect_by: fault - 1,
-                    attributable_until: fault + RECOVERY_STEPS,
-                });
-            }
-        }
-        out
+        // A warning counts when it comes before the fault (the incident's last step); the
+        // chart may keep alerting while its average recovers.
+        let name = |g: u64| substation_name(g as u32);
+        injected(
+            &FAULT,
+            self.seed,
+            self.substations.into(),
+            steps,
+            name,
+            |start, fault| (start, fault - 1, fault + RECOVERY_STEPS),
+        )
     }
 }

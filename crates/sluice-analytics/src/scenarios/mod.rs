@@ -165,6 +165,36 @@ pub fn event_stream<S: Scenario>(
         .set_name(format!("generated records ({per_batch} per batch)")))
 }
 
+/// The incidents `inj` injected into entities `0..entities` before step `steps`, named by
+/// `name`; `bounds(start, end)` gives `(start, detect_by, attributable_until)`.
+pub(crate) fn injected(
+    inj: &noise::Injector,
+    seed: u64,
+    entities: u64,
+    steps: u64,
+    name: impl Fn(u64) -> String,
+    bounds: impl Fn(u64, u64) -> (u64, u64, u64),
+) -> Vec<Incident> {
+    let mut out = Vec::new();
+    for e in 0..entities {
+        for (start, end) in inj.incidents(seed, e, steps) {
+            let (start, detect_by, attributable_until) = bounds(start, end);
+            out.push(Incident {
+                entity: name(e),
+                start,
+                detect_by,
+                attributable_until,
+            });
+        }
+    }
+    out
+}
+
+/// Bounds of an incident detected anywhere within it.
+pub(crate) fn whole(start: u64, end: u64) -> (u64, u64, u64) {
+    (start, end, end)
+}
+
 /// The time a batch interval of `ms` milliseconds holds, for window settings.
 pub(crate) fn batches(interval: Duration, n: u32) -> Duration {
     interval * n

@@ -9,7 +9,7 @@ use sluice_core::Result;
 use sluice_streaming::DStream;
 
 use super::noise::{normal, uniform, Injector};
-use super::{Incident, Scenario, ScenarioJob};
+use super::{injected, whole, Incident, Scenario, ScenarioJob};
 use crate::anomaly::{residual_alert, Alert, AlertKind};
 use crate::lag_model::{LagModel, ModelPoint, Observation};
 use crate::monitor::ModelMonitor;
@@ -156,19 +156,16 @@ impl Scenario for Traffic {
     }
 
     fn incidents(&self, steps: u64) -> Vec<Incident> {
-        let mut out = Vec::new();
-        for g in 0..u64::from(self.segments) {
-            for (start, end) in INCIDENT.incidents(self.seed, g, steps) {
-                // The drop is the alert; the model has adapted by the incident's end, and
-                // the recovery is a rise, never a congestion alert.
-                out.push(Incident {
-                    entity: segment_name(g as u32),
-                    start,
-                    detect_by: end,
-                    attributable_until: end,
-                });
-            }
-        }
-        out
+        // The drop is the alert; the model has adapted by the incident's end, and the
+        // recovery is a rise, never a congestion alert.
+        let name = |g: u64| segment_name(g as u32);
+        injected(
+            &INCIDENT,
+            self.seed,
+            self.segments.into(),
+            steps,
+            name,
+            whole,
+        )
     }
 }
