@@ -61,6 +61,9 @@ pub struct KafkaArgs {
     /// Extra producer properties of the sink (`key=value`, repeatable).
     #[arg(long = "sink-option")]
     sink_options: Vec<String>,
+    /// Write the pass-through's records without the sink's origin headers.
+    #[arg(long)]
+    no_origin_headers: bool,
     /// Worker threads of the Sluice runs.
     #[arg(long, default_value = "local[2]")]
     master: String,
@@ -176,7 +179,7 @@ fn sluice_run(a: &KafkaArgs, brokers: &str, topic: &str, pass_through: bool) -> 
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let sink = KafkaSink::with_options(brokers, &options)?;
+    let sink = KafkaSink::with_options(brokers, &options)?.origin_headers(!a.no_origin_headers);
     if pass_through {
         kafka
             .stream()

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 use sluice_connectors::kafka::{
-    direct_stream, BytesDeserializer, ConsumerRecord, KafkaSink, OffsetRange, OffsetReset,
-    StartingOffsets, StringDeserializer, TopicPartition,
+    direct_stream, BytesDeserializer, ConsumerRecord, Delivery, KafkaSink, OffsetRange,
+    OffsetReset, StartingOffsets, StringDeserializer, TopicPartition,
 };
 use sluice_core::{Error, Rdd};
 use sluice_streaming::{DStream, Time};
@@ -246,6 +246,8 @@ pub(crate) fn kafka_save(
     stream
         .stream
         .foreach_rdd(move |rdd, time| {
+            // The tasks hand their records over; the batch waits once for the broker.
+            let delivery = Delivery::new();
             rdd.run_job(|chunks, task| {
                 let mut all = Vec::new();
                 for c in chunks {
@@ -275,9 +277,9 @@ pub(crate) fn kafka_save(
                     })();
                     read.map(|_| out).map_err(|e| from_py(py, e))
                 })?;
-                sink.send_partition(&topic, time, task.partition, records)
-            })
-            .map(|_| ())
+                sink.hand_over(&topic, time, task.partition, records, &delivery)
+            })?;
+            sink.await_delivery(&topic, &delivery).map(|_| ())
         })
         .py_err()
 }

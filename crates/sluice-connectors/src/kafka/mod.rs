@@ -48,4 +48,6 @@ pub use record::{
     StringSerializer,
 };
 pub use settings::KafkaSettings;
-pub use sink::{origin_of, EncodeFn, KafkaPairSinkExt, KafkaSink, KafkaSinkExt, ReplayFilter};
+pub use sink::{
+    origin_of, Delivery, EncodeFn, KafkaPairSinkExt, KafkaSink, KafkaSinkExt, ReplayFilter,
+};

@@ -1,8 +1,11 @@
 //! The Kafka sink: writes each batch of a DStream to a topic.
 //!
-//! Delivery is at-least-once: a task waits until the broker acknowledged every record it
-//! sent, and fails (to be retried) otherwise; a batch that runs again after a failure or a
-//! crash sends its records again. Every record carries headers naming where it came from —
+//! Delivery is at-least-once per batch: the batch's tasks hand their records to the producer
+//! without waiting, and the batch's output operation then waits once until the broker
+//! acknowledged every record of the batch, and fails (the batch fails) otherwise; a batch that
+//! runs again after a failure or a crash sends its records again. Records of one RDD
+//! partition keep their order (the idempotent producer keeps the order of each Kafka
+//! partition). Every record carries headers naming where it came from —
 //! `sluice.batch.time` (the batch time, ms), `sluice.batch.partition` (the RDD partition) and
 //! `sluice.batch.seq` (its index within the partition) — so a consumer can drop replays with
 //! a [`ReplayFilter`]. The producer is idempotent (`enable.idempotence=true`), so the
@@ -38,11 +41,27 @@ pub const HEADER_SEQ: &str = "sluice.batch.seq";
 /// How the sink turns a record into a Kafka key (optional) and value.
 pub type EncodeFn<T> = dyn Fn(&T) -> (Option<Vec<u8>>, Vec<u8>) + Send + Sync;
 
-/// What one task sent and what failed.
+/// What was handed to the producer and what failed.
 #[derive(Default)]
 struct TaskDelivery {
     failed: AtomicU64,
     first_error: Mutex<Option<String>>,
+}
+
+/// The records of one batch (or one call) handed to a [`KafkaSink`] and not yet known to be
+/// acknowledged: [`KafkaSink::hand_over`] adds to it, [`KafkaSink::await_delivery`] waits
+/// for all of it.
+#[derive(Clone, Default)]
+pub struct Delivery {
+    task: Arc<TaskDelivery>,
+    sent: Arc<AtomicU64>,
+}
+
+impl Delivery {
+    /// Nothing handed over yet.
+    pub fn new() -> Delivery {
+        Delivery::default()
+    }
 }
 
 struct SinkContext;
@@ -69,6 +88,7 @@ pub struct KafkaSink {
     producer: Arc<BaseProducer<SinkContext>>,
     servers: String,
     flush_timeout: Duration,
+    origin_headers: bool,
 }
 
 impl KafkaSink {
@@ -94,10 +114,19 @@ impl KafkaSink {
             producer: Arc::new(producer),
             servers: servers.to_string(),
             flush_timeout: Duration::from_secs(60),
+            origin_headers: true,
         })
     }
 
-    /// How long a task waits for the broker's acknowledgements (default 60 s).
+    /// Whether records carry the headers naming where they came from (default: they do; a
+    /// [`ReplayFilter`] needs them). Without them records are smaller, and some brokers store
+    /// them faster.
+    pub fn origin_headers(mut self, on: bool) -> Self {
+        self.origin_headers = on;
+        self
+    }
+
+    /// How long a batch waits for the broker's acknowledgements (default 60 s).
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.flush_timeout = timeout;
         self
@@ -112,28 +141,46 @@ impl KafkaSink {
         partition: usize,
         records: impl IntoIterator<Item = (Option<Vec<u8>>, Vec<u8>)>,
     ) -> Result<u64> {
-        let task = Arc::new(TaskDelivery::default());
+        let delivery = Delivery::new();
+        self.hand_over(topic, time, partition, records, &delivery)?;
+        self.await_delivery(topic, &delivery)
+    }
+
+    /// Hands partition `partition` of batch `time` to the producer — `records` as (key,
+    /// value) bytes, in order — without waiting for the broker; returns how many.
+    /// [`await_delivery`](Self::await_delivery) on the same `delivery` waits for them.
+    pub fn hand_over(
+        &self,
+        topic: &str,
+        time: Time,
+        partition: usize,
+        records: impl IntoIterator<Item = (Option<Vec<u8>>, Vec<u8>)>,
+        delivery: &Delivery,
+    ) -> Result<u64> {
         let time_s = time.millis().to_string();
         let part_s = partition.to_string();
         let mut sent = 0u64;
         for (seq, (key, value)) in records.into_iter().enumerate() {
-            let seq_s = seq.to_string();
-            let headers = OwnedHeaders::new_with_capacity(3)
-                .insert(Header {
-                    key: HEADER_BATCH_TIME,
-                    value: Some(&time_s),
-                })
-                .insert(Header {
-                    key: HEADER_PARTITION,
-                    value: Some(&part_s),
-                })
-                .insert(Header {
-                    key: HEADER_SEQ,
-                    value: Some(&seq_s),
-                });
-            let mut record = BaseRecord::with_opaque_to(topic, Box::new(Arc::clone(&task)))
-                .payload(&value)
-                .headers(headers);
+            let mut record =
+                BaseRecord::with_opaque_to(topic, Box::new(Arc::clone(&delivery.task)))
+                    .payload(&value);
+            if self.origin_headers {
+                let seq_s = seq.to_string();
+                let headers = OwnedHeaders::new_with_capacity(3)
+                    .insert(Header {
+                        key: HEADER_BATCH_TIME,
+                        value: Some(&time_s),
+                    })
+                    .insert(Header {
+                        key: HEADER_PARTITION,
+                        value: Some(&part_s),
+                    })
+                    .insert(Header {
+                        key: HEADER_SEQ,
+                        value: Some(&seq_s),
+                    });
+                record = record.headers(headers);
+            }
             if let Some(k) = key.as_deref() {
                 record = record.key(k);
             }
@@ -141,7 +188,15 @@ impl KafkaSink {
                 kafka_error(format!("writing to topic {topic:?} at {}", self.servers), e)
             })?;
             sent += 1;
+            delivery.sent.fetch_add(1, Ordering::Relaxed);
         }
+        Ok(sent)
+    }
+
+    /// Waits until the broker acknowledged every record handed over with `delivery` (at
+    /// most the flush timeout); returns how many; an error when any failed or the wait
+    /// timed out.
+    pub fn await_delivery(&self, topic: &str, delivery: &Delivery) -> Result<u64> {
         self.producer.flush(self.flush_timeout).map_err(|e| {
             kafka_error(
                 format!(
@@ -151,21 +206,23 @@ impl KafkaSink {
                 e,
             )
         })?;
-        let failed = task.failed.load(Ordering::Relaxed);
+        let sent = delivery.sent.load(Ordering::Relaxed);
+        let failed = delivery.task.failed.load(Ordering::Relaxed);
         if failed > 0 {
             return Err(kafka_error(
                 format!("writing to topic {topic:?}"),
                 format!(
                     "{failed} of {sent} record(s) were not acknowledged: {}",
-                    task.first_error.lock().clone().unwrap_or_default()
+                    delivery.task.first_error.lock().clone().unwrap_or_default()
                 ),
             ));
         }
         Ok(sent)
     }
 
-    /// Writes every record of `rdd` (batch `time`) to `topic`, partition by partition in
-    /// parallel tasks; returns how many were written.
+    /// Writes every record of `rdd` (batch `time`) to `topic`: the partitions' tasks hand
+    /// their records over in parallel, then this waits once for the broker's
+    /// acknowledgements of all of them; returns how many were written.
     pub fn write_rdd<T: Data>(
         &self,
         rdd: &Rdd<T>,
@@ -173,15 +230,15 @@ impl KafkaSink {
         topic: &str,
         encode: Arc<EncodeFn<T>>,
     ) -> Result<u64> {
-        let counts = rdd.run_job(|chunks, task| {
+        let delivery = Delivery::new();
+        rdd.run_job(|chunks, task| {
             let mut records = Vec::new();
             for chunk in chunks {
                 records.extend(chunk?.iter().map(|r| encode(r)));
             }
-            self.send_partition(topic, time, task.partition, records)
+            self.hand_over(topic, time, task.partition, records, &delivery)
         })?;
-        let total = counts.iter().sum();
-        Ok(total)
+        self.await_delivery(topic, &delivery)
     }
 }
 
