@@ -124,9 +124,10 @@ fn lag(args: &AnalyticsArgs) -> Result<()> {
               o: Option<Observation>,
               s: &mut sluice::streaming::state::State<_>| {
             let o = o?;
-            let mut st = s.get_option().cloned().unwrap_or_else(|| model.new_state());
-            let p = model.observe(&mut st, &o);
-            s.update(st).ok()?;
+            if !s.exists() {
+                s.update(model.new_state()).ok()?;
+            }
+            let p = model.observe(s.get_mut().ok()?, &o);
             Some((*k, p.forecast.unwrap_or(0.0)))
         }
     })

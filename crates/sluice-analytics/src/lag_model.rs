@@ -409,9 +409,11 @@ impl LagModel {
                 if s.is_timing_out() {
                     return None;
                 }
-                let mut st = s.get_option().cloned().unwrap_or_else(|| model.new_state());
-                let point = model.observe(&mut st, &o);
-                s.update(st).ok()?;
+                if !s.exists() {
+                    s.update(model.new_state()).ok()?;
+                }
+                // In place: the key's state (R is d² numbers) is not copied per record.
+                let point = model.observe(s.get_mut().ok()?, &o);
                 Some((k.clone(), point))
             },
         )

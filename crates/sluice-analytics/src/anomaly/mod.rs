@@ -74,9 +74,10 @@ where
             if s.is_timing_out() {
                 return None;
             }
-            let mut st = s.get_option().cloned().unwrap_or_default();
-            let alert = observe(&mut st, t, value);
-            s.update(st).ok()?;
+            if !s.exists() {
+                s.update(S::default()).ok()?;
+            }
+            let alert = observe(s.get_mut().ok()?, t, value);
             Some((k.clone(), alert))
         },
     );

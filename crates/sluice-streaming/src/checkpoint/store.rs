@@ -183,11 +183,14 @@ impl CheckpointDir {
     pub fn write_manifest(&self, m: &Manifest) -> Result<()> {
         let json = serde_json::to_vec_pretty(m)
             .map_err(|e| Error::Serialization(format!("manifest: {e}")))?;
+        write_atomic(&self.dir.join(names::manifest(m.sequence)), &frame(&json))?;
+        // Only after the manifest: a marker without any manifest means manifests were lost,
+        // never that the first one was still being written when the process died.
         let marker = self.dir.join(names::COMMITTED_MARKER);
         if !marker.exists() {
             write_atomic(&marker, &frame(b"a manifest was written here"))?;
         }
-        write_atomic(&self.dir.join(names::manifest(m.sequence)), &frame(&json))
+        Ok(())
     }
 
     /// Keeps the last `keep` checkpoints: removes older manifests, state files no kept
@@ -249,5 +252,53 @@ impl CheckpointDir {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn manifest(sequence: u64) -> Manifest {
+        Manifest {
+            format_version: 1,
+            sequence,
+            batch_interval_ms: 1000,
+            zero_time_ms: 0,
+            batch_time_ms: 1000,
+            operators: BTreeMap::new(),
+            sources: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn the_committed_marker_is_written_only_after_the_first_manifest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = CheckpointDir::open(tmp.path()).unwrap();
+        // The first manifest cannot be written (its temporary's path is taken), as when the
+        // process dies while writing it.
+        let blocked = tmp.path().join(format!(
+            ".{}.tmp-{}",
+            names::manifest(1),
+            std::process::id()
+        ));
+        std::fs::create_dir_all(blocked.join("in-the-way")).unwrap();
+        std::fs::create_dir_all(tmp.path().join(STATE_DIR).join("op")).unwrap();
+        std::fs::write(
+            tmp.path().join(STATE_DIR).join("op").join("g0-1-full.ckpt"),
+            b"x",
+        )
+        .unwrap();
+        assert!(dir.write_manifest(&manifest(1)).is_err());
+        assert!(!tmp.path().join(names::COMMITTED_MARKER).exists());
+        // Nothing was committed: the next run may start over here.
+        dir.check_unreferenced(false).unwrap();
+        std::fs::remove_dir_all(&blocked).unwrap();
+        dir.write_manifest(&manifest(1)).unwrap();
+        assert!(tmp.path().join(names::COMMITTED_MARKER).exists());
+        // Committed, and then the manifests lost: refused.
+        std::fs::remove_file(tmp.path().join(names::manifest(1))).unwrap();
+        assert!(dir.check_unreferenced(false).is_err());
     }
 }

@@ -60,6 +60,36 @@ impl<S> State<S> {
         self.value.as_ref()
     }
 
+    /// The value, to change in place (a large state need not be cloned to be updated); it
+    /// counts as an update. An error when there is no value, or the state is timing out or
+    /// was removed in this call.
+    ///
+    /// ```
+    /// use sluice_streaming::state::State;
+    /// let mut s = State::new(Some(vec![1, 2]));
+    /// s.get_mut().unwrap().push(3);
+    /// assert!(s.is_updated());
+    /// assert_eq!(s.get().unwrap(), &vec![1, 2, 3]);
+    /// assert!(State::<Vec<i32>>::new(None).get_mut().is_err());
+    /// ```
+    pub fn get_mut(&mut self) -> Result<&mut S> {
+        if self.timing_out {
+            return Err(Error::IllegalState(
+                "cannot update the state of a key that is timing out".into(),
+            ));
+        }
+        if self.removed {
+            return Err(Error::IllegalState(
+                "cannot update the state after it has been removed".into(),
+            ));
+        }
+        let value = self.value.as_mut().ok_or_else(|| {
+            Error::IllegalState("State.get_mut called on a state with no value".into())
+        })?;
+        self.updated = true;
+        Ok(value)
+    }
+
     /// Sets the value. An error when the state is timing out or was removed in this call.
     pub fn update(&mut self, value: S) -> Result<()> {
         if self.timing_out {
