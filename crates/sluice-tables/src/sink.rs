@@ -52,6 +52,7 @@ pub struct ParquetOptions {
     target_file_bytes: u64,
     schema: Option<TableSchema>,
     retries: usize,
+    log_cleanup: Option<std::time::Duration>,
 }
 
 impl Default for ParquetOptions {
@@ -62,6 +63,7 @@ impl Default for ParquetOptions {
             target_file_bytes: 128 * 1024 * 1024,
             schema: None,
             retries: 10,
+            log_cleanup: Some(crate::spark_log::DEFAULT_CLEANUP_DELAY),
         }
     }
 }
@@ -100,6 +102,15 @@ impl ParquetOptions {
     /// before the batch fails (default 10).
     pub fn storage_retries(mut self, retries: usize) -> ParquetOptions {
         self.retries = retries;
+        self
+    }
+
+    /// After each compaction of the stream's log, delete the log files it made unnecessary
+    /// once they are older than this (Spark's default: 10 minutes); `None` keeps every log
+    /// file (Spark's `fileSink.log.deletion=false`). Deleting is best effort: a file that
+    /// cannot be deleted stays, and is never read again.
+    pub fn log_cleanup(mut self, delay: Option<std::time::Duration>) -> ParquetOptions {
+        self.log_cleanup = delay;
         self
     }
 
@@ -185,6 +196,7 @@ pub trait ParquetStreamExt<T> {
 
 impl<T: Data + Serialize + DeserializeOwned> ParquetStreamExt<T> for DStream<T> {
     fn save_as_parquet_files(&self, url: &str, options: ParquetOptions) -> sluice_core::Result<()> {
+        let cleanup = options.log_cleanup;
         let layout = Arc::new(options.layout::<T>(url)?);
         let log = Arc::new(SinkLog::new(layout.loc.clone()));
         // The latest committed batch id and its batch time, read from the log once and then
@@ -224,6 +236,10 @@ impl<T: Data + Serialize + DeserializeOwned> ParquetStreamExt<T> for DStream<T> 
                 .into());
             }
             *known = Some((Some(id), Some(t)));
+            if let (Some(delay), true) = (cleanup, crate::spark_log::is_compaction(id)) {
+                // Best effort: the batch is committed whatever happens here.
+                let _ = log.delete_expired(id, delay, std::time::SystemTime::now());
+            }
             Ok(())
         })
     }

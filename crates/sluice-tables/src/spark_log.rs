@@ -13,6 +13,11 @@
 //!
 //! Beside it, `_sluice_sink/n` records the batch time of log entry `n` (Spark's log has no
 //! room for it): a batch replayed after a crash whose time is already committed is skipped.
+//!
+//! After each compaction the files of batches the compaction made unnecessary are deleted, as
+//! Spark's `deleteExpiredLog` does ([`expired_before`]): those of batches before the previous
+//! compaction interval, once older than a delay (Spark's `fileSink.log.cleanupDelay`, 10
+//! minutes), so that a reader still reading them is not cut short.
 
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -65,6 +70,21 @@ impl SinkFileStatus {
             action: "add".into(),
         }
     }
+}
+
+/// Spark's default `spark.sql.streaming.fileSink.log.cleanupDelay`.
+pub const DEFAULT_CLEANUP_DELAY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// After compaction batch `id`, the log files of batches before the returned id may go
+/// (Spark's `deleteExpiredLog`: `id + 1 − compactInterval`; `None` before that is positive).
+///
+/// ```
+/// use sluice_tables::spark_log::expired_before;
+/// assert_eq!(expired_before(9), None); // the first compaction keeps everything
+/// assert_eq!(expired_before(19), Some(10)); // 0..=9 (9.compact included) may go
+/// ```
+pub fn expired_before(id: u64) -> Option<u64> {
+    (id + 1).checked_sub(COMPACT_INTERVAL).filter(|&m| m > 0)
 }
 
 /// Whether batch `id` is a compaction batch.
@@ -249,6 +269,42 @@ impl SinkLog {
         }
     }
 
+    /// After compaction batch `id`: deletes the log files (and their `_sluice_sink` batch
+    /// times) of the batches before [`expired_before`]`(id)` that were last modified more than
+    /// `delay` before `now`. Returns how many files went. A reader needs none of them: it reads
+    /// the latest compaction and the batches after it.
+    pub fn delete_expired(
+        &self,
+        id: u64,
+        delay: std::time::Duration,
+        now: std::time::SystemTime,
+    ) -> Result<usize> {
+        let Some(min) = expired_before(id) else {
+            return Ok(0);
+        };
+        let cutoff = now - delay;
+        let store = self.loc.store().clone();
+        let mut deleted = 0;
+        for dir in [LOG_DIR, TIMES_DIR] {
+            let dir = self.loc.child(dir);
+            let listed: Vec<object_store::ObjectMeta> =
+                block_on(async { store.list(Some(&dir)).try_collect().await })?
+                    .map_err(self.storage("listing", &dir))?;
+            for m in listed {
+                let Some(batch) = m.location.filename().and_then(batch_of) else {
+                    continue;
+                };
+                let modified: std::time::SystemTime = m.last_modified.into();
+                if batch < min && modified < cutoff {
+                    block_on(store.delete(&m.location))?
+                        .map_err(self.storage("deleting", &m.location))?;
+                    deleted += 1;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Commits batch `id` (the batch at `batch_time_ms`) with its files: records the batch time,
     /// then writes the log file only if it does not exist yet (the commit point; on a
     /// compaction batch, with every earlier entry). Returns false if batch `id` was already
@@ -289,6 +345,50 @@ impl SinkLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compactions_delete_the_log_files_they_made_unnecessary() {
+        #![allow(clippy::unwrap_used)]
+        let dir = tempfile::tempdir().unwrap();
+        let log = SinkLog::new(Location::parse(dir.path().to_str().unwrap()).unwrap());
+        let now = std::time::SystemTime::now();
+        let names = |sub: &str| {
+            let mut n: Vec<String> = std::fs::read_dir(dir.path().join(sub))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+                .collect();
+            n.sort_by_key(|name| batch_of(name));
+            n
+        };
+        for id in 0..25u64 {
+            let file = SinkFileStatus::added(format!("file:/t/part-{id}.parquet"), 10, 0);
+            assert!(log.commit(id, 1000 * (id as i64 + 1), &[file]).unwrap());
+            if is_compaction(id) {
+                // A delay longer than the files' age keeps them; no delay deletes them.
+                let kept = log
+                    .delete_expired(id, std::time::Duration::from_secs(3600), now)
+                    .unwrap();
+                assert_eq!(kept, 0);
+                log.delete_expired(
+                    id,
+                    std::time::Duration::ZERO,
+                    now + std::time::Duration::from_secs(1),
+                )
+                .unwrap();
+            }
+        }
+        // After 19.compact, batches 0..=9 went (9.compact included); 10..=24 stay.
+        let want: Vec<String> = (10..25u64).map(file_name).collect();
+        assert_eq!(names(LOG_DIR), want);
+        assert_eq!(
+            names(TIMES_DIR),
+            (10..25u64).map(|i| i.to_string()).collect::<Vec<_>>()
+        );
+        // A reader still sees every file.
+        assert_eq!(log.all_files().unwrap().len(), 25);
+        assert_eq!(log.latest().unwrap(), Some(24));
+        assert_eq!(log.batch_time(24).unwrap(), Some(25_000));
+    }
 
     #[test]
     fn compaction_follows_spark() {
