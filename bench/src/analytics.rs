@@ -18,6 +18,7 @@ use sluice::analytics::mllib::StreamingKMeans;
 use sluice::prelude::*;
 use sluice::streaming::state::StateSpec;
 
+use crate::side_by_side::step_context;
 use crate::state::{median_ms, Collect};
 
 /// The workloads.
@@ -78,14 +79,6 @@ pub fn kmeans_initial() -> Vec<Vec<f64>> {
         .collect()
 }
 
-fn context() -> Result<Context> {
-    Context::new(
-        Conf::new()
-            .set_master("local[2]")
-            .set("sluice.streaming.clock", "step"),
-    )
-}
-
 fn run_batches(ssc: &StreamingContext, batches: i64) -> Result<Vec<f64>> {
     let collect = Arc::new(Collect::default());
     ssc.add_listener(collect.clone());
@@ -104,8 +97,7 @@ fn run_batches(ssc: &StreamingContext, batches: i64) -> Result<Vec<f64>> {
 }
 
 fn lag(args: &AnalyticsArgs) -> Result<()> {
-    let ctx = context()?;
-    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let (ctx, ssc) = step_context(2)?;
     let keys = args.keys;
     let model = LagModel::series(8);
     let warm_model = model.clone();
@@ -162,8 +154,7 @@ fn lag(args: &AnalyticsArgs) -> Result<()> {
 }
 
 fn kmeans(args: &AnalyticsArgs) -> Result<()> {
-    let ctx = context()?;
-    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let (_ctx, ssc) = step_context(2)?;
     let km = StreamingKMeans::new(10).set_initial_centers(kmeans_initial(), vec![1.0; 10])?;
     let points = ssc.rate_stream(args.points, Some(2), kmeans_point);
     km.train_on(&points)?;

@@ -17,6 +17,7 @@ use parking_lot::Mutex;
 use sluice::prelude::*;
 use sluice::streaming::event_time::{EventWindow, OutputMode, WindowAggregation};
 
+use crate::side_by_side::step_context;
 use crate::state::{median_ms, Collect};
 
 /// Options of the event-time benchmark.
@@ -69,12 +70,7 @@ struct Run {
 }
 
 fn run(per_batch: u64, args: &EventTimeArgs, event_time: bool) -> Result<Run> {
-    let ctx = Context::new(
-        Conf::new()
-            .set_master("local[2]")
-            .set("sluice.streaming.clock", "step"),
-    )?;
-    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let (_ctx, ssc) = step_context(2)?;
     let (keys, late_percent) = (args.keys, args.late_percent);
     let input = ssc.rate_stream(per_batch, Some(2), move |i| {
         record(i, per_batch, keys, late_percent)

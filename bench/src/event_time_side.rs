@@ -19,6 +19,7 @@ use sluice::prelude::*;
 use sluice::streaming::event_time::{EventWindow, OutputMode};
 
 use crate::event_time::{record, DELAY_MS};
+use crate::side_by_side::step_context;
 use crate::state::{median_ms, Collect};
 
 /// Options of `event-time-side` (the same as the Spark and Flink programs' arguments).
@@ -56,12 +57,7 @@ fn rss_mib() -> u64 {
 /// Runs workload (f) and prints its lines.
 pub fn event_time_side(a: EventTimeSideArgs) -> Result<()> {
     let started = Instant::now();
-    let ctx = Context::new(
-        Conf::new()
-            .set_master(format!("local[{}]", a.threads))
-            .set("sluice.streaming.clock", "step"),
-    )?;
-    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let (_ctx, ssc) = step_context(a.threads)?;
     let (keys, per_batch, late_percent) = (a.keys, a.records, a.late_percent);
     let input = ssc.rate_stream(per_batch, Some(a.threads), move |i| {
         record(i, per_batch, keys, late_percent)

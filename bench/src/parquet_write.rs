@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sluice::prelude::*;
 use sluice::tables::{ParquetOptions, ParquetRddExt, ParquetStreamExt, TableSchema};
 
+use crate::side_by_side::step_context;
 use crate::state::{median_ms, Collect};
 
 /// Options of the Parquet benchmark.
@@ -145,12 +146,7 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
 /// The streaming run: `records` in batches of `batch`, through `save_as_parquet_files`; the
 /// summed processing time of the batches.
 fn stream_run(a: &ParquetArgs, data: &Arc<Vec<Trade>>, dir: &std::path::Path) -> Result<Duration> {
-    let ctx = Context::new(
-        Conf::new()
-            .set_master(format!("local[{}]", a.threads))
-            .set("sluice.streaming.clock", "step"),
-    )?;
-    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let (ctx, ssc) = step_context(a.threads)?;
     let queue = RddQueue::new();
     let batches = a.records.div_ceil(a.batch);
     for b in 0..batches {
@@ -189,12 +185,7 @@ enum Sink {
 /// records through `sink`.
 fn commit_run(a: &ParquetArgs, sink: Sink, size: usize, dir: &std::path::Path) -> Result<f64> {
     use sluice::tables::DeltaStreamExt;
-    let ctx = Context::new(
-        Conf::new()
-            .set_master(format!("local[{}]", a.threads))
-            .set("sluice.streaming.clock", "step"),
-    )?;
-    let ssc = StreamingContext::new(&ctx, seconds(1))?;
+    let (ctx, ssc) = step_context(a.threads)?;
     let queue = RddQueue::new();
     for b in 0..a.commit_batches {
         let part: Vec<Trade> = (b * size..(b + 1) * size).map(trade).collect();

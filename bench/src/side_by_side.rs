@@ -14,7 +14,7 @@ use sluice::text::split_owned;
 use sluice::BatchInfo;
 
 /// A context on a step clock (batches back to back) with 1 s batches.
-fn step_context(threads: usize) -> Result<(Context, StreamingContext)> {
+pub(crate) fn step_context(threads: usize) -> Result<(Context, StreamingContext)> {
     let ctx = Context::new(
         Conf::new()
             .set_master(format!("local[{threads}]"))

@@ -188,8 +188,9 @@ impl KafkaSink {
                 kafka_error(format!("writing to topic {topic:?} at {}", self.servers), e)
             })?;
             sent += 1;
-            delivery.sent.fetch_add(1, Ordering::Relaxed);
         }
+        // Once per partition: the counter is shared by the batch's tasks.
+        delivery.sent.fetch_add(sent, Ordering::Relaxed);
         Ok(sent)
     }
 

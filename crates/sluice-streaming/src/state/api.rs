@@ -73,16 +73,7 @@ impl<S> State<S> {
     /// assert!(State::<Vec<i32>>::new(None).get_mut().is_err());
     /// ```
     pub fn get_mut(&mut self) -> Result<&mut S> {
-        if self.timing_out {
-            return Err(Error::IllegalState(
-                "cannot update the state of a key that is timing out".into(),
-            ));
-        }
-        if self.removed {
-            return Err(Error::IllegalState(
-                "cannot update the state after it has been removed".into(),
-            ));
-        }
+        self.check_writable()?;
         let value = self.value.as_mut().ok_or_else(|| {
             Error::IllegalState("State.get_mut called on a state with no value".into())
         })?;
@@ -90,8 +81,8 @@ impl<S> State<S> {
         Ok(value)
     }
 
-    /// Sets the value. An error when the state is timing out or was removed in this call.
-    pub fn update(&mut self, value: S) -> Result<()> {
+    /// An error when the state may not change: it is timing out, or was removed in this call.
+    fn check_writable(&self) -> Result<()> {
         if self.timing_out {
             return Err(Error::IllegalState(
                 "cannot update the state of a key that is timing out".into(),
@@ -102,6 +93,12 @@ impl<S> State<S> {
                 "cannot update the state after it has been removed".into(),
             ));
         }
+        Ok(())
+    }
+
+    /// Sets the value. An error when the state is timing out or was removed in this call.
+    pub fn update(&mut self, value: S) -> Result<()> {
+        self.check_writable()?;
         self.value = Some(value);
         self.updated = true;
         Ok(())
