@@ -42,7 +42,7 @@ pub const RECEIVER_WAL: &str = "sluice.streaming.receiver.writeAheadLog.enable";
 pub const WATERMARK_POLICY: &str = "sluice.streaming.multipleWatermarkPolicy";
 
 /// Every `sluice.streaming.*` key besides backpressure's, and the checkpoint keys.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 13] = [
     CLOCK,
     BLOCK_INTERVAL,
     MAX_BUFFERED_RECORDS,
@@ -52,6 +52,10 @@ pub const KEYS: [&str; 9] = [
     DISCARD_UNREFERENCED_STATE,
     RECEIVER_WAL,
     WATERMARK_POLICY,
+    crate::state::keyed::STORE,
+    crate::state::keyed::STORE_DIR,
+    crate::state::keyed::STORE_CACHE,
+    crate::state::keyed::STORE_WRITE_BUFFER,
 ];
 
 /// How the watermark of several watermarked inputs follows theirs
@@ -91,6 +95,8 @@ pub struct StreamingSettings {
     pub backpressure: crate::backpressure::BackpressureSettings,
     /// How several inputs' watermarks combine.
     pub watermark_policy: WatermarkPolicy,
+    /// The store of stateful operators whose spec names none (`sluice.streaming.stateStore.*`).
+    pub state_store: crate::state::StoreKind,
 }
 
 impl StreamingSettings {
@@ -164,6 +170,7 @@ impl StreamingSettings {
             }
         };
         Ok(StreamingSettings {
+            state_store: crate::state::StoreKind::from_conf(conf)?,
             watermark_policy,
             receiver_wal,
             max_line_bytes,

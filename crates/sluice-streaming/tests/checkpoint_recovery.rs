@@ -114,12 +114,34 @@ fn restored_state_updated_per_partition_continues_exactly() {
     restored_job_continues(build_partitioned);
 }
 
+#[cfg(feature = "disk-state")]
+#[test]
+fn a_restored_job_on_the_disk_store_continues_exactly_where_it_stopped() {
+    restored_job_continues_on(build, ["disk", "disk", "disk"]);
+    restored_job_continues_on(build_partitioned, ["disk", "disk", "disk"]);
+}
+
+/// The two stores write one checkpoint format: a job moves from one to the other at a restart.
+#[cfg(feature = "disk-state")]
+#[test]
+fn a_checkpoint_of_one_store_restores_on_the_other() {
+    restored_job_continues_on(build, ["memory", "disk", "memory"]);
+    restored_job_continues_on(build, ["disk", "memory", "disk"]);
+}
+
 fn restored_job_continues(build: Build) {
+    restored_job_continues_on(build, ["memory", "memory", "memory"]);
+}
+
+/// A reference run on the in-memory store against a run stopped at 5 s and restarted twice,
+/// its three runs on the given stores.
+fn restored_job_continues_on(build: Build, stores: [&str; 3]) {
     let ctx = step_ctx();
     // Failure-free reference: 10 batches.
     let reference: Outputs = Arc::default();
     let ssc = build(&ctx, &reference, "counts", 7, seconds(1)).unwrap();
     run_until(&ssc, 10_000, StopMode::Immediate);
+    let ctx = common::step_ctx_with_store(stores[0]);
 
     let dir = tempfile::tempdir().unwrap();
     let outputs: Outputs = Arc::default();
@@ -132,7 +154,8 @@ fn restored_job_continues(build: Build) {
     drop(ssc);
 
     // Restart (more than once) and finish.
-    for until in [7_000, 10_000] {
+    for (until, store) in [(7_000, stores[1]), (10_000, stores[2])] {
+        let ctx = common::step_ctx_with_store(store);
         let ssc = StreamingContext::get_or_create(dir.path(), || {
             build(&ctx, &outputs, "counts", 7, seconds(1))
         })

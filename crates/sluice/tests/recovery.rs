@@ -35,7 +35,7 @@ fn make_input(dir: &Path) {
         .unwrap();
 }
 
-fn command(input: &Path, ckpt: &Path, out: &Path) -> Command {
+fn command(input: &Path, ckpt: &Path, out: &Path, store: &str) -> Command {
     let mut c = Command::new(example("recoverable_count"));
     c.args([
         input.to_str().unwrap(),
@@ -43,6 +43,8 @@ fn command(input: &Path, ckpt: &Path, out: &Path) -> Command {
         out.join("counts").to_str().unwrap(),
         &BATCHES.to_string(),
         "--step",
+        "--conf",
+        &format!("sluice.streaming.stateStore.kind={store}"),
     ]);
     c
 }
@@ -87,6 +89,16 @@ fn outputs(out: &Path) -> Vec<(i64, Vec<String>)> {
 
 #[test]
 fn killed_and_restarted_job_produces_the_output_of_a_failure_free_run() {
+    killed_and_restarted("memory");
+}
+
+/// The same with the state on disk: each restart rebuilds the store from the checkpoint.
+#[test]
+fn killed_and_restarted_job_on_the_disk_store_produces_the_output_of_a_failure_free_run() {
+    killed_and_restarted("disk");
+}
+
+fn killed_and_restarted(store: &str) {
     let root = tempfile::tempdir().unwrap();
     let input = root.path().join("input");
     make_input(&input);
@@ -95,7 +107,7 @@ fn killed_and_restarted_job_produces_the_output_of_a_failure_free_run() {
     let (ckpt_a, out_a) = (root.path().join("ckpt-a"), root.path().join("out-a"));
     std::fs::create_dir_all(&out_a).unwrap();
     let started = std::time::Instant::now();
-    let status = command(&input, &ckpt_a, &out_a).status().unwrap();
+    let status = command(&input, &ckpt_a, &out_a, "memory").status().unwrap();
     assert!(status.success());
     let full_run = started.elapsed();
     let reference = outputs(&out_a);
@@ -110,7 +122,7 @@ fn killed_and_restarted_job_produces_the_output_of_a_failure_free_run() {
     let window_ms = (full_run.as_millis() as u64 / 4).max(20);
     let mut kills = 0;
     for _ in 0..6 {
-        let mut child = command(&input, &ckpt_b, &out_b).spawn().unwrap();
+        let mut child = command(&input, &ckpt_b, &out_b, store).spawn().unwrap();
         let wait = Duration::from_millis(10 + rng.next() % window_ms);
         let deadline = std::time::Instant::now() + wait;
         // Fault injection: kill at a random moment (unless the child already finished).
@@ -126,7 +138,7 @@ fn killed_and_restarted_job_produces_the_output_of_a_failure_free_run() {
         }
         child.wait().unwrap();
     }
-    let status = command(&input, &ckpt_b, &out_b).status().unwrap();
+    let status = command(&input, &ckpt_b, &out_b, store).status().unwrap();
     assert!(status.success());
     eprintln!("killed {kills} times");
     // The first child starts from nothing and is killed within a quarter of a full run.

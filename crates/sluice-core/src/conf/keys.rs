@@ -117,6 +117,13 @@ pub const KEYS: &[KeySpec] = &[
         "sluice.streaming.backpressure.pid.minRate",
         ValueKind::PositiveNumber,
     ),
+    k(
+        "sluice.streaming.stateStore.kind",
+        ValueKind::OneOf(&["memory", "disk"]),
+    ),
+    k("sluice.streaming.stateStore.dir", ValueKind::Text),
+    k("sluice.streaming.stateStore.cacheSize", ValueKind::Bytes),
+    k("sluice.streaming.stateStore.writeBufferSize", ValueKind::Bytes),
     // Checkpoints.
     k(
         "sluice.checkpoint.discardUnreferencedState",

@@ -8,13 +8,13 @@ use serde::Serialize;
 use sluice_core::{Data, Key, Result};
 
 use crate::graph::{CheckpointedOperator, DStreamBase};
-use crate::state::StateStore;
+use crate::state::KeyedStore;
 
 /// A key-group store behind a named stream.
 pub(crate) struct StoreOperator<K, S> {
     pub stream: Arc<dyn DStreamBase>,
     pub kind: &'static str,
-    pub store: Arc<StateStore<K, S>>,
+    pub store: Arc<dyn KeyedStore<K, S>>,
 }
 
 impl<K, S> CheckpointedOperator for StoreOperator<K, S>

@@ -17,6 +17,7 @@
 //!   A returned state equal to the current one is not a change (hence `S: PartialEq`): only
 //!   keys whose state really changed go into the next incremental checkpoint.
 
+use std::collections::hash_map::Entry as MapEntry;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -32,15 +33,15 @@ use crate::checkpoint::operator::StoreOperator;
 use super::materialized::{register_materializer, Materialized};
 use super::{DStream, StreamCompute};
 use crate::state::spec::MappingFn;
-use crate::state::store::{Change, KeyGroupPartitioner, StateStore, DEFAULT_KEY_GROUPS};
-use crate::state::{State, StateSpec};
+use crate::state::store::{Change, KeyGroupPartitioner, DEFAULT_KEY_GROUPS};
+use crate::state::{KeyedStore, State, StateSpec};
 use crate::time::{duration_ms, Time};
 
 /// The stream `map_with_state` returns: the mapped records (it dereferences to a
 /// `DStream<E>`), and the state itself through [`state_snapshots`](Self::state_snapshots).
 pub struct MapWithState<K: Data, S: Data, E: Data> {
     mapped: DStream<E>,
-    store: Arc<StateStore<K, S>>,
+    store: Arc<dyn KeyedStore<K, S>>,
     partitions: usize,
 }
 
@@ -86,7 +87,7 @@ impl<K: Key, S: Data, E: Data> MapWithState<K, S, E> {
 /// snapshot. One copy per partition, made straight from the store, is all a batch costs.
 struct Snapshots<K, S> {
     ctx: Context,
-    store: Arc<StateStore<K, S>>,
+    store: Arc<dyn KeyedStore<K, S>>,
     partitions: usize,
 }
 
@@ -106,9 +107,11 @@ impl<K: Key, S: Data> StreamCompute<(K, S)> for Snapshots<K, S> {
                 let copy = copies
                     .get(p)
                     .ok_or_else(|| Error::Internal(format!("no snapshot partition {p} of {n}")))?;
-                Ok(Arc::clone(
-                    copy.get_or_init(|| Arc::new(store.snapshot_partition(p, n))),
-                ))
+                if let Some(c) = copy.get() {
+                    return Ok(Arc::clone(c));
+                }
+                let snapshot = Arc::new(store.snapshot_partition(p, n)?);
+                Ok(Arc::clone(copy.get_or_init(|| snapshot)))
             },
         );
         Ok(Some(rdd))
@@ -154,7 +157,7 @@ pub(crate) fn records<T>(it: sluice_core::ChunkIter<T>) -> Result<Vec<T>> {
 /// but the store itself grows with the size of the initial state, and a key given twice
 /// keeps its last value in partition order.
 fn load_initial<K: Key, S: Data>(
-    store: &StateStore<K, S>,
+    store: &dyn KeyedStore<K, S>,
     rdd: &Rdd<(K, S)>,
     now: i64,
 ) -> Result<()> {
@@ -168,8 +171,7 @@ fn load_initial<K: Key, S: Data>(
                 }
                 for (g, changes) in by_group.iter_mut().enumerate() {
                     if !changes.is_empty() {
-                        let mut guard = store.lock(&[g]);
-                        store.commit(&mut guard[0], std::mem::take(changes), now);
+                        store.lock(&[g])?.commit(0, std::mem::take(changes), now)?;
                     }
                 }
             }
@@ -181,7 +183,7 @@ fn load_initial<K: Key, S: Data>(
 
 /// Applies one batch's records of partition `p` to the store; returns the mapped records.
 fn apply_map_with_state<K: Key, V: Data, S: Data, E>(
-    store: &StateStore<K, S>,
+    store: &dyn KeyedStore<K, S>,
     p: usize,
     n: usize,
     records: Vec<(K, V)>,
@@ -190,7 +192,7 @@ fn apply_map_with_state<K: Key, V: Data, S: Data, E>(
     f: &MappingFn<K, V, S, E>,
 ) -> Result<Vec<E>> {
     let groups = store.groups_of_partition(p, n);
-    let mut guards = store.lock(&groups);
+    let mut locked = store.lock(&groups)?;
     let slot = |g: usize| -> Result<usize> {
         if g % n != p {
             return Err(Error::Internal(format!(
@@ -203,11 +205,14 @@ fn apply_map_with_state<K: Key, V: Data, S: Data, E>(
     let mut changed: FxHashMap<K, (usize, Option<S>, bool)> = FxHashMap::default();
     let mut out = Vec::new();
     for (k, v) in records {
-        let gi = slot(store.group_of(&k))?;
-        let entry = changed.entry(k.clone()).or_insert_with(|| {
-            let cur = guards[gi].map.get(&k).map(|e| e.value.clone());
-            (gi, cur, false)
-        });
+        let entry = match changed.entry(k.clone()) {
+            MapEntry::Occupied(e) => e.into_mut(),
+            MapEntry::Vacant(e) => {
+                let gi = slot(store.group_of(&k))?;
+                let cur = locked.get(gi, &k)?;
+                e.insert((gi, cur, false))
+            }
+        };
         let mut state = State::new(entry.1.take());
         let mapped = f(time, &k, Some(v), &mut state);
         let updated = state.is_updated() || state.is_removed();
@@ -219,21 +224,19 @@ fn apply_map_with_state<K: Key, V: Data, S: Data, E>(
     let mut timed_out: Vec<(usize, K)> = Vec::new();
     let threshold = timeout.map(|d| time.millis() - duration_ms(d));
     if let Some(threshold) = threshold {
-        for (gi, guard) in guards.iter().enumerate() {
-            for k in StateStore::expired(guard, threshold) {
+        for gi in 0..groups.len() {
+            for (k, value) in locked.expired(gi, threshold)? {
                 if changed.contains_key(&k) {
                     continue; // had data in this batch
                 }
-                if let Some(e) = guard.map.get(&k) {
-                    let mut state = State::timing_out(e.value.clone());
-                    out.extend(f(time, &k, None, &mut state));
-                    timed_out.push((gi, k));
-                }
+                let mut state = State::timing_out(value);
+                out.extend(f(time, &k, None, &mut state));
+                timed_out.push((gi, k));
             }
         }
     }
     // Commit: nothing above has changed the store.
-    let mut per_group: Vec<Vec<(K, Change<S>)>> = (0..guards.len()).map(|_| Vec::new()).collect();
+    let mut per_group: Vec<Vec<(K, Change<S>)>> = (0..groups.len()).map(|_| Vec::new()).collect();
     for (k, (gi, value, updated)) in changed {
         let change = match (value, updated) {
             (Some(v), true) => Change::Put(v),
@@ -248,9 +251,9 @@ fn apply_map_with_state<K: Key, V: Data, S: Data, E>(
         per_group[gi].push((k, Change::Remove));
     }
     for (gi, changes) in per_group.into_iter().enumerate() {
-        store.commit(&mut guards[gi], changes, time.millis());
+        locked.commit(gi, changes, time.millis())?;
         if let Some(threshold) = threshold {
-            StateStore::drop_timers_before(&mut guards[gi], threshold);
+            locked.drop_timers_before(gi, threshold)?;
         }
     }
     Ok(out)
@@ -258,7 +261,7 @@ fn apply_map_with_state<K: Key, V: Data, S: Data, E>(
 
 /// Applies one batch to partition `p` with `update_state_by_key` semantics.
 fn apply_update_state<K: Key, V: Data, S: Data + PartialEq>(
-    store: &StateStore<K, S>,
+    store: &dyn KeyedStore<K, S>,
     p: usize,
     n: usize,
     records: Vec<(K, V)>,
@@ -266,32 +269,57 @@ fn apply_update_state<K: Key, V: Data, S: Data + PartialEq>(
     f: &UpdateFn<K, V, S>,
 ) -> Result<()> {
     let groups = store.groups_of_partition(p, n);
-    let mut guards = store.lock(&groups);
+    let mut locked = store.lock(&groups)?;
     // New values per key, in arrival order, by group.
-    let mut new_values = store.values_by_group(records, p, n)?;
+    let mut new_values = values_by_group(store, records, p, n)?;
     let mut per_group: Vec<Vec<(K, Change<S>)>> = (0..groups.len()).map(|_| Vec::new()).collect();
-    for (gi, guard) in guards.iter().enumerate() {
+    for (gi, changes) in per_group.iter_mut().enumerate() {
         let news = &mut new_values[gi];
-        for (k, e) in guard.map.iter() {
+        locked.for_each(gi, &mut |k, current| {
             let vals = news.remove(k).unwrap_or_default();
-            let change = match f(time, k, &vals, Some(&e.value)) {
+            match f(time, k, &vals, Some(current)) {
                 // An unchanged value is not a change: nothing to write to the next checkpoint.
-                Some(s) if s == e.value => continue,
-                Some(s) => Change::Put(s),
-                None => Change::Remove,
-            };
-            per_group[gi].push((k.clone(), change));
-        }
+                Some(s) if s == *current => {}
+                Some(s) => changes.push((k.clone(), Change::Put(s))),
+                None => changes.push((k.clone(), Change::Remove)),
+            }
+            Ok(())
+        })?;
         for (k, vals) in news.drain() {
             if let Some(s) = f(time, &k, &vals, None) {
-                per_group[gi].push((k, Change::Put(s)));
+                changes.push((k, Change::Put(s)));
             }
         }
     }
     for (gi, changes) in per_group.into_iter().enumerate() {
-        store.commit(&mut guards[gi], changes, time.millis());
+        locked.commit(gi, changes, time.millis())?;
     }
     Ok(())
+}
+
+/// A batch's records of partition `p` of `n` grouped by key — the values of each key in
+/// arrival order — one map per group of the partition (indexed like
+/// `groups_of_partition(p, n)`); an error for a record whose group belongs to another
+/// partition.
+pub(super) fn values_by_group<K: Key, V, S>(
+    store: &dyn KeyedStore<K, S>,
+    records: Vec<(K, V)>,
+    p: usize,
+    n: usize,
+) -> Result<Vec<FxHashMap<K, Vec<V>>>> {
+    let n = n.max(1);
+    let slots = store.groups_of_partition(p, n).len();
+    let mut out: Vec<FxHashMap<K, Vec<V>>> = (0..slots).map(|_| FxHashMap::default()).collect();
+    for (k, v) in records {
+        let g = store.group_of(&k);
+        if g % n != p {
+            return Err(Error::Internal(format!(
+                "key group {g} reached partition {p} of {n}"
+            )));
+        }
+        out[(g - p) / n].entry(k).or_default().push(v);
+    }
+    Ok(out)
 }
 
 /// The update function of `update_state_by_key` in its general form.
@@ -326,7 +354,12 @@ impl<K: Key, V: Data> DStream<(K, V)> {
             .num_partitions
             .unwrap_or_else(|| ctx.default_parallelism())
             .max(1);
-        let store = Arc::new(StateStore::new(DEFAULT_KEY_GROUPS, spec.timeout.is_some()));
+        let kind = spec
+            .store
+            .clone()
+            .unwrap_or_else(|| self.node.meta.env.settings.state_store.clone());
+        let store: Arc<dyn KeyedStore<K, S>> =
+            kind.open(DEFAULT_KEY_GROUPS, spec.timeout.is_some());
         let outputs = Materialized::new();
         let mapped = self.child(
             "map_with_state",
@@ -346,14 +379,14 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         register_materializer(&mapped, move |t| {
             if !initialized.swap(true, Ordering::AcqRel) {
                 if let Some(init) = &spec.initial_state {
-                    load_initial(&st, init, t.millis())?;
+                    load_initial(&*st, init, t.millis())?;
                 }
             }
             let input = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
             let shuffled = input.partition_by(partitioner.clone());
             let (st, f, timeout) = (Arc::clone(&st), Arc::clone(&spec.function), spec.timeout);
             let parts = shuffled.run_job(move |it, tc| {
-                apply_map_with_state(&st, tc.partition, n, records(it)?, t, timeout, &*f)
+                apply_map_with_state(&*st, tc.partition, n, records(it)?, t, timeout, &*f)
             })?;
             outputs.put(t, parts);
             Ok(())
@@ -441,7 +474,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         &self,
         partitions: Option<usize>,
         initial: Option<Rdd<(K, S)>>,
-        apply: impl Fn(&StateStore<K, S>, usize, usize, Vec<(K, V)>, Time) -> Result<()>
+        apply: impl Fn(&dyn KeyedStore<K, S>, usize, usize, Vec<(K, V)>, Time) -> Result<()>
             + Send
             + Sync
             + 'static,
@@ -454,7 +487,13 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         let n = partitions
             .unwrap_or_else(|| ctx.default_parallelism())
             .max(1);
-        let store: Arc<StateStore<K, S>> = Arc::new(StateStore::new(DEFAULT_KEY_GROUPS, false));
+        let store: Arc<dyn KeyedStore<K, S>> = self
+            .node
+            .meta
+            .env
+            .settings
+            .state_store
+            .open(DEFAULT_KEY_GROUPS, false);
         let stream = self.child(
             "update_state_by_key",
             Snapshots {
@@ -474,14 +513,14 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         register_materializer(&stream, move |t| {
             if !initialized.swap(true, Ordering::AcqRel) {
                 if let Some(init) = &initial {
-                    load_initial(&st, init, t.millis())?;
+                    load_initial(&*st, init, t.millis())?;
                 }
             }
             // No RDD from the parent: the function still runs for every key, with no values.
             let input = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
             let shuffled = input.partition_by(partitioner.clone());
             let (st, apply) = (Arc::clone(&st), Arc::clone(&apply));
-            shuffled.run_job(move |it, tc| apply(&st, tc.partition, n, records(it)?, t))?;
+            shuffled.run_job(move |it, tc| apply(&*st, tc.partition, n, records(it)?, t))?;
             Ok(())
         });
         self.node

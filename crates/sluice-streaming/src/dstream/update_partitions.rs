@@ -17,8 +17,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sluice_core::{Data, Error, Key, Rdd, Result};
 
+use super::stateful::values_by_group;
 use super::DStream;
-use crate::state::store::{Change, StateStore};
+use crate::state::store::Change;
+use crate::state::KeyedStore;
 use crate::state::{KeyUpdate, StateUpdate};
 use crate::time::Time;
 
@@ -37,7 +39,7 @@ pub type PartitionUpdateFn<K, V, S> =
 /// thousand keys), so they are reused from call to call instead of being fresh memory every
 /// batch.
 fn apply_partition_update<K: Key, V: Data, S: Data>(
-    store: &StateStore<K, S>,
+    store: &dyn KeyedStore<K, S>,
     p: usize,
     n: usize,
     records: Vec<(K, V)>,
@@ -45,56 +47,56 @@ fn apply_partition_update<K: Key, V: Data, S: Data>(
     f: &PartitionUpdateFn<K, V, S>,
 ) -> Result<()> {
     let groups = store.groups_of_partition(p, n);
-    let mut guards = store.lock(&groups);
-    let mut new_values = store.values_by_group(records, p, n)?;
+    let mut locked = store.lock(&groups)?;
+    let mut new_values = values_by_group(store, records, p, n)?;
     let mut per_group: Vec<Vec<(K, Change<S>)>> = (0..groups.len()).map(|_| Vec::new()).collect();
-    for (gi, guard) in guards.iter().enumerate() {
+    for (gi, changes) in per_group.iter_mut().enumerate() {
         let news = &mut new_values[gi];
-        // Keys with state first, then the keys first seen in this batch.
-        let existing: Vec<&K> = guard.map.keys().collect();
-        let mut work: Vec<KeyUpdate<'_, K, V, S>> = guard
-            .map
-            .iter()
-            .map(|(k, e)| KeyUpdate {
-                key: k,
-                values: news.remove(k).unwrap_or_default(),
-                state: Some(&e.value),
-            })
-            .collect();
-        let mut fresh: Vec<(K, Vec<V>)> = news.drain().collect();
-        if work.is_empty() && fresh.is_empty() {
-            continue;
-        }
-        work.extend(fresh.iter_mut().map(|(k, vals)| KeyUpdate {
-            key: &*k,
-            values: std::mem::take(vals),
-            state: None,
-        }));
-        let asked = work.len();
-        let answers = f(time, work)?;
-        if answers.len() != asked {
-            return Err(Error::InvalidArgument(format!(
-                "a partition update function answered for {} keys, but was given {asked}",
-                answers.len()
-            )));
-        }
-        let mut answers = answers.into_iter();
-        let changes = &mut per_group[gi];
-        for (k, answer) in existing.into_iter().zip(answers.by_ref()) {
-            match answer {
-                StateUpdate::Keep => {}
-                StateUpdate::Set(s) => changes.push((k.clone(), Change::Put(s))),
-                StateUpdate::Remove => changes.push((k.clone(), Change::Remove)),
+        locked.with_entries(gi, &mut |entries| {
+            // Keys with state first, then the keys first seen in this batch.
+            let mut work: Vec<KeyUpdate<'_, K, V, S>> = entries
+                .iter()
+                .map(|&(k, s)| KeyUpdate {
+                    key: k,
+                    values: news.remove(k).unwrap_or_default(),
+                    state: Some(s),
+                })
+                .collect();
+            let mut fresh: Vec<(K, Vec<V>)> = news.drain().collect();
+            if work.is_empty() && fresh.is_empty() {
+                return Ok(());
             }
-        }
-        for ((k, _), answer) in fresh.into_iter().zip(answers) {
-            if let StateUpdate::Set(s) = answer {
-                changes.push((k, Change::Put(s)));
+            work.extend(fresh.iter_mut().map(|(k, vals)| KeyUpdate {
+                key: &*k,
+                values: std::mem::take(vals),
+                state: None,
+            }));
+            let asked = work.len();
+            let answers = f(time, work)?;
+            if answers.len() != asked {
+                return Err(Error::InvalidArgument(format!(
+                    "a partition update function answered for {} keys, but was given {asked}",
+                    answers.len()
+                )));
             }
-        }
+            let mut answers = answers.into_iter();
+            for (&(k, _), answer) in entries.iter().zip(answers.by_ref()) {
+                match answer {
+                    StateUpdate::Keep => {}
+                    StateUpdate::Set(s) => changes.push((k.clone(), Change::Put(s))),
+                    StateUpdate::Remove => changes.push((k.clone(), Change::Remove)),
+                }
+            }
+            for ((k, _), answer) in fresh.into_iter().zip(answers) {
+                if let StateUpdate::Set(s) = answer {
+                    changes.push((k, Change::Put(s)));
+                }
+            }
+            Ok(())
+        })?;
     }
     for (gi, changes) in per_group.into_iter().enumerate() {
-        store.commit(&mut guards[gi], changes, time.millis());
+        locked.commit(gi, changes, time.millis())?;
     }
     Ok(())
 }

@@ -198,7 +198,7 @@ impl<T: Data> Watermarked<T> {
         env.register_operator(Arc::new(StoreOperator {
             stream: stream.base(),
             kind: "drop_duplicates_within_watermark",
-            store: Arc::clone(&store),
+            store: store.clone(),
         }));
         watermark.register(env, Box::new(move || store.len()));
         Ok(Deduplicated {

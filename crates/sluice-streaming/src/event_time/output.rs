@@ -181,7 +181,7 @@ impl<K: Key, V: Data, A: Data> OutputParts<K, V, A> {
         env.register_operator(Arc::new(crate::checkpoint::operator::StoreOperator {
             stream: self.stream.base(),
             kind,
-            store: Arc::clone(&store),
+            store: store.clone(),
         }));
         self.watermark.register(env, Box::new(move || store.len()));
         WindowAggregation {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use sluice_core::{Data, Rdd};
 
 use super::api::State;
+use super::keyed::StoreKind;
 use crate::time::Time;
 
 /// The mapping function of `map_with_state`: called once per input record (with `Some(value)`)
@@ -36,6 +37,7 @@ pub struct StateSpec<K: Data, V, S: Data, E> {
     pub(crate) initial_state: Option<Rdd<(K, S)>>,
     pub(crate) num_partitions: Option<usize>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) store: Option<StoreKind>,
 }
 
 impl<K: Data, V, S: Data, E> StateSpec<K, V, S, E> {
@@ -48,6 +50,7 @@ impl<K: Data, V, S: Data, E> StateSpec<K, V, S, E> {
             initial_state: None,
             num_partitions: None,
             timeout: None,
+            store: None,
         }
     }
 
@@ -66,6 +69,23 @@ impl<K: Data, V, S: Data, E> StateSpec<K, V, S, E> {
     /// Removes keys idle for longer than `d`, calling the function one last time for them.
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeout = Some(d);
+        self
+    }
+
+    /// Keeps the state in this store (default: the setting `sluice.streaming.stateStore.kind`,
+    /// memory unless set): [`StoreKind::Disk`] for state larger than memory.
+    ///
+    /// ```
+    /// use sluice_streaming::state::{DiskOptions, State, StateSpec, StoreKind};
+    /// use sluice_streaming::time::Time;
+    /// let spec = StateSpec::function(|_t: Time, _k: &u64, v: Option<u64>, s: &mut State<u64>| {
+    ///     s.update(v.unwrap_or(0)).ok()
+    /// })
+    /// .state_store(StoreKind::Disk(DiskOptions::default()));
+    /// # let _ = spec;
+    /// ```
+    pub fn state_store(mut self, kind: StoreKind) -> Self {
+        self.store = Some(kind);
         self
     }
 

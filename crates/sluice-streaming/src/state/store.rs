@@ -130,24 +130,6 @@ impl<K: Hash + Eq + Clone, S> StateStore<K, S> {
         Ok((g - p) / n.max(1))
     }
 
-    /// A batch's records of partition `p` of `n` grouped by key — the values of each key in
-    /// arrival order — one map per group of the partition (indexed like
-    /// `groups_of_partition(p, n)`); an error for a record whose group belongs to another
-    /// partition.
-    pub fn values_by_group<V>(
-        &self,
-        records: Vec<(K, V)>,
-        p: usize,
-        n: usize,
-    ) -> Result<Vec<FxHashMap<K, Vec<V>>>> {
-        let slots = self.groups_of_partition(p, n).len();
-        let mut out: Vec<FxHashMap<K, Vec<V>>> = (0..slots).map(|_| FxHashMap::default()).collect();
-        for (k, v) in records {
-            out[self.slot_of(&k, p, n)?].entry(k).or_default().push(v);
-        }
-        Ok(out)
-    }
-
     /// Locks the given groups (in increasing order, so concurrent lockers cannot deadlock).
     pub fn lock(&self, groups: &[usize]) -> Vec<MutexGuard<'_, Group<K, S>>> {
         groups.iter().map(|&g| self.groups[g].lock()).collect()

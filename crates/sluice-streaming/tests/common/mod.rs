@@ -27,10 +27,17 @@ pub fn local() -> Context {
 /// A new `local[2]` batch context whose streaming contexts run on the stepping clock (each
 /// batch as soon as the previous one completed).
 pub fn step_ctx() -> Context {
+    step_ctx_with_store("memory")
+}
+
+/// [`step_ctx`] whose stateful operators keep their state in `store` (`memory` or `disk`).
+#[allow(dead_code)] // not every test uses it
+pub fn step_ctx_with_store(store: &str) -> Context {
     Context::new(
         Conf::new()
             .set_master("local[2]")
-            .set("sluice.streaming.clock", "step"),
+            .set("sluice.streaming.clock", "step")
+            .set("sluice.streaming.stateStore.kind", store),
     )
     .unwrap()
 }

@@ -6,13 +6,15 @@ use std::time::Duration;
 use sluice::prelude::*;
 use sluice::streaming::StreamingState;
 
-/// `<input-dir> <checkpoint-dir> <output-prefix> <batches> [--step]`.
+/// `<input-dir> <checkpoint-dir> <output-prefix> <batches> [--step] [--conf key=value]...`.
 pub struct Args {
     pub input: String,
     pub checkpoint: String,
     pub prefix: String,
     pub batches: u32,
     pub step: bool,
+    /// Settings given with `--conf key=value`.
+    pub conf: Vec<(String, String)>,
 }
 
 /// Parses the arguments, or prints the usage of `program` and exits.
@@ -20,7 +22,8 @@ fn args(program: &str) -> sluice::Result<Args> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 5 {
         eprintln!(
-            "usage: {program} <input-dir> <checkpoint-dir> <output-prefix> <batches> [--step]"
+            "usage: {program} <input-dir> <checkpoint-dir> <output-prefix> <batches> [--step] \
+             [--conf key=value]..."
         );
         std::process::exit(1);
     }
@@ -29,7 +32,15 @@ fn args(program: &str) -> sluice::Result<Args> {
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| Error::InvalidArgument(format!("bad batch count {}", args[4])))?;
+    let mut conf = Vec::new();
+    for pair in args.windows(2).filter(|w| w[0] == "--conf") {
+        let (k, v) = pair[1]
+            .split_once('=')
+            .ok_or_else(|| Error::InvalidArgument(format!("--conf {}: expected key=value", pair[1])))?;
+        conf.push((k.to_string(), v.to_string()));
+    }
     Ok(Args {
+        conf,
         input: args[1].clone(),
         checkpoint: args[2].clone(),
         prefix: args[3].clone(),
@@ -44,6 +55,9 @@ pub fn setup(program: &str, app: &str) -> sluice::Result<(Args, Context)> {
     let mut conf = Conf::new().set_master("local[2]").set_app_name(app);
     if args.step {
         conf = conf.set("sluice.streaming.clock", "step");
+    }
+    for (k, v) in &args.conf {
+        conf = conf.set(k.clone(), v.clone());
     }
     Ok((args, Context::new(conf)?))
 }
