@@ -27,6 +27,16 @@ pub struct StateArgs {
     /// Batches measured per configuration (after one warm-up batch).
     #[arg(long, default_value_t = 8)]
     batches: i64,
+    /// State stores to run on: `memory` and `disk`.
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["memory".to_string(), "disk".to_string()])]
+    stores: Vec<String>,
+    /// Operators to run: `map` (map_with_state) and `update` (update_state_by_key, which
+    /// visits every key every batch).
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["map".to_string(), "update".to_string()])]
+    modes: Vec<String>,
+    /// The largest key count also run with checkpoints (and restored).
+    #[arg(long, default_value_t = 1_000_000)]
+    checkpoint_max_keys: u64,
 }
 
 /// Keeps every completed batch's info.
@@ -71,11 +81,18 @@ fn dir_size(dir: &std::path::Path, needle: &str) -> u64 {
     total
 }
 
-fn run(keys: u64, args: &StateArgs, map_with_state: bool, checkpoint: bool) -> Result<Run> {
+fn run(
+    keys: u64,
+    args: &StateArgs,
+    map_with_state: bool,
+    checkpoint: bool,
+    store: &str,
+) -> Result<Run> {
     let ctx = Context::new(
         Conf::new()
             .set_master("local[2]")
-            .set("sluice.streaming.clock", "step"),
+            .set("sluice.streaming.clock", "step")
+            .set("sluice.streaming.stateStore.kind", store),
     )?;
     let dir = std::env::temp_dir().join(format!("sluice-bench-state-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -158,41 +175,67 @@ fn run(keys: u64, args: &StateArgs, map_with_state: bool, checkpoint: bool) -> R
     })
 }
 
+/// The peak resident set of this process so far (Linux), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn cell(r: &Option<Run>) -> String {
+    r.as_ref()
+        .map_or("-".into(), |r| format!("{:.1} ms", r.per_batch_ms))
+}
+
 /// Runs the benchmark and prints Markdown tables.
 pub fn run_all(args: StateArgs) -> Result<()> {
     println!(
         "Keyed state, {} updates per batch on random keys, local[2], median of {} batches\n",
         args.updates, args.batches
     );
-    println!("| keys | map_with_state per batch | update_state_by_key per batch |");
-    println!("|---:|---:|---:|");
+    let (map, update) = (
+        args.modes.iter().any(|m| m == "map"),
+        args.modes.iter().any(|m| m == "update"),
+    );
+    println!("| keys | store | map_with_state per batch | update_state_by_key per batch |");
+    println!("|---:|---|---:|---:|");
     for &keys in &args.keys {
-        eprintln!("{keys} keys ...");
-        let m = run(keys, &args, true, false)?;
-        let u = run(keys, &args, false, false)?;
-        println!(
-            "| {keys} | {:.1} ms | {:.1} ms |",
-            m.per_batch_ms, u.per_batch_ms
-        );
+        for store in &args.stores {
+            eprintln!("{keys} keys, {store} store ...");
+            let m = map.then(|| run(keys, &args, true, false, store)).transpose()?;
+            let u = update.then(|| run(keys, &args, false, false, store)).transpose()?;
+            println!("| {keys} | {store} | {} | {} |", cell(&m), cell(&u));
+        }
     }
     println!("\nCheckpointing every batch:\n");
     println!(
-        "| keys | map_with_state per batch | checkpoint bytes of one batch | restore time | update_state_by_key per batch, reading the state |"
+        "| keys | store | map_with_state per batch | checkpoint bytes of one batch | restore time | update_state_by_key per batch, reading the state |"
     );
-    println!("|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|");
     for &keys in &args.keys {
-        if keys > 1_000_000 {
+        if keys > args.checkpoint_max_keys {
             continue;
         }
-        let c = run(keys, &args, true, true)?;
-        let u = run(keys, &args, false, true)?;
-        println!(
-            "| {keys} | {:.1} ms | {} | {:.0} ms | {:.1} ms |",
-            c.per_batch_ms,
-            c.checkpoint_bytes.unwrap_or(0),
-            c.restore_ms.unwrap_or(0.0),
-            u.per_batch_ms
-        );
+        for store in &args.stores {
+            eprintln!("{keys} keys, {store} store, checkpointing ...");
+            let c = map.then(|| run(keys, &args, true, true, store)).transpose()?;
+            let u = update.then(|| run(keys, &args, false, true, store)).transpose()?;
+            println!(
+                "| {keys} | {store} | {} | {} | {} | {} |",
+                cell(&c),
+                c.as_ref()
+                    .and_then(|c| c.checkpoint_bytes)
+                    .map_or("-".into(), |b| b.to_string()),
+                c.as_ref()
+                    .and_then(|c| c.restore_ms)
+                    .map_or("-".into(), |ms| format!("{ms:.0} ms")),
+                cell(&u)
+            );
+        }
+    }
+    if let Some(rss) = peak_rss_mib() {
+        println!("\nPeak RSS of this process: {rss:.0} MiB");
     }
     Ok(())
 }

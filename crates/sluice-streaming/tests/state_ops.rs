@@ -74,3 +74,24 @@ mod disk {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
+
+/// On the disk-backed store with caches far smaller than the state, so values are evicted to
+/// the tree and read back within and across batches.
+#[cfg(feature = "disk-state")]
+mod disk_small_cache {
+    use sluice_streaming::testing::TestConfig as Config;
+
+    fn config() -> Config {
+        let base = Config::default();
+        Config {
+            conf: base
+                .conf
+                .clone()
+                .set("sluice.streaming.stateStore.kind", "disk")
+                .set("sluice.streaming.stateStore.cacheSize", "16k"),
+            ..base
+        }
+    }
+
+    include!("state_suite/cases.rs");
+}

@@ -199,9 +199,12 @@ impl Checkpointer {
                 .map(|o| o.groups.clone());
             let mut groups = prev_groups.clone().unwrap_or_default();
             let full_every = if op.always_full() { 1 } else { FULL_EVERY };
-            for (group, write) in
-                plan_groups(prev_groups.as_ref(), &op.changed_groups(), full_every)
-            {
+            for (group, write) in plan_groups(
+                prev_groups.as_ref(),
+                &op.changed_groups(),
+                &op.full_groups(),
+                full_every,
+            ) {
                 let full = write == GroupWrite::Full;
                 let header = StateHeader {
                     operator: name.clone(),

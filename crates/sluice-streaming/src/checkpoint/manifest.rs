@@ -51,28 +51,34 @@ pub enum GroupWrite {
 
 /// Decides, for each changed key group, whether to write a full snapshot or a delta: a delta
 /// when the group has a chain shorter than `full_every`, a full snapshot otherwise (no chain
-/// yet, or the chain is long and reading it back would be slow).
+/// yet, or the chain is long and reading it back would be slow, or the store asks for one in
+/// `forced_full` because it stopped recording the group's changes).
 ///
 /// ```
 /// use std::collections::BTreeMap;
 /// use sluice_streaming::checkpoint::manifest::{plan_groups, GroupWrite};
 /// let mut chains = BTreeMap::new();
 /// chains.insert(0usize, vec!["full".to_string(), "d1".to_string()]);
-/// let plan = plan_groups(Some(&chains), &[0, 1], 3);
+/// let plan = plan_groups(Some(&chains), &[0, 1], &[], 3);
 /// assert_eq!(plan, vec![(0, GroupWrite::Delta), (1, GroupWrite::Full)]);
-/// let plan = plan_groups(Some(&chains), &[0], 2);
+/// let plan = plan_groups(Some(&chains), &[0], &[], 2);
+/// assert_eq!(plan, vec![(0, GroupWrite::Full)]);
+/// // A store that no longer knows a group's changes asks for it in full.
+/// let plan = plan_groups(Some(&chains), &[0], &[0], 3);
 /// assert_eq!(plan, vec![(0, GroupWrite::Full)]);
 /// ```
 pub fn plan_groups(
     previous: Option<&BTreeMap<usize, Vec<String>>>,
     changed: &[usize],
+    forced_full: &[usize],
     full_every: usize,
 ) -> Vec<(usize, GroupWrite)> {
     changed
         .iter()
         .map(|&g| {
             let chain_len = previous.and_then(|p| p.get(&g)).map_or(0, Vec::len);
-            let w = if chain_len == 0 || chain_len >= full_every.max(1) {
+            let w = if chain_len == 0 || chain_len >= full_every.max(1) || forced_full.contains(&g)
+            {
                 GroupWrite::Full
             } else {
                 GroupWrite::Delta

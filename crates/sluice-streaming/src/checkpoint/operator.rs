@@ -46,6 +46,9 @@ where
     fn changed_groups(&self) -> Vec<usize> {
         self.store.changed_groups()
     }
+    fn full_groups(&self) -> Vec<usize> {
+        self.store.full_groups()
+    }
     fn encode_group(&self, group: usize, full: bool) -> Result<Vec<u8>> {
         self.store.encode_group(group, full)
     }

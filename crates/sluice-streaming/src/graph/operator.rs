@@ -45,6 +45,10 @@ pub(crate) trait CheckpointedOperator: Send + Sync {
     fn num_keys(&self) -> usize;
     /// Key groups changed since the last checkpoint.
     fn changed_groups(&self) -> Vec<usize>;
+    /// Changed key groups the next checkpoint must write in full.
+    fn full_groups(&self) -> Vec<usize> {
+        Vec::new()
+    }
     /// Encodes a group (full or delta).
     fn encode_group(&self, group: usize, full: bool) -> Result<Vec<u8>>;
     /// Restores a group from its files.

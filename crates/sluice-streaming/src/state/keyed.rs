@@ -71,6 +71,11 @@ pub trait KeyedStore<K: Hash, S>: Send + Sync {
     fn set_track_changes(&self, on: bool);
     /// The groups with changes since the last checkpoint.
     fn changed_groups(&self) -> Vec<usize>;
+    /// Changed groups whose next checkpoint must be a full snapshot: the store stopped
+    /// recording their changes key by key (too many to keep in memory).
+    fn full_groups(&self) -> Vec<usize> {
+        Vec::new()
+    }
     /// Encodes a group for a checkpoint: every key (`full`) or the keys changed since the last
     /// checkpoint. Forgets the group's changes.
     fn encode_group(&self, group: usize, full: bool) -> Result<Vec<u8>>;

@@ -1,25 +1,31 @@
 //! [`DiskStore`]: keyed state in an embedded LSM tree on local disk (`fjall`), for state
 //! larger than memory.
 //!
-//! One database per store, in a directory of its own that is deleted when the store is dropped
-//! (and, for a killed process, by the next store opened under the same directory). Its files
-//! are a working copy: what survives a crash is the checkpoint, which this store writes in the
-//! in-memory store's encoding (so either store restores the other's checkpoints).
+//! - **The tree** holds every key, under its key group's prefix (layout in [`codec`]), so a key
+//!   group is one contiguous range: to snapshot, to restore or, later, to move to another
+//!   process. With idle timeouts, a second keyspace holds a timer per update.
+//! - **A cache per key group** ([`cache`]) holds decoded values in front of the tree, within
+//!   a memory budget. Changes are written to the cache and reach the tree when evicted, or
+//!   before the group is scanned or written in full to a checkpoint. A state that fits the
+//!   budget runs at hash-map speed; a larger one keeps its recently used keys in memory.
+//! - **Checkpoints** are the in-memory store's files: a group's full snapshot (its range of the
+//!   tree, copied without decoding a value) or the keys changed since the last checkpoint. So
+//!   either store restores the other's checkpoints. The changed keys are remembered up to a
+//!   bound; a group changed beyond it is written in full at the next checkpoint.
+//! - **The store's directory** is a working copy, deleted when the store is dropped (and, for
+//!   a killed process, by the next store opened under the same directory): what survives a
+//!   crash is the checkpoint, from which a restarted job rebuilds the store.
 //!
-//! **Layout.** A key is stored under its key group's prefix, `group (u16, big endian) ‖
-//! bincode(key)`, so a key group is one contiguous range (to snapshot, restore or, later, move
-//! to another process); the value is `bincode(value) ‖ last update (i64, little endian)`, which
-//! is exactly an entry of a checkpoint file once the key is put in front of it: full snapshots
-//! and deltas are copied out of the tree without decoding a value. With idle timeouts, a
-//! second keyspace holds `group ‖ time ‖ bincode(key)` for every update (older ones become
-//! stale and are skipped), so the keys that timed out are a range scan.
-//!
-//! **Memory.** The tree's block cache and write buffers are bounded by
-//! [`DiskOptions`](super::DiskOptions); besides them, the store keeps per group its number of
-//! keys and, when checkpointing, the keys changed since the last checkpoint.
+//! **Memory**: the block cache gets a quarter of `cache_bytes` and the groups' caches the rest;
+//! the write buffers are bounded by `write_buffer_bytes`; the changed keys by
+//! [`DIRTY_KEYS_LIMIT`].
 //!
 //! Keys must encode equal when they are equal (true of strings, integers, tuples and derived
 //! `Serialize` types without maps or floats).
+
+mod cache;
+mod codec;
+mod locked;
 
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -27,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -35,7 +41,11 @@ use sluice_core::hash::stable_hash;
 use sluice_core::{Error, Result};
 
 use super::keyed::{DiskOptions, KeyedStore, LockedGroups};
-use super::store::Change;
+use cache::{GroupCache, Known};
+use codec::{
+    decode_key, group_prefix, key_bytes, ser, split_value, timer_key, value_bytes, GROUP_BYTES,
+};
+use locked::DiskGroups;
 
 /// Names the directories of this process's stores.
 static NEXT_STORE: AtomicU64 = AtomicU64::new(0);
@@ -43,13 +53,31 @@ static NEXT_STORE: AtomicU64 = AtomicU64::new(0);
 const DIR_PREFIX: &str = "sluice-state-";
 /// Entries per write batch when a group is restored.
 const RESTORE_CHUNK: usize = 64 * 1024;
+/// Changed keys the store remembers between checkpoints, over all its groups; beyond a
+/// group's share, the group is only marked as changed and its next checkpoint is a full
+/// snapshot (so the memory for changes stays bounded when, say, an initial state of 100 million
+/// keys is loaded).
+pub const DIRTY_KEYS_LIMIT: usize = 4 << 20;
 
-/// One key group's bookkeeping (its values are in the tree).
-#[derive(Default)]
-struct DiskGroup {
+/// One key group's bookkeeping and cache (its values are in the tree and the cache).
+struct DiskGroup<K, S> {
     len: usize,
-    /// Encoded keys changed since the last checkpoint, when checkpointing.
-    dirty: FxHashSet<Vec<u8>>,
+    /// Keys changed since the last checkpoint, when checkpointing.
+    changed: FxHashSet<K>,
+    /// Changed beyond what `changed` can hold: the next checkpoint writes the group in full.
+    overflow: bool,
+    cache: GroupCache<K, S>,
+}
+
+impl<K, S> Default for DiskGroup<K, S> {
+    fn default() -> Self {
+        DiskGroup {
+            len: 0,
+            changed: FxHashSet::default(),
+            overflow: false,
+            cache: GroupCache::default(),
+        }
+    }
 }
 
 /// A stateful operator's values on local disk (see the module docs).
@@ -58,8 +86,12 @@ pub struct DiskStore<K, S> {
     db: Database,
     values: Keyspace,
     timers: Option<Keyspace>,
-    groups: Vec<Mutex<DiskGroup>>,
+    groups: Vec<Mutex<DiskGroup<K, S>>>,
     track_changes: AtomicBool,
+    /// Bytes of each group's cache.
+    group_budget: usize,
+    /// Changed keys remembered per group.
+    changed_limit: usize,
     _types: PhantomData<fn() -> (K, S)>,
 }
 
@@ -76,41 +108,15 @@ fn storage(dir: &Path, what: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn ser(e: bincode::Error) -> Error {
-    Error::Serialization(e.to_string())
-}
-
-fn group_prefix(group: usize) -> [u8; 2] {
-    (group as u16).to_be_bytes()
-}
-
-/// `group ‖ bincode(key)`.
-fn key_bytes<K: Serialize>(group: usize, key: &K) -> Result<Vec<u8>> {
-    let mut b = Vec::with_capacity(24);
-    b.extend_from_slice(&group_prefix(group));
-    bincode::serialize_into(&mut b, key).map_err(ser)?;
-    Ok(b)
-}
-
-/// `bincode(value) ‖ last update`.
-fn value_bytes<S: Serialize>(value: &S, last_update: i64) -> Result<Vec<u8>> {
-    let mut b = bincode::serialize(value).map_err(ser)?;
-    b.extend_from_slice(&last_update.to_le_bytes());
-    Ok(b)
-}
-
-/// `group ‖ time (ordered as signed) ‖ bincode(key)`.
-fn timer_key(group: usize, time: i64, key: &[u8]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(10 + key.len());
-    b.extend_from_slice(&group_prefix(group));
-    b.extend_from_slice(&((time as u64) ^ (1 << 63)).to_be_bytes());
-    b.extend_from_slice(key);
-    b
-}
-
-fn timer_time(b: &[u8]) -> Option<i64> {
-    let t: [u8; 8] = b.get(2..10)?.try_into().ok()?;
-    Some((u64::from_be_bytes(t) ^ (1 << 63)) as i64)
+/// The estimated bytes a cached key holds: the entry (with the hash table's slack) and what
+/// the key and value own.
+fn weigh<K: Serialize, S: Serialize>(key: &K, known: &Known<S>) -> usize {
+    let inline = std::mem::size_of::<(K, Known<S>, [usize; 2])>() * 3 / 2;
+    let owned = bincode::serialized_size(key).unwrap_or(0)
+        + known
+            .value()
+            .map_or(0, |v| bincode::serialized_size(v).unwrap_or(0));
+    inline + owned as usize
 }
 
 impl<K, S> DiskStore<K, S>
@@ -140,7 +146,7 @@ where
                 .map_err(|e| Error::io("removing an old state store", &dir, e))?;
         }
         let db = Database::builder(&dir)
-            .cache_size(opts.cache_bytes)
+            .cache_size(opts.cache_bytes / 4)
             .temporary(true)
             .open()
             .map_err(|e| storage(&dir, "opening the state store", e))?;
@@ -163,6 +169,7 @@ where
         } else {
             None
         };
+        let cache_total = usize::try_from(opts.cache_bytes - opts.cache_bytes / 4).unwrap_or(0);
         Ok(DiskStore {
             dir,
             db,
@@ -170,6 +177,8 @@ where
             timers,
             groups: (0..num_groups).map(|_| Mutex::default()).collect(),
             track_changes: AtomicBool::new(false),
+            group_budget: cache_total / num_groups,
+            changed_limit: (DIRTY_KEYS_LIMIT / num_groups).max(1024),
             _types: PhantomData,
         })
     }
@@ -183,18 +192,9 @@ where
         storage(&self.dir, what, e)
     }
 
-    fn raw(&self, key: &[u8]) -> Result<Option<fjall::Slice>> {
-        self.values
-            .get(key)
-            .map_err(|e| self.err("reading a key", e))
-    }
-
+    /// A stored value: its encoded value and last update.
     fn split<'v>(&self, v: &'v [u8]) -> Result<(&'v [u8], i64)> {
-        let Some(at) = v.len().checked_sub(8) else {
-            return Err(self.err("reading a key", "a value of fewer than 8 bytes"));
-        };
-        let t: [u8; 8] = v[at..].try_into().map_err(|e| self.err("reading", e))?;
-        Ok((&v[..at], i64::from_le_bytes(t)))
+        split_value(v).ok_or_else(|| self.err("reading a key", "a value of fewer than 8 bytes"))
     }
 
     fn decode_value(&self, v: &[u8]) -> Result<(S, i64)> {
@@ -202,30 +202,109 @@ where
         Ok((bincode::deserialize(s).map_err(ser)?, t))
     }
 
-    fn decode_key(&self, k: &[u8]) -> Result<K> {
-        bincode::deserialize(k.get(2..).unwrap_or_default()).map_err(ser)
-    }
-
-    /// The last update of an encoded key, if present.
-    fn last_update_of(&self, key: &[u8]) -> Result<Option<i64>> {
-        match self.raw(key)? {
-            Some(v) => Ok(Some(self.split(&v)?.1)),
-            None => Ok(None),
+    /// What the tree holds for `key` of `group`.
+    fn read(&self, group: usize, key: &K) -> Result<Known<S>> {
+        let kb = key_bytes(group, key)?;
+        match self
+            .values
+            .get(&kb)
+            .map_err(|e| self.err("reading a key", e))?
+        {
+            Some(v) => {
+                let (s, t) = self.decode_value(&v)?;
+                Ok(Known::Present(s, t))
+            }
+            None => Ok(Known::Absent),
         }
     }
 
-    /// Every `(key, value)` of a group, in the tree's order.
+    /// What the cache or else the tree holds for `key` (then cached).
+    fn lookup<'g>(
+        &self,
+        group: usize,
+        g: &'g mut DiskGroup<K, S>,
+        key: &K,
+    ) -> Result<&'g Known<S>> {
+        if g.cache.get(key).is_none() {
+            let known = self.read(group, key)?;
+            let bytes = weigh(key, &known);
+            g.cache.insert_read(key.clone(), known, bytes);
+        }
+        g.cache
+            .get(key)
+            .ok_or_else(|| Error::Internal("a key just cached is missing".into()))
+    }
+
+    /// Writes a group's unflushed changes to the tree.
+    fn flush(&self, group: usize, g: &mut DiskGroup<K, S>) -> Result<()> {
+        let mut batch = self.db.batch();
+        g.cache.for_unflushed(|k, known| -> Result<()> {
+            let kb = key_bytes(group, k)?;
+            match known {
+                Known::Present(v, t) => batch.insert(&self.values, kb, value_bytes(v, *t)?),
+                Known::Absent => batch.remove(&self.values, kb),
+            }
+            Ok(())
+        })?;
+        if !batch.is_empty() {
+            batch.commit().map_err(|e| self.err("writing changes", e))?;
+            g.cache.mark_flushed();
+        }
+        Ok(())
+    }
+
+    /// Evicts from a group's cache down to three quarters of its budget once it is over it,
+    /// writing the evicted unflushed changes to the tree first.
+    fn enforce_budget(&self, group: usize, g: &mut DiskGroup<K, S>) -> Result<()> {
+        if g.cache.bytes() <= self.group_budget {
+            return Ok(());
+        }
+        let victims = g.cache.victims(self.group_budget / 4 * 3);
+        let mut batch = self.db.batch();
+        for k in &victims {
+            if let Some((known, true)) = g.cache.peek(k) {
+                let kb = key_bytes(group, k)?;
+                match known {
+                    Known::Present(v, t) => batch.insert(&self.values, kb, value_bytes(v, *t)?),
+                    Known::Absent => batch.remove(&self.values, kb),
+                }
+            }
+        }
+        if !batch.is_empty() {
+            batch
+                .commit()
+                .map_err(|e| self.err("writing evicted changes", e))?;
+        }
+        g.cache.remove(&victims);
+        Ok(())
+    }
+
+    /// Notes a changed key for the next checkpoint.
+    fn note_change(&self, g: &mut DiskGroup<K, S>, key: &K) {
+        if !self.track_changes.load(Ordering::Acquire) || g.overflow {
+            return;
+        }
+        if !g.changed.contains(key) {
+            g.changed.insert(key.clone());
+            if g.changed.len() > self.changed_limit {
+                g.overflow = true;
+                g.changed = FxHashSet::default();
+            }
+        }
+    }
+
+    /// Every `(key, value)` of a group in the tree, in the tree's order (flush first).
     fn scan(&self, group: usize, f: &mut dyn FnMut(K, S) -> Result<()>) -> Result<()> {
         for item in self.values.prefix(group_prefix(group)) {
             let (k, v) = item
                 .into_inner()
                 .map_err(|e| self.err("scanning a key group", e))?;
-            f(self.decode_key(&k)?, self.decode_value(&v)?.0)?;
+            f(decode_key(&k)?, self.decode_value(&v)?.0)?;
         }
         Ok(())
     }
 
-    /// Deletes every key of a group (and its timers).
+    /// Deletes every key of a group from the tree (and its timers).
     fn clear_group(&self, group: usize) -> Result<()> {
         for ks in std::iter::once(&self.values).chain(self.timers.as_ref()) {
             let mut batch = self.db.batch();
@@ -267,162 +346,6 @@ fn remove_abandoned(base: &Path) {
     }
 }
 
-/// A partition's groups of a [`DiskStore`], locked.
-struct DiskGroups<'a, K, S> {
-    store: &'a DiskStore<K, S>,
-    groups: Vec<usize>,
-    guards: Vec<MutexGuard<'a, DiskGroup>>,
-    /// The last update of keys read under this lock (`None`: absent), by encoded key, so a
-    /// commit knows without reading again whether a key is new.
-    seen: FxHashMap<Vec<u8>, Option<i64>>,
-}
-
-impl<K, S> LockedGroups<K, S> for DiskGroups<'_, K, S>
-where
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned,
-    S: Clone + Serialize + DeserializeOwned,
-{
-    fn get(&mut self, slot: usize, key: &K) -> Result<Option<S>> {
-        let kb = key_bytes(self.groups[slot], key)?;
-        match self.store.raw(&kb)? {
-            Some(v) => {
-                let (s, t) = self.store.decode_value(&v)?;
-                self.seen.insert(kb, Some(t));
-                Ok(Some(s))
-            }
-            None => {
-                self.seen.insert(kb, None);
-                Ok(None)
-            }
-        }
-    }
-
-    fn for_each(&mut self, slot: usize, f: &mut dyn FnMut(&K, &S) -> Result<()>) -> Result<()> {
-        self.store.scan(self.groups[slot], &mut |k, s| f(&k, &s))
-    }
-
-    fn with_entries(
-        &mut self,
-        slot: usize,
-        f: &mut dyn FnMut(&[(&K, &S)]) -> Result<()>,
-    ) -> Result<()> {
-        let mut owned = Vec::new();
-        self.store.scan(self.groups[slot], &mut |k, s| {
-            owned.push((k, s));
-            Ok(())
-        })?;
-        let entries: Vec<(&K, &S)> = owned.iter().map(|(k, s)| (k, s)).collect();
-        f(&entries)
-    }
-
-    fn expired(&mut self, slot: usize, threshold: i64) -> Result<Vec<(K, S)>> {
-        let Some(timers) = &self.store.timers else {
-            return Ok(Vec::new());
-        };
-        let g = self.groups[slot];
-        let mut out = Vec::new();
-        for item in timers.range(timer_key(g, i64::MIN, &[])..timer_key(g, threshold, &[])) {
-            let tk = item
-                .key()
-                .map_err(|e| self.store.err("reading timers", e))?;
-            let t = timer_time(&tk).ok_or_else(|| self.store.err("reading timers", "short key"))?;
-            let mut kb = group_prefix(g).to_vec();
-            kb.extend_from_slice(&tk[10..]);
-            if let Some(v) = self.store.raw(&kb)? {
-                let (s, last) = self.store.decode_value(&v)?;
-                if last == t {
-                    out.push((self.store.decode_key(&kb)?, s));
-                    self.seen.insert(kb, Some(t));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    fn commit(&mut self, slot: usize, changes: Vec<(K, Change<S>)>, now: i64) -> Result<()> {
-        let store = self.store;
-        let g = self.groups[slot];
-        let track = store.track_changes.load(Ordering::Acquire);
-        let mut batch = store.db.batch();
-        let mut len = self.guards[slot].len as i64;
-        let mut changed: Vec<(Vec<u8>, Option<i64>)> = Vec::with_capacity(changes.len());
-        for (k, c) in changes {
-            let kb = key_bytes(g, &k)?;
-            let prev = match self.seen.get(&kb) {
-                Some(p) => *p,
-                None => store.last_update_of(&kb)?,
-            };
-            let timer = |batch: &mut fjall::OwnedWriteBatch, kb: &[u8]| {
-                if let Some(timers) = &store.timers {
-                    batch.insert(timers, timer_key(g, now, &kb[2..]), Vec::new());
-                }
-            };
-            let new = match c {
-                Change::Put(v) => {
-                    batch.insert(&store.values, kb.clone(), value_bytes(&v, now)?);
-                    if prev.is_none() {
-                        len += 1;
-                    }
-                    if prev != Some(now) {
-                        timer(&mut batch, &kb);
-                    }
-                    Some(now)
-                }
-                Change::Remove => {
-                    if prev.is_some() {
-                        batch.remove(&store.values, kb.clone());
-                        len -= 1;
-                    }
-                    None
-                }
-                Change::Touch => match (prev, store.raw(&kb)?) {
-                    (Some(p), Some(v)) => {
-                        let (s, _) = store.split(&v)?;
-                        let mut nv = s.to_vec();
-                        nv.extend_from_slice(&now.to_le_bytes());
-                        batch.insert(&store.values, kb.clone(), nv);
-                        if p != now {
-                            timer(&mut batch, &kb);
-                        }
-                        Some(now)
-                    }
-                    _ => None,
-                },
-            };
-            changed.push((kb, new));
-        }
-        batch
-            .commit()
-            .map_err(|e| store.err("writing a batch's changes", e))?;
-        let guard = &mut self.guards[slot];
-        guard.len = len.max(0) as usize;
-        for (kb, new) in changed {
-            if track {
-                guard.dirty.insert(kb.clone());
-            }
-            self.seen.insert(kb, new);
-        }
-        Ok(())
-    }
-
-    fn drop_timers_before(&mut self, slot: usize, threshold: i64) -> Result<()> {
-        let Some(timers) = &self.store.timers else {
-            return Ok(());
-        };
-        let g = self.groups[slot];
-        let mut batch = self.store.db.batch();
-        for item in timers.range(timer_key(g, i64::MIN, &[])..timer_key(g, threshold, &[])) {
-            let tk = item
-                .key()
-                .map_err(|e| self.store.err("reading timers", e))?;
-            batch.remove(timers, tk);
-        }
-        batch
-            .commit()
-            .map_err(|e| self.store.err("dropping timers", e))
-    }
-}
-
 /// A key group's entries as a checkpoint holds them (the in-memory store's encoding).
 type Snapshot<K, S> = Vec<(K, Option<(S, i64)>)>;
 
@@ -447,7 +370,6 @@ where
             store: self,
             groups: groups.to_vec(),
             guards: groups.iter().map(|&g| self.groups[g].lock()).collect(),
-            seen: FxHashMap::default(),
         }))
     }
 
@@ -455,7 +377,8 @@ where
         let ordered = self.track_changes.load(Ordering::Acquire);
         let mut out = Vec::new();
         for g in self.groups_of_partition(p, n) {
-            let _guard = self.groups[g].lock();
+            let mut guard = self.groups[g].lock();
+            self.flush(g, &mut guard)?;
             let start = out.len();
             self.scan(g, &mut |k, s| {
                 out.push((k, s));
@@ -475,7 +398,16 @@ where
 
     fn changed_groups(&self) -> Vec<usize> {
         (0..self.groups.len())
-            .filter(|&g| !self.groups[g].lock().dirty.is_empty())
+            .filter(|&g| {
+                let group = self.groups[g].lock();
+                group.overflow || !group.changed.is_empty()
+            })
+            .collect()
+    }
+
+    fn full_groups(&self) -> Vec<usize> {
+        (0..self.groups.len())
+            .filter(|&g| self.groups[g].lock().overflow)
             .collect()
     }
 
@@ -485,35 +417,47 @@ where
             .get(group)
             .ok_or_else(|| Error::Internal(format!("key group {group} out of range")))?
             .lock();
+        if !full && guard.overflow {
+            return Err(Error::Internal(format!(
+                "a delta of key group {group}, whose changes were not recorded, was asked for"
+            )));
+        }
         // A bincode `Vec<(K, Option<(S, i64)>)>`: a length, then per entry the key, the
         // option's tag and the stored value.
         let mut out = 0u64.to_le_bytes().to_vec();
         let mut count = 0u64;
         if full {
+            self.flush(group, &mut guard)?;
             for item in self.values.prefix(group_prefix(group)) {
                 let (k, v) = item
                     .into_inner()
                     .map_err(|e| self.err("writing a checkpoint", e))?;
-                out.extend_from_slice(&k[2..]);
+                out.extend_from_slice(&k[GROUP_BYTES..]);
                 out.push(1);
                 out.extend_from_slice(&v);
                 count += 1;
             }
         } else {
-            for kb in &guard.dirty {
-                out.extend_from_slice(&kb[2..]);
-                match self.raw(kb)? {
-                    Some(v) => {
+            let changed = std::mem::take(&mut guard.changed);
+            for k in &changed {
+                bincode::serialize_into(&mut out, k).map_err(ser)?;
+                let known = match guard.cache.peek(k) {
+                    Some((known, _)) => known.clone(),
+                    None => self.read(group, k)?,
+                };
+                match known {
+                    Known::Present(v, t) => {
                         out.push(1);
-                        out.extend_from_slice(&v);
+                        out.extend_from_slice(&value_bytes(&v, t)?);
                     }
-                    None => out.push(0),
+                    Known::Absent => out.push(0),
                 }
                 count += 1;
             }
         }
         out[..8].copy_from_slice(&count.to_le_bytes());
-        guard.dirty.clear();
+        guard.changed.clear();
+        guard.overflow = false;
         Ok(out)
     }
 
@@ -524,8 +468,7 @@ where
             .ok_or_else(|| Error::InvalidArgument(format!("key group {group} out of range")))?
             .lock();
         self.clear_group(group)?;
-        guard.len = 0;
-        guard.dirty.clear();
+        *guard = DiskGroup::default();
         // The last entry of each key over the snapshot and its deltas.
         let mut latest: FxHashMap<Vec<u8>, Option<Vec<u8>>> = FxHashMap::default();
         for bytes in files {
@@ -550,7 +493,7 @@ where
             for (k, v) in it.by_ref().take(RESTORE_CHUNK) {
                 if let Some(timers) = &self.timers {
                     let (_, t) = self.split(&v)?;
-                    batch.insert(timers, timer_key(group, t, &k[2..]), Vec::new());
+                    batch.insert(timers, timer_key(group, t, &k[GROUP_BYTES..]), Vec::new());
                 }
                 batch.insert(&self.values, k, v);
             }
@@ -565,6 +508,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::store::Change;
     use crate::state::StateStore;
 
     fn open(timers: bool) -> (tempfile::TempDir, DiskStore<String, u64>) {
@@ -661,6 +605,92 @@ mod tests {
         assert_eq!(all(&restored_disk), all(&restored_mem));
         assert_eq!(KeyedStore::len(&restored_disk), 199);
         assert!(all(&restored_disk).contains(&("k7".to_string(), 70)));
+    }
+
+    #[test]
+    fn too_many_changes_make_the_next_checkpoint_a_full_one() {
+        // Many groups, so that a group's share of the limit is small.
+        let dir = tempfile::tempdir().unwrap();
+        let opts = DiskOptions {
+            dir: Some(dir.path().to_path_buf()),
+            cache_bytes: 1 << 20,
+            write_buffer_bytes: 4 << 20,
+        };
+        let s: DiskStore<String, u64> = DiskStore::open(&opts, 4096, false).unwrap();
+        s.set_track_changes(true);
+        let limit = s.changed_limit;
+        let mut l = s.lock(&[0]).unwrap();
+        let keys: Vec<String> = (0..)
+            .map(|i| format!("k{i}"))
+            .filter(|k| s.group_of(k) == 0)
+            .take(limit + 1)
+            .collect();
+        l.commit(
+            0,
+            keys.iter().map(|k| (k.clone(), Change::Put(1))).collect(),
+            1,
+        )
+        .unwrap();
+        drop(l);
+        assert_eq!(s.changed_groups(), vec![0]);
+        assert_eq!(s.full_groups(), vec![0]);
+        assert!(s.encode_group(0, false).is_err());
+        let full = s.encode_group(0, true).unwrap();
+        assert!(s.changed_groups().is_empty() && s.full_groups().is_empty());
+        let r: DiskStore<String, u64> = DiskStore::open(&opts, 4096, false).unwrap();
+        r.restore_group(0, &[full]).unwrap();
+        assert_eq!(KeyedStore::len(&r), limit + 1);
+    }
+
+    /// A cache far smaller than the state: values leave it for the tree and come back.
+    #[test]
+    fn a_state_larger_than_the_cache_is_kept_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = DiskOptions {
+            dir: Some(dir.path().to_path_buf()),
+            cache_bytes: 64 << 10,
+            write_buffer_bytes: 1 << 20,
+        };
+        let s: DiskStore<String, u64> = DiskStore::open(&opts, 8, true).unwrap();
+        let model: StateStore<String, u64> = StateStore::new(8, true);
+        for st in [&s as &dyn KeyedStore<String, u64>, &model] {
+            st.set_track_changes(true);
+            for round in 0..3u64 {
+                for i in 0..2000u64 {
+                    if round == 2 && i % 3 == 0 {
+                        let k = format!("key-{i}");
+                        let mut l = st.lock(&[st.group_of(&k)]).unwrap();
+                        l.commit(0, vec![(k, Change::Remove)], 10).unwrap();
+                    } else {
+                        put(st, &format!("key-{i}"), i * 10 + round, round as i64);
+                    }
+                }
+            }
+        }
+        let total: usize = s.groups.iter().map(|g| g.lock().cache.bytes()).sum();
+        assert!(total <= 48 << 10, "the caches hold {total} bytes");
+        assert_eq!(KeyedStore::len(&s), KeyedStore::len(&model));
+        let mut a = s.snapshot_partition(0, 1).unwrap();
+        let mut b = model.snapshot_partition(0, 1);
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        // Old timers are stale; the last round's are not.
+        let g = s.group_of(&"key-1".to_string());
+        let mut l = s.lock(&[g]).unwrap();
+        let expired = l.expired(0, 2).unwrap();
+        assert!(expired.is_empty(), "{expired:?}");
+        assert!(!l.expired(0, 3).unwrap().is_empty());
+        drop(l);
+        // A full checkpoint restores the same state.
+        let (_d2, r) = open(false);
+        for g in 0..8 {
+            r.restore_group(g, &[s.encode_group(g, true).unwrap()])
+                .unwrap();
+        }
+        let mut c = r.snapshot_partition(0, 1).unwrap();
+        c.sort();
+        assert_eq!(c, b);
     }
 
     #[test]
