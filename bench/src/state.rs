@@ -37,6 +37,9 @@ pub struct StateArgs {
     /// The largest key count also run with checkpoints (and restored).
     #[arg(long, default_value_t = 1_000_000)]
     checkpoint_max_keys: u64,
+    /// More settings, `key=value` (for example `sluice.streaming.stateStore.cacheSize=1g`).
+    #[arg(long = "conf")]
+    conf: Vec<String>,
 }
 
 /// Keeps every completed batch's info.
@@ -88,12 +91,17 @@ fn run(
     checkpoint: bool,
     store: &str,
 ) -> Result<Run> {
-    let ctx = Context::new(
-        Conf::new()
-            .set_master("local[2]")
-            .set("sluice.streaming.clock", "step")
-            .set("sluice.streaming.stateStore.kind", store),
-    )?;
+    let mut conf = Conf::new()
+        .set_master("local[2]")
+        .set("sluice.streaming.clock", "step")
+        .set("sluice.streaming.stateStore.kind", store);
+    for kv in &args.conf {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| Error::InvalidArgument(format!("--conf {kv}: expected key=value")))?;
+        conf = conf.set(k, v);
+    }
+    let ctx = Context::new(conf)?;
     let dir = std::env::temp_dir().join(format!("sluice-bench-state-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let updates = args.updates;
@@ -203,8 +211,12 @@ pub fn run_all(args: StateArgs) -> Result<()> {
     for &keys in &args.keys {
         for store in &args.stores {
             eprintln!("{keys} keys, {store} store ...");
-            let m = map.then(|| run(keys, &args, true, false, store)).transpose()?;
-            let u = update.then(|| run(keys, &args, false, false, store)).transpose()?;
+            let m = map
+                .then(|| run(keys, &args, true, false, store))
+                .transpose()?;
+            let u = update
+                .then(|| run(keys, &args, false, false, store))
+                .transpose()?;
             println!("| {keys} | {store} | {} | {} |", cell(&m), cell(&u));
         }
     }
@@ -219,8 +231,12 @@ pub fn run_all(args: StateArgs) -> Result<()> {
         }
         for store in &args.stores {
             eprintln!("{keys} keys, {store} store, checkpointing ...");
-            let c = map.then(|| run(keys, &args, true, true, store)).transpose()?;
-            let u = update.then(|| run(keys, &args, false, true, store)).transpose()?;
+            let c = map
+                .then(|| run(keys, &args, true, true, store))
+                .transpose()?;
+            let u = update
+                .then(|| run(keys, &args, false, true, store))
+                .transpose()?;
             println!(
                 "| {keys} | {store} | {} | {} | {} | {} |",
                 cell(&c),

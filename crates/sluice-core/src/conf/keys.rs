@@ -123,7 +123,10 @@ pub const KEYS: &[KeySpec] = &[
     ),
     k("sluice.streaming.stateStore.dir", ValueKind::Text),
     k("sluice.streaming.stateStore.cacheSize", ValueKind::Bytes),
-    k("sluice.streaming.stateStore.writeBufferSize", ValueKind::Bytes),
+    k(
+        "sluice.streaming.stateStore.writeBufferSize",
+        ValueKind::Bytes,
+    ),
     // Checkpoints.
     k(
         "sluice.checkpoint.discardUnreferencedState",

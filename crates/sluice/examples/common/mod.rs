@@ -34,9 +34,9 @@ fn args(program: &str) -> sluice::Result<Args> {
         .ok_or_else(|| Error::InvalidArgument(format!("bad batch count {}", args[4])))?;
     let mut conf = Vec::new();
     for pair in args.windows(2).filter(|w| w[0] == "--conf") {
-        let (k, v) = pair[1]
-            .split_once('=')
-            .ok_or_else(|| Error::InvalidArgument(format!("--conf {}: expected key=value", pair[1])))?;
+        let (k, v) = pair[1].split_once('=').ok_or_else(|| {
+            Error::InvalidArgument(format!("--conf {}: expected key=value", pair[1]))
+        })?;
         conf.push((k.to_string(), v.to_string()));
     }
     Ok(Args {
