@@ -49,6 +49,16 @@ impl NativeStreamingContext {
     #[new]
     fn new(ctx: &NativeContext, interval_ms: u64) -> PyResult<Self> {
         let ssc = StreamingContext::new(&ctx.ctx, Duration::from_millis(interval_ms)).py_err()?;
+        // The disk store finds a key by its encoding, and a pickled key is not canonical (equal
+        // tuples may pickle differently): Python state stays in memory.
+        if ssc.settings().state_store != sluice_streaming::state::StoreKind::Memory {
+            return Err(Error::config(
+                "sluice.streaming.stateStore.kind",
+                "disk",
+                "the disk-backed state store is not available from Python yet",
+            ))
+            .py_err();
+        }
         let clock = ssc.manual_clock();
         Ok(NativeStreamingContext { ssc, clock })
     }

@@ -238,3 +238,15 @@ def test_a_state_that_cannot_be_pickled_fails_the_checkpoint_with_a_clear_error(
         run_batches(ssc, 3, timeout=10)
         ssc.awaitTerminationOrTimeout(5)
     ssc.stop(stopSparkContext=False)
+
+
+def test_the_disk_backed_store_is_refused_with_a_clear_error():
+    from sluice import SparkConf, SparkContext
+
+    conf = SparkConf().set("sluice.streaming.stateStore.kind", "disk")
+    ctx = SparkContext("local[2]", "test", conf=conf)
+    try:
+        with pytest.raises(ValueError, match="not available from Python"):
+            StreamingContext(ctx, 1)
+    finally:
+        ctx.stop()

@@ -119,6 +119,8 @@ fn restored_state_updated_per_partition_continues_exactly() {
 fn a_restored_job_on_the_disk_store_continues_exactly_where_it_stopped() {
     restored_job_continues_on(build, ["disk", "disk", "disk"]);
     restored_job_continues_on(build_partitioned, ["disk", "disk", "disk"]);
+    // Caches far smaller than the state: restored into the tree, read back through it.
+    restored_job_continues_on(build, ["disk-small", "disk-small", "disk-small"]);
 }
 
 /// The two stores write one checkpoint format: a job moves from one to the other at a restart.

@@ -30,16 +30,20 @@ pub fn step_ctx() -> Context {
     step_ctx_with_store("memory")
 }
 
-/// [`step_ctx`] whose stateful operators keep their state in `store` (`memory` or `disk`).
+/// [`step_ctx`] whose stateful operators keep their state in `store`: `memory`, `disk`, or
+/// `disk-small` (on disk, with caches far smaller than the state).
 #[allow(dead_code)] // not every test uses it
 pub fn step_ctx_with_store(store: &str) -> Context {
-    Context::new(
-        Conf::new()
-            .set_master("local[2]")
-            .set("sluice.streaming.clock", "step")
-            .set("sluice.streaming.stateStore.kind", store),
-    )
-    .unwrap()
+    let conf = Conf::new()
+        .set_master("local[2]")
+        .set("sluice.streaming.clock", "step");
+    let conf = match store {
+        "disk-small" => conf
+            .set("sluice.streaming.stateStore.kind", "disk")
+            .set("sluice.streaming.stateStore.cacheSize", "2k"),
+        other => conf.set("sluice.streaming.stateStore.kind", other),
+    };
+    Context::new(conf).unwrap()
 }
 
 /// A context on a manual clock at 0 with 1-second batches.

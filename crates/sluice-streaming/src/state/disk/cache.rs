@@ -121,6 +121,13 @@ impl<K: Hash + Eq + Clone, S> GroupCache<K, S> {
         }
     }
 
+    /// Every present key and its value.
+    pub(super) fn present(&self) -> impl Iterator<Item = (&K, &S)> {
+        self.map
+            .iter()
+            .filter_map(|(k, s)| Some((k, s.known.value()?)))
+    }
+
     /// Estimated bytes held.
     pub(super) fn bytes(&self) -> usize {
         self.bytes

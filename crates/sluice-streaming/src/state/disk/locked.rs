@@ -58,8 +58,7 @@ where
 
     fn for_each(&mut self, slot: usize, f: &mut dyn FnMut(&K, &S) -> Result<()>) -> Result<()> {
         let (store, group) = (self.store, self.groups[slot]);
-        store.flush(group, &mut self.guards[slot])?;
-        store.scan(group, &mut |k, s| f(&k, &s))
+        store.scan(group, &mut self.guards[slot], &mut |k, s| f(&k, &s))
     }
 
     fn with_entries(
@@ -68,9 +67,8 @@ where
         f: &mut dyn FnMut(&[(&K, &S)]) -> Result<()>,
     ) -> Result<()> {
         let (store, group) = (self.store, self.groups[slot]);
-        store.flush(group, &mut self.guards[slot])?;
         let mut owned = Vec::new();
-        store.scan(group, &mut |k, s| {
+        store.scan(group, &mut self.guards[slot], &mut |k, s| {
             owned.push((k, s));
             Ok(())
         })?;
@@ -109,16 +107,15 @@ where
                     if prev.is_none() {
                         g.len += 1;
                     }
-                    let known = Known::Present(v, now);
-                    let bytes = weigh(&k, &known);
-                    g.cache.write(k.clone(), known, bytes);
+                    let bytes = weigh(&k, Some(&v));
+                    g.cache.write(k.clone(), Known::Present(v, now), bytes);
                     prev != Some(now)
                 }
                 Change::Remove => {
                     if prev.is_some() {
                         g.len = g.len.saturating_sub(1);
                         g.cache
-                            .write(k.clone(), Known::Absent, weigh::<K, S>(&k, &Known::Absent));
+                            .write(k.clone(), Known::Absent, weigh::<K, S>(&k, None));
                     }
                     false
                 }

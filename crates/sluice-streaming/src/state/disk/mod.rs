@@ -69,6 +69,9 @@ struct DiskGroup<K, S> {
     /// Changed beyond what `changed` can hold: the next checkpoint writes the group in full.
     overflow: bool,
     cache: GroupCache<K, S>,
+    /// The cache holds every key of the group (nothing was evicted or restored into the tree
+    /// alone): scans read the cache and leave the tree alone.
+    complete: bool,
 }
 
 impl<K, S> Default for DiskGroup<K, S> {
@@ -78,6 +81,7 @@ impl<K, S> Default for DiskGroup<K, S> {
             changed: FxHashSet::default(),
             overflow: false,
             cache: GroupCache::default(),
+            complete: true,
         }
     }
 }
@@ -112,12 +116,10 @@ fn storage(dir: &Path, what: &str, e: impl std::fmt::Display) -> Error {
 
 /// The estimated bytes a cached key holds: the entry (with the hash table's slack) and what
 /// the key and value own.
-fn weigh<K: Serialize, S: Serialize>(key: &K, known: &Known<S>) -> usize {
+fn weigh<K: Serialize, S: Serialize>(key: &K, value: Option<&S>) -> usize {
     let inline = std::mem::size_of::<(K, Known<S>, [usize; 2])>() * 3 / 2;
     let owned = bincode::serialized_size(key).unwrap_or(0)
-        + known
-            .value()
-            .map_or(0, |v| bincode::serialized_size(v).unwrap_or(0));
+        + value.map_or(0, |v| bincode::serialized_size(v).unwrap_or(0));
     inline + owned as usize
 }
 
@@ -228,8 +230,13 @@ where
         key: &K,
     ) -> Result<&'g Known<S>> {
         if g.cache.get(key).is_none() {
-            let known = self.read(group, key)?;
-            let bytes = weigh(key, &known);
+            // A key missing from a cache that holds its whole group has no value.
+            let known = if g.complete {
+                Known::Absent
+            } else {
+                self.read(group, key)?
+            };
+            let bytes = weigh(key, known.value());
             g.cache.insert_read(key.clone(), known, bytes);
         }
         g.cache
@@ -278,6 +285,7 @@ where
                 .map_err(|e| self.err("writing evicted changes", e))?;
         }
         g.cache.remove(&victims);
+        g.complete = false;
         Ok(())
     }
 
@@ -295,8 +303,26 @@ where
         }
     }
 
-    /// Every `(key, value)` of a group in the tree, in the tree's order (flush first).
-    fn scan(&self, group: usize, f: &mut dyn FnMut(K, S) -> Result<()>) -> Result<()> {
+    /// Every `(key, value)` of a group: from its cache when that holds the whole group,
+    /// else from the tree (after writing the cache's changes to it).
+    fn scan(
+        &self,
+        group: usize,
+        g: &mut DiskGroup<K, S>,
+        f: &mut dyn FnMut(K, S) -> Result<()>,
+    ) -> Result<()> {
+        if g.complete {
+            for (k, s) in g.cache.present() {
+                f(k.clone(), s.clone())?;
+            }
+            return Ok(());
+        }
+        self.flush(group, g)?;
+        self.scan_tree(group, f)
+    }
+
+    /// Every `(key, value)` of a group in the tree, in the tree's order.
+    fn scan_tree(&self, group: usize, f: &mut dyn FnMut(K, S) -> Result<()>) -> Result<()> {
         for item in self.values.prefix(group_prefix(group)) {
             let (k, v) = item
                 .into_inner()
@@ -380,9 +406,8 @@ where
         let mut out = Vec::new();
         for g in self.groups_of_partition(p, n) {
             let mut guard = self.groups[g].lock();
-            self.flush(g, &mut guard)?;
             let start = out.len();
-            self.scan(g, &mut |k, s| {
+            self.scan(g, &mut guard, &mut |k, s| {
                 out.push((k, s));
                 Ok(())
             })?;
@@ -470,25 +495,52 @@ where
             .ok_or_else(|| Error::InvalidArgument(format!("key group {group} out of range")))?
             .lock();
         self.clear_group(group)?;
-        *guard = DiskGroup::default();
+        *guard = DiskGroup {
+            complete: false,
+            ..DiskGroup::default()
+        };
         // The last entry of each key over the snapshot and its deltas.
-        let mut latest: FxHashMap<Vec<u8>, Option<Vec<u8>>> = FxHashMap::default();
+        let mut latest: FxHashMap<K, Option<(S, i64)>> = FxHashMap::default();
         for bytes in files {
             let entries: Snapshot<K, S> = bincode::deserialize(bytes).map_err(ser)?;
-            for (k, v) in entries {
-                let value = match v {
-                    Some((s, t)) => Some(value_bytes(&s, t)?),
-                    None => None,
-                };
-                latest.insert(key_bytes(group, &k)?, value);
+            latest.extend(entries);
+        }
+        let weights: Vec<usize> = latest
+            .iter()
+            .filter_map(|(k, v)| Some(weigh(k, Some(&v.as_ref()?.0))))
+            .collect();
+        guard.len = weights.len();
+        if weights.iter().sum::<usize>() <= self.group_budget {
+            // The group fits its cache: it is restored there (written to the tree if evicted).
+            for (k, v) in latest {
+                if let Some((s, t)) = v {
+                    let bytes = weigh(&k, Some(&s));
+                    guard.cache.write(k, Known::Present(s, t), bytes);
+                }
+            }
+            guard.complete = true;
+            if let Some(timers) = &self.timers {
+                let mut batch = self.db.batch();
+                guard.cache.for_unflushed(|k, known| -> Result<()> {
+                    if let Known::Present(_, t) = known {
+                        let kb = key_bytes(group, k)?;
+                        batch.insert(timers, timer_key(group, *t, &kb[GROUP_BYTES..]), Vec::new());
+                    }
+                    Ok(())
+                })?;
+                batch
+                    .commit()
+                    .map_err(|e| self.err("restoring a key group", e))?;
+            }
+            return Ok(());
+        }
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(guard.len);
+        for (k, v) in latest {
+            if let Some((s, t)) = v {
+                entries.push((key_bytes(group, &k)?, value_bytes(&s, t)?));
             }
         }
-        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = latest
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, v?)))
-            .collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        guard.len = entries.len();
         let mut it = entries.into_iter().peekable();
         while it.peek().is_some() {
             let mut batch = self.db.batch();
@@ -684,12 +736,14 @@ mod tests {
         assert!(expired.is_empty(), "{expired:?}");
         assert!(!l.expired(0, 3).unwrap().is_empty());
         drop(l);
-        // A full checkpoint restores the same state.
-        let (_d2, r) = open(false);
+        // A full checkpoint restores the same state, into the tree (the groups exceed their
+        // caches).
+        let r: DiskStore<String, u64> = DiskStore::open(&opts, 8, true).unwrap();
         for g in 0..8 {
             r.restore_group(g, &[s.encode_group(g, true).unwrap()])
                 .unwrap();
         }
+        assert!(r.groups.iter().all(|g| !g.lock().complete));
         let mut c = r.snapshot_partition(0, 1).unwrap();
         c.sort();
         assert_eq!(c, b);
