@@ -128,6 +128,14 @@ impl<K: Hash + Eq + Clone, S> GroupCache<K, S> {
             .filter_map(|(k, s)| Some((k, s.known.value()?)))
     }
 
+    /// Every present key with its value and last update.
+    pub(super) fn present_with_time(&self) -> impl Iterator<Item = (&K, (&S, i64))> {
+        self.map.iter().filter_map(|(k, s)| match &s.known {
+            Known::Present(v, t) => Some((k, (v, *t))),
+            Known::Absent => None,
+        })
+    }
+
     /// Estimated bytes held.
     pub(super) fn bytes(&self) -> usize {
         self.bytes

@@ -453,7 +453,15 @@ where
         // option's tag and the stored value.
         let mut out = 0u64.to_le_bytes().to_vec();
         let mut count = 0u64;
-        if full {
+        if full && guard.complete {
+            // The cache holds the group: encoded from it, the tree untouched.
+            for (k, v) in guard.cache.present_with_time() {
+                bincode::serialize_into(&mut out, k).map_err(ser)?;
+                out.push(1);
+                out.extend_from_slice(&value_bytes(v.0, v.1)?);
+                count += 1;
+            }
+        } else if full {
             self.flush(group, &mut guard)?;
             for item in self.values.prefix(group_prefix(group)) {
                 let (k, v) = item
