@@ -283,7 +283,17 @@ fn stateful_operators_must_be_named_when_checkpointing() {
 
 #[test]
 fn corrupt_and_truncated_files_are_reported_not_read_as_empty() {
-    let ctx = step_ctx();
+    corrupt_and_truncated_files_are_reported(step_ctx());
+}
+
+#[cfg(feature = "disk-state")]
+#[test]
+fn corrupt_and_truncated_files_are_reported_on_the_disk_store_too() {
+    corrupt_and_truncated_files_are_reported(common::step_ctx_with_store("disk"));
+    corrupt_and_truncated_files_are_reported(common::step_ctx_with_store("disk-small"));
+}
+
+fn corrupt_and_truncated_files_are_reported(ctx: Context) {
     let outputs: Outputs = Arc::default();
     // A flipped bit in a state file.
     let dir = checkpointed_dir(&ctx);
