@@ -34,6 +34,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use fjall::config::PinningPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use parking_lot::Mutex;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -161,6 +162,11 @@ where
             KeyspaceCreateOptions::default()
                 .manual_journal_persist(true)
                 .max_memtable_size(memtable)
+                // Bloom filters and block indexes stay in memory (about 10 bits a key): a
+                // lookup of a key that is not in a table then reads no block of it. Unpinned,
+                // a state of 100 M keys read its filters from the page cache on every lookup.
+                .filter_block_pinning_policy(PinningPolicy::all(true))
+                .index_block_pinning_policy(PinningPolicy::all(true))
         };
         let values = db
             .keyspace("values", options)
