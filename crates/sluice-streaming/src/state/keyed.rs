@@ -1,6 +1,6 @@
 //! The contract of a keyed state store, which `map_with_state` and the
 //! `update_state_by_key` family run on, and the choice between its two implementations: the
-//! in-memory [`StateStore`](super::StateStore) (the default) and the disk-backed
+//! in-memory [`StateStore`] (the default) and the disk-backed
 //! [`DiskStore`](super::disk::DiskStore) (feature `disk-state`), for state larger than memory.
 //!
 //! Both keep a key's value in the key group `stable_hash(key) % groups`, change a partition's

@@ -1,10 +1,10 @@
 //! [`DiskStore`]: keyed state in an embedded LSM tree on local disk (`fjall`), for state
 //! larger than memory.
 //!
-//! - **The tree** holds every key, under its key group's prefix (layout in [`codec`]), so a key
+//! - **The tree** holds every key, under its key group's prefix (layout in `codec.rs`), so a key
 //!   group is one contiguous range: to snapshot, to restore or, later, to move to another
 //!   process. With idle timeouts, a second keyspace holds a timer per update.
-//! - **A cache per key group** ([`cache`]) holds decoded values in front of the tree, within
+//! - **A cache per key group** (`cache.rs`) holds decoded values in front of the tree, within
 //!   a memory budget. Changes are written to the cache and reach the tree when evicted, or
 //!   before the group is scanned or written in full to a checkpoint. A state that fits the
 //!   budget runs at hash-map speed; a larger one keeps its recently used keys in memory.
@@ -20,7 +20,8 @@
 //! (a block holds a key in fewer bytes than a decoded entry, so on a state far larger than the
 //! budget half and half measured faster than a quarter for blocks);
 //! the write buffers are bounded by `write_buffer_bytes`; the changed keys by
-//! [`DIRTY_KEYS_LIMIT`].
+//! [`DIRTY_KEYS_LIMIT`]. The tree's bloom filters and block indexes stay in memory besides
+//! (about 10 bits a key), so a lookup of a key a table does not hold reads nothing of it.
 //!
 //! Keys must encode equal when they are equal (true of strings, integers, tuples and derived
 //! `Serialize` types without maps or floats).
