@@ -246,7 +246,7 @@ def test_the_disk_backed_store_is_refused_with_a_clear_error():
     conf = SparkConf().set("sluice.streaming.stateStore.kind", "disk")
     ctx = SparkContext("local[2]", "test", conf=conf)
     try:
-        with pytest.raises(ValueError, match="not available from Python"):
+        with pytest.raises(ValueError, match="disk-backed state store"):
             StreamingContext(ctx, 1)
     finally:
         ctx.stop()
