@@ -5,6 +5,20 @@
 
 mod common;
 
+/// The harness's configuration with the state on disk, with a cache size if given.
+#[cfg(feature = "disk-state")]
+fn disk_config(cache: Option<&str>) -> sluice_streaming::testing::TestConfig {
+    let base = sluice_streaming::testing::TestConfig::default();
+    let mut conf = base
+        .conf
+        .clone()
+        .set("sluice.streaming.stateStore.kind", "disk");
+    if let Some(size) = cache {
+        conf = conf.set("sluice.streaming.stateStore.cacheSize", size);
+    }
+    sluice_streaming::testing::TestConfig { conf, ..base }
+}
+
 /// On the in-memory store (the default).
 mod memory {
     use sluice_streaming::testing::TestConfig as Config;
@@ -22,14 +36,7 @@ mod disk {
     use sluice_streaming::testing::TestConfig as Config;
 
     fn config() -> Config {
-        let base = Config::default();
-        Config {
-            conf: base
-                .conf
-                .clone()
-                .set("sluice.streaming.stateStore.kind", "disk"),
-            ..base
-        }
+        super::disk_config(None)
     }
 
     include!("state_suite/cases.rs");
@@ -82,15 +89,7 @@ mod disk_small_cache {
     use sluice_streaming::testing::TestConfig as Config;
 
     fn config() -> Config {
-        let base = Config::default();
-        Config {
-            conf: base
-                .conf
-                .clone()
-                .set("sluice.streaming.stateStore.kind", "disk")
-                .set("sluice.streaming.stateStore.cacheSize", "16k"),
-            ..base
-        }
+        super::disk_config(Some("16k"))
     }
 
     include!("state_suite/cases.rs");

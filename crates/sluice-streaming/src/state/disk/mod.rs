@@ -251,17 +251,27 @@ where
             .ok_or_else(|| Error::Internal("a key just cached is missing".into()))
     }
 
+    /// Adds what the cache knows of a key to a write batch: its value, or its removal.
+    fn stage(
+        &self,
+        batch: &mut fjall::OwnedWriteBatch,
+        group: usize,
+        key: &K,
+        known: &Known<S>,
+    ) -> Result<()> {
+        let kb = key_bytes(group, key)?;
+        match known {
+            Known::Present(v, t) => batch.insert(&self.values, kb, value_bytes(v, *t)?),
+            Known::Absent => batch.remove(&self.values, kb),
+        }
+        Ok(())
+    }
+
     /// Writes a group's unflushed changes to the tree.
     fn flush(&self, group: usize, g: &mut DiskGroup<K, S>) -> Result<()> {
         let mut batch = self.db.batch();
-        g.cache.for_unflushed(|k, known| -> Result<()> {
-            let kb = key_bytes(group, k)?;
-            match known {
-                Known::Present(v, t) => batch.insert(&self.values, kb, value_bytes(v, *t)?),
-                Known::Absent => batch.remove(&self.values, kb),
-            }
-            Ok(())
-        })?;
+        g.cache
+            .for_unflushed(|k, known| self.stage(&mut batch, group, k, known))?;
         if !batch.is_empty() {
             batch.commit().map_err(|e| self.err("writing changes", e))?;
             g.cache.mark_flushed();
@@ -279,11 +289,7 @@ where
         let mut batch = self.db.batch();
         for k in &victims {
             if let Some((known, true)) = g.cache.peek(k) {
-                let kb = key_bytes(group, k)?;
-                match known {
-                    Known::Present(v, t) => batch.insert(&self.values, kb, value_bytes(v, *t)?),
-                    Known::Absent => batch.remove(&self.values, kb),
-                }
+                self.stage(&mut batch, group, k, known)?;
             }
         }
         if !batch.is_empty() {
@@ -379,6 +385,19 @@ fn remove_abandoned(base: &Path) {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
+}
+
+/// Appends the option part of a checkpoint entry: `1 ‖ value ‖ last update`, or `0` for a
+/// removed key.
+fn push_entry<S: Serialize>(out: &mut Vec<u8>, known: &Known<S>) -> Result<()> {
+    match known {
+        Known::Present(v, t) => {
+            out.push(1);
+            out.extend_from_slice(&value_bytes(v, *t)?);
+        }
+        Known::Absent => out.push(0),
+    }
+    Ok(())
 }
 
 /// A key group's entries as a checkpoint holds them (the in-memory store's encoding).
@@ -483,16 +502,9 @@ where
             let changed = std::mem::take(&mut guard.changed);
             for k in &changed {
                 bincode::serialize_into(&mut out, k).map_err(ser)?;
-                let known = match guard.cache.peek(k) {
-                    Some((known, _)) => known.clone(),
-                    None => self.read(group, k)?,
-                };
-                match known {
-                    Known::Present(v, t) => {
-                        out.push(1);
-                        out.extend_from_slice(&value_bytes(&v, t)?);
-                    }
-                    Known::Absent => out.push(0),
+                match guard.cache.peek(k) {
+                    Some((known, _)) => push_entry(&mut out, known)?,
+                    None => push_entry(&mut out, &self.read(group, k)?)?,
                 }
                 count += 1;
             }
@@ -520,12 +532,12 @@ where
             let entries: Snapshot<K, S> = bincode::deserialize(bytes).map_err(ser)?;
             latest.extend(entries);
         }
-        let weights: Vec<usize> = latest
+        let (present, bytes) = latest
             .iter()
             .filter_map(|(k, v)| Some(weigh(k, Some(&v.as_ref()?.0))))
-            .collect();
-        guard.len = weights.len();
-        if weights.iter().sum::<usize>() <= self.group_budget {
+            .fold((0, 0), |(n, b), w| (n + 1, b + w));
+        guard.len = present;
+        if bytes <= self.group_budget {
             // The group fits its cache: it is restored there (written to the tree if evicted).
             for (k, v) in latest {
                 if let Some((s, t)) = v {
