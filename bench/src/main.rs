@@ -60,6 +60,12 @@ enum Command {
     /// Workload (a) by a hand-written multi-threaded loop (the physical limit), with the same
     /// output lines.
     HandWordcount(side_by_side::QueueArgs),
+    /// Cuts a corpus file into files of N lines, one batch each for `file-wordcount`.
+    SplitCorpus(side_by_side::SplitCorpusArgs),
+    /// Word count over batches read from files (one file per batch), at large batch sizes.
+    FileWordcount(side_by_side::FileArgs),
+    /// `file-wordcount` by a hand-written multi-threaded loop, with the same output lines.
+    HandFileWordcount(side_by_side::FileArgs),
     /// Workload (d) of the side-by-side benchmarks: keyed state with many keys, printing the
     /// lines the harness compares across engines.
     StateSide(side_by_side::StateSideArgs),
@@ -124,6 +130,9 @@ fn main() -> ExitCode {
         Command::Corpus(a) => side_by_side::corpus(a),
         Command::QueueWordcount(a) => side_by_side::queue_wordcount(a),
         Command::HandWordcount(a) => side_by_side::hand_wordcount(a),
+        Command::SplitCorpus(a) => side_by_side::split_corpus(a),
+        Command::FileWordcount(a) => side_by_side::file_wordcount(a),
+        Command::HandFileWordcount(a) => side_by_side::hand_file_wordcount(a),
         Command::StateSide(a) => side_by_side::state_side(a),
         Command::WindowSide(a) => side_by_side::window_side(a),
         Command::EventTimeSide(a) => event_time_side::event_time_side(a),
@@ -160,9 +169,9 @@ fn hand_loop<'a>(lines: impl Iterator<Item = &'a str>) -> FxHashMap<String, u64>
 
 /// The RDD word count. Takes the input by reference: freeing the input is not part of the
 /// count (nor of the hand-written loop's).
-fn rdd_wordcount(lines: &Rdd<String>) -> Result<Vec<(String, u64)>> {
+fn rdd_wordcount(lines: &Rdd<String>) -> Result<Vec<(sluice::text::SmallString, u64)>> {
     lines
-        .flat_map(|l: String| sluice::text::split_owned(l, ' '))
+        .flat_map(|l: String| sluice::text::split_small(l, ' '))
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
         .collect()
@@ -226,7 +235,7 @@ fn wordcount(a: WordcountArgs) -> Result<()> {
             check(&expected, counts.len(), "rdd")?;
             if round == 0 {
                 for (w, n) in counts.iter().take(1000) {
-                    if expected.get(w) != Some(n) {
+                    if expected.get(w.as_str()) != Some(n) {
                         return Err(Error::Internal(format!("count of {w} differs")));
                     }
                 }

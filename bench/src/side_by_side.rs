@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use sluice::corpus::Corpus;
 use sluice::prelude::*;
-use sluice::text::split_owned;
+use sluice::text::{split_owned, split_small};
 use sluice::BatchInfo;
 
 /// A context on a step clock (batches back to back) with 1 s batches.
@@ -109,6 +109,19 @@ pub struct QueueArgs {
     /// Worker threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// How Sluice's program splits lines into words: `small` (`split_small`, the word count's
+    /// idiom, no allocation per word) or `string` (`split_owned`, a `String` per word).
+    #[arg(long, value_enum, default_value_t = Words::Small)]
+    words: Words,
+}
+
+/// The word type of Sluice's word count.
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum Words {
+    /// `split_small`: `SmallString` words.
+    Small,
+    /// `split_owned`: `String` words.
+    String,
 }
 
 /// Sums processing times and notes when the first batch completed.
@@ -157,6 +170,27 @@ fn read_batches(file: &str, batches: usize, per_batch: usize) -> Result<Vec<Vec<
     Ok(out)
 }
 
+/// Counts the words of each batch and records the batch's distinct and total words.
+fn count_words<W: Data + std::hash::Hash + Eq>(
+    words: DStream<W>,
+    partitions: usize,
+    results: &Arc<Recorder>,
+    counted: &Arc<AtomicU64>,
+) -> Result<()> {
+    let (r2, w2) = (Arc::clone(results), Arc::clone(counted));
+    words
+        .map(|w| (w, 1u64))
+        .reduce_by_key_into(partitions, |x, y| x + y)
+        .foreach_rdd(move |rdd, _| {
+            let (distinct, total) = rdd
+                .map(|(_, c)| (1u64, c))
+                .fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1))?;
+            w2.fetch_add(total, Ordering::Relaxed);
+            r2.record(|i| format!("BATCH {i} {distinct} {total}"));
+            Ok(())
+        })
+}
+
 /// Runs workload (a) back to back on a step clock.
 pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
     let started = Instant::now();
@@ -167,19 +201,21 @@ pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
     }
     let results = Recorder::new(a.batches);
     let words = Arc::new(AtomicU64::new(0));
-    let (r2, w2) = (Arc::clone(&results), Arc::clone(&words));
-    ssc.queue_stream(&queue, true, None)
-        .flat_map(|l: String| split_owned(l, ' '))
-        .map(|w| (w, 1u64))
-        .reduce_by_key_into(a.threads, |x, y| x + y)
-        .foreach_rdd(move |rdd, _| {
-            let (distinct, total) = rdd
-                .map(|(_, c)| (1u64, c))
-                .fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1))?;
-            w2.fetch_add(total, Ordering::Relaxed);
-            r2.record(|i| format!("BATCH {i} {distinct} {total}"));
-            Ok(())
-        })?;
+    let lines = ssc.queue_stream(&queue, true, None);
+    match a.words {
+        Words::Small => count_words(
+            lines.flat_map(|l: String| split_small(l, ' ')),
+            a.threads,
+            &results,
+            &words,
+        )?,
+        Words::String => count_words(
+            lines.flat_map(|l: String| split_owned(l, ' ')),
+            a.threads,
+            &results,
+            &words,
+        )?,
+    }
     let sum = Arc::new(Sum {
         total: Mutex::new(Duration::ZERO),
         started,
@@ -217,32 +253,7 @@ pub fn hand_wordcount(a: QueueArgs) -> Result<()> {
         let start = (b * n) % (lines.len() - n + 1);
         let batch = &lines[start..start + n];
         let t0 = Instant::now();
-        let chunk = batch.len().div_ceil(threads);
-        let maps: Vec<rustc_hash::FxHashMap<&str, u64>> = std::thread::scope(|s| {
-            let handles: Vec<_> = batch
-                .chunks(chunk.max(1))
-                .map(|part| {
-                    s.spawn(move || {
-                        let mut m = rustc_hash::FxHashMap::default();
-                        for l in part {
-                            for w in l.split(' ') {
-                                *m.entry(w).or_insert(0u64) += 1;
-                            }
-                        }
-                        m
-                    })
-                })
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
-        let mut maps = maps.into_iter();
-        let mut total = maps.next().unwrap_or_default();
-        for m in maps {
-            for (w, c) in m {
-                *total.entry(w).or_insert(0) += c;
-            }
-        }
-        let (distinct, count) = (total.len() as u64, total.values().sum::<u64>());
+        let (distinct, count) = hand_count(batch, threads);
         processing += t0.elapsed();
         first_batch.get_or_insert_with(|| started.elapsed());
         words += count;
@@ -251,6 +262,181 @@ pub fn hand_wordcount(a: QueueArgs) -> Result<()> {
     println!(
         "RESULT engine=hand batches={} words={words} processing_ms={} wall_ms={} first_batch_ms={}",
         a.batches,
+        processing.as_millis(),
+        started.elapsed().as_millis(),
+        first_batch.map_or(-1, |d| d.as_millis() as i64)
+    );
+    Ok(())
+}
+
+/// Options of `split-corpus`.
+#[derive(clap::Args)]
+pub struct SplitCorpusArgs {
+    /// The corpus file.
+    #[arg(long)]
+    file: String,
+    /// Lines per output file (one batch each).
+    #[arg(long)]
+    lines_per_file: usize,
+    /// The directory to write `part-NNNNN.txt` into (created; must not hold other files).
+    #[arg(long)]
+    out: String,
+}
+
+/// Cuts the corpus into files of `lines_per_file` lines, in order (the last may be shorter).
+pub fn split_corpus(a: SplitCorpusArgs) -> Result<()> {
+    use std::io::BufRead;
+    std::fs::create_dir_all(&a.out).map_err(|e| Error::io("creating", &a.out, e))?;
+    let f = std::fs::File::open(&a.file).map_err(|e| Error::io("opening", &a.file, e))?;
+    let mut out: Option<std::io::BufWriter<std::fs::File>> = None;
+    let (mut in_file, mut files) = (0usize, 0usize);
+    for line in std::io::BufReader::new(f).lines() {
+        let line = line.map_err(|e| Error::io("reading", &a.file, e))?;
+        if out.is_none() || in_file == a.lines_per_file.max(1) {
+            if let Some(mut w) = out.take() {
+                w.flush().map_err(|e| Error::io("writing", &a.out, e))?;
+            }
+            let path = format!("{}/part-{files:05}.txt", a.out);
+            let file = std::fs::File::create(&path).map_err(|e| Error::io("creating", &path, e))?;
+            out = Some(std::io::BufWriter::new(file));
+            files += 1;
+            in_file = 0;
+        }
+        if let Some(w) = out.as_mut() {
+            writeln!(w, "{line}").map_err(|e| Error::io("writing", &a.out, e))?;
+        }
+        in_file += 1;
+    }
+    if let Some(mut w) = out {
+        w.flush().map_err(|e| Error::io("writing", &a.out, e))?;
+    }
+    Ok(())
+}
+
+/// Options of `file-wordcount` and `hand-file-wordcount`.
+#[derive(clap::Args)]
+pub struct FileArgs {
+    /// A directory of text files: each file is one batch, in name order.
+    #[arg(long)]
+    dir: String,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// How Sluice's program splits lines into words (see `queue-wordcount`).
+    #[arg(long, value_enum, default_value_t = Words::Small)]
+    words: Words,
+}
+
+/// The files of a directory, in name order.
+fn batch_files(dir: &str) -> Result<Vec<std::path::PathBuf>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io("listing", dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Word count over batches read from files: each batch is `text_file` of one file (read in
+/// the batch, so reading counts in its processing time, as in Spark's program), back to back
+/// on a step clock.
+pub fn file_wordcount(a: FileArgs) -> Result<()> {
+    let started = Instant::now();
+    let (ctx, ssc) = step_context(a.threads)?;
+    let files = batch_files(&a.dir)?;
+    let queue = RddQueue::new();
+    for f in &files {
+        queue.push(ctx.text_files(std::slice::from_ref(f), a.threads, "batch file")?);
+    }
+    let results = Recorder::new(files.len());
+    let words = Arc::new(AtomicU64::new(0));
+    let lines = ssc.queue_stream(&queue, true, None);
+    match a.words {
+        Words::Small => count_words(
+            lines.flat_map(|l: String| split_small(l, ' ')),
+            a.threads,
+            &results,
+            &words,
+        )?,
+        Words::String => count_words(
+            lines.flat_map(|l: String| split_owned(l, ' ')),
+            a.threads,
+            &results,
+            &words,
+        )?,
+    }
+    let sum = Arc::new(Sum {
+        total: Mutex::new(Duration::ZERO),
+        started,
+        first_batch: Mutex::new(None),
+    });
+    ssc.add_listener(sum.clone());
+    let t0 = Instant::now();
+    run_batches(&ssc, files.len(), &results)?;
+    let wall = t0.elapsed();
+    println!(
+        "RESULT engine=sluice batches={} words={} processing_ms={} wall_ms={} first_batch_ms={}",
+        files.len(),
+        words.load(Ordering::Relaxed),
+        sum.total.lock().as_millis(),
+        wall.as_millis(),
+        sum.first_batch.lock().map_or(-1, |d| d.as_millis() as i64)
+    );
+    Ok(())
+}
+
+/// The hand-written word count of one batch's lines on `threads` scoped threads: hash maps
+/// keyed by borrowed `&str` (no allocation per word), merged at the end. Returns the
+/// distinct words and the total.
+fn hand_count(batch: &[&str], threads: usize) -> (u64, u64) {
+    let chunk = batch.len().div_ceil(threads.max(1));
+    let maps: Vec<rustc_hash::FxHashMap<&str, u64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = batch
+            .chunks(chunk.max(1))
+            .map(|part| {
+                s.spawn(move || {
+                    let mut m = rustc_hash::FxHashMap::default();
+                    for l in part {
+                        for w in l.split(' ') {
+                            *m.entry(w).or_insert(0u64) += 1;
+                        }
+                    }
+                    m
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut maps = maps.into_iter();
+    let mut total = maps.next().unwrap_or_default();
+    for m in maps {
+        for (w, c) in m {
+            *total.entry(w).or_insert(0) += c;
+        }
+    }
+    (total.len() as u64, total.values().sum::<u64>())
+}
+
+/// `file-wordcount` by a hand-written program: each batch reads its file whole, checks it is
+/// UTF-8, and counts its lines' words with [`hand_count`]. Reading counts in the batch's time.
+pub fn hand_file_wordcount(a: FileArgs) -> Result<()> {
+    let started = Instant::now();
+    let files = batch_files(&a.dir)?;
+    let (mut processing, mut words, mut first_batch) = (Duration::ZERO, 0u64, None);
+    for (b, f) in files.iter().enumerate() {
+        let t0 = Instant::now();
+        let text = std::fs::read_to_string(f).map_err(|e| Error::io("reading", f, e))?;
+        let lines: Vec<&str> = text.lines().collect();
+        let (distinct, count) = hand_count(&lines, a.threads);
+        processing += t0.elapsed();
+        first_batch.get_or_insert_with(|| started.elapsed());
+        words += count;
+        println!("BATCH {b} {distinct} {count}");
+    }
+    println!(
+        "RESULT engine=hand batches={} words={words} processing_ms={} wall_ms={} first_batch_ms={}",
+        files.len(),
         processing.as_millis(),
         started.elapsed().as_millis(),
         first_batch.map_or(-1, |d| d.as_millis() as i64)

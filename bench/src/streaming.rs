@@ -91,7 +91,7 @@ fn run_one(args: &StreamingArgs, source: &'static str, interval_ms: u64) -> Resu
     let words = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let w2 = Arc::clone(&words);
     lines
-        .flat_map(|l: String| sluice::text::split_owned(l, ' '))
+        .flat_map(|l: String| sluice::text::split_small(l, ' '))
         .map(|w| (w, 1u64))
         .reduce_by_key_into(args.threads, |a, b| a + b)
         .foreach_rdd(move |rdd, _| {

@@ -218,9 +218,9 @@ fn main() -> ExitCode {
 }
 
 /// Splits lines into `(word, 1)` pairs and counts them per batch, largest counts first.
-fn count_words(lines: DStream<String>) -> DStream<(String, u64)> {
+fn count_words(lines: DStream<String>) -> DStream<(sluice::text::SmallString, u64)> {
     lines
-        .flat_map(|l: String| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(sluice::text::words)
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
         .transform(|rdd, _| {
@@ -411,7 +411,7 @@ fn batch_wordcount(args: &WordcountArgs) -> Result<()> {
         }
     };
     let counts = lines
-        .flat_map(|l: String| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(sluice::text::words)
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
         .cache();

@@ -60,6 +60,7 @@ macro_rules! impl_to_text_via_display {
 impl_to_text_via_display!(
     String, str, char, bool, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
 );
+impl_to_text_via_display!(compact_str::CompactString);
 
 /// Writes a floating-point number the way Java's `Double.toString` / `Float.toString` do
 /// (and so Spark's text output): `NaN`, `Infinity`, plain decimals with at least one fractional

@@ -24,7 +24,7 @@ fn main() -> sluice::Result<()> {
     let ssc = StreamingContext::new(&ctx, Duration::from_millis(interval))?;
     let lines = ssc.text_file_stream(dir)?;
     let counts = lines
-        .flat_map(|l: String| l.split(' ').map(String::from).collect::<Vec<_>>())
+        .flat_map(|l: String| sluice::text::split_small(l, ' '))
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b)
         .transform(|rdd, _| Ok(rdd.sort_by_key(true)));

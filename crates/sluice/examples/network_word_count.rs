@@ -28,7 +28,7 @@ fn main() -> sluice::Result<()> {
     )?;
     let ssc = StreamingContext::new(&ctx, Duration::from_millis(interval))?;
     let lines = ssc.socket_text_stream(host, port);
-    let words = lines.flat_map(|l: String| l.split(' ').map(String::from).collect::<Vec<_>>());
+    let words = lines.flat_map(|l: String| sluice::text::split_small(l, ' '));
     let counts = words.map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b);
     counts.print(10)?;
     ssc.start()?;
