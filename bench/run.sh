@@ -24,7 +24,7 @@
 # their outputs agree batch by batch, and writes a Markdown report to bench/results/.
 #
 # Workloads: (a) word count over a queue of pre-made batches (capacity = words per second of
-# processing time); (b) word count over a socket: end-to-end latency and the smallest batch
+# processing time), and (a') at large batches (1 M and 200 k words) read from files; (b) word count over a socket: end-to-end latency and the smallest batch
 # interval (Flink: window) each engine sustains; (c) reduce_by_key_and_window with an inverse
 # function (Flink: a sliding event-time window); (d) keyed state with 1 million keys and 100
 # thousand updates per batch, with map_with_state (Flink: keyed ValueState) and
@@ -298,6 +298,45 @@ else
   big_check="DIFFERENT"
 fi
 big_slc=$(median "${big_sl[@]}"); big_hdc=$(median "${big_hd[@]}")
+
+# (a') Large batches read from files: a corpus of 20 M words cut into files of 100,000 lines
+# (1 M words) and of 20,000 lines (200,000 words), one file per batch, read when its batch
+# runs (Sluice: text_file; Spark: textFile; the loop: the whole file). Sluice, Spark (JVM) and
+# the hand-written loop at 2 threads, Sluice and the loop at 1 thread; rounds alternate.
+fw_lines=2000000; fw_rounds=3
+fw_corpus="$work/corpus-$fw_lines.txt"
+[ -f "$fw_corpus" ] || "$bench" corpus --out "$fw_corpus" --lines "$fw_lines"
+fw_sizes="100000 20000"
+declare -A fw
+for per in $fw_sizes; do
+  d="$work/files-$per"
+  [ -d "$d" ] || "$bench" split-corpus --file "$fw_corpus" --lines-per-file "$per" --out "$d"
+  for r in $(seq 1 "$fw_rounds"); do
+    echo "files of $per lines, round $r ..." >&2
+    fw[sl2-rss-$per-$r]="$(measure "$work/fw-sl2-$per-$r.out" "$bench" file-wordcount --dir "$d" --threads 2)"
+    fw[hd2-rss-$per-$r]="$(measure "$work/fw-hd2-$per-$r.out" "$bench" hand-file-wordcount --dir "$d" --threads 2)"
+    fw[sp2-rss-$per-$r]="$(measure "$work/fw-sp2-$per-$r.out" java "${java_opts[@]}" \
+      -cp "$work/classes:$jars/*" FileQueueWordCount "$d" 2 100)"
+    "$bench" file-wordcount --dir "$d" --threads 1 > "$work/fw-sl1-$per-$r.out"
+    "$bench" hand-file-wordcount --dir "$d" --threads 1 > "$work/fw-hd1-$per-$r.out"
+    "$bench" file-wordcount --dir "$d" --threads 2 --words string > "$work/fw-st2-$per-$r.out"
+  done
+  for v in sl2 hd2 sp2 sl1 hd1 st2; do
+    caps=(); rss=()
+    for r in $(seq 1 "$fw_rounds"); do
+      caps+=("$(cap "$work/fw-$v-$per-$r.out")")
+      rss+=("${fw[$v-rss-$per-$r]:-0}")
+    done
+    fw[$v-$per]=$(median "${caps[@]}"); fw[$v-rss-$per]=$(median "${rss[@]}")
+  done
+  nb=$(ls "$d" | wc -l)
+  if diff <(grep '^BATCH' "$work/fw-sl2-$per-1.out") <(grep '^BATCH' "$work/fw-hd2-$per-1.out") >/dev/null &&
+     diff <(grep '^BATCH' "$work/fw-sl2-$per-1.out") <(grep '^BATCH' "$work/fw-sp2-$per-1.out" | head -n "$nb") >/dev/null; then
+    fw[check-$per]="equal, batch by batch ($nb batches)"
+  else
+    fw[check-$per]="DIFFERENT (see $work/fw-*-$per-1.out)"
+  fi
+done
 
 # A field of a program's RESULT line ("" if it has none).
 field() {
@@ -663,6 +702,18 @@ report="$root/bench/results/$stamp-$mode.md"
   echo "Spark / Sluice peak RSS: $(ratio "$spr" "$slr" "%.1f×")."
   echo
   echo "At a larger size ($big_batches batches of $big_per_batch lines, 10 million words; Sluice and the hand-written loop only, medians of 5 alternating runs): Sluice $big_slc words/s, hand-written $big_hdc words/s, Sluice / hand-written $(ratio "$big_slc" "$big_hdc" "%.2f") (outputs $big_check)."
+  echo
+  echo "## (a') Word count at large batches read from files"
+  echo
+  echo "A corpus of $((fw_lines * 10 / 1000000)) M words (the same generator) cut into files, one file per batch, read when its batch runs (Sluice \`text_file\`, Spark \`textFile\`, the hand-written loop the whole file); medians of $fw_rounds alternating runs. Sluice splits lines with \`split_small\` (words as \`SmallString\`); the last column is the same program with \`split_owned\` (a \`String\` per word)."
+  echo
+  echo "| batch | Sluice, 2 threads | Spark (JVM), 2 threads | hand-written, 2 threads | Sluice / Spark (target ≥ 10×) | Sluice / hand-written (target ≥ 0.5) | Sluice / hand-written, 1 thread | peak RSS Sluice / Spark | Sluice with String words |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for per in $fw_sizes; do
+    echo "| $per lines ($((per * 10)) words) | ${fw[sl2-$per]} words/s | ${fw[sp2-$per]} | ${fw[hd2-$per]} | $(ratio "${fw[sl2-$per]}" "${fw[sp2-$per]}" "%.1f×") | $(ratio "${fw[sl2-$per]}" "${fw[hd2-$per]}" "%.2f") | $(ratio "${fw[sl1-$per]}" "${fw[hd1-$per]}" "%.2f") ($(printf "%s / %s" "${fw[sl1-$per]}" "${fw[hd1-$per]}") words/s) | $((fw[sl2-rss-$per] / 1024)) / $((fw[sp2-rss-$per] / 1024)) MiB | ${fw[st2-$per]} words/s |"
+  done
+  echo
+  for per in $fw_sizes; do echo "Outputs at $per lines: ${fw[check-$per]}."; done
   echo
   echo "Cross-check of the outputs: $check."
   if [ "$spy" = 1 ]; then

@@ -110,7 +110,8 @@ pub struct QueueArgs {
     #[arg(long, default_value_t = 2)]
     threads: usize,
     /// How Sluice's program splits lines into words: `small` (`split_small`, the word count's
-    /// idiom, no allocation per word) or `string` (`split_owned`, a `String` per word).
+    /// idiom, no allocation per word), `string` (`split_owned`, a `String` per word) or `naive`
+    /// (a vector of `String`s per line).
     #[arg(long, value_enum, default_value_t = Words::Small)]
     words: Words,
 }
@@ -122,6 +123,9 @@ pub enum Words {
     Small,
     /// `split_owned`: `String` words.
     String,
+    /// `l.split(' ').map(String::from).collect::<Vec<_>>()`: a vector per line and a `String`
+    /// per word (what a new user writes first).
+    Naive,
 }
 
 /// Sums processing times and notes when the first batch completed.
@@ -211,6 +215,12 @@ pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
         )?,
         Words::String => count_words(
             lines.flat_map(|l: String| split_owned(l, ' ')),
+            a.threads,
+            &results,
+            &words,
+        )?,
+        Words::Naive => count_words(
+            lines.flat_map(|l: String| l.split(' ').map(String::from).collect::<Vec<_>>()),
             a.threads,
             &results,
             &words,
@@ -361,6 +371,12 @@ pub fn file_wordcount(a: FileArgs) -> Result<()> {
         )?,
         Words::String => count_words(
             lines.flat_map(|l: String| split_owned(l, ' ')),
+            a.threads,
+            &results,
+            &words,
+        )?,
+        Words::Naive => count_words(
+            lines.flat_map(|l: String| l.split(' ').map(String::from).collect::<Vec<_>>()),
             a.threads,
             &results,
             &words,
