@@ -31,11 +31,11 @@ use sluice_streaming::DStream;
 use url::Url;
 
 use crate::error::TableError;
-use crate::location::Location;
 use crate::partition;
 use crate::runtime::block_on;
 use crate::sink::{write_batch, ParquetOptions};
 use crate::spark_log::SinkFileStatus;
+use sluice_storage::Location;
 
 /// Delta output of a stream.
 pub trait DeltaStreamExt<T> {

@@ -91,3 +91,14 @@ impl From<TableError> for sluice_core::Error {
 
 /// The tables layer's result.
 pub type Result<T, E = TableError> = std::result::Result<T, E>;
+
+impl From<sluice_storage::StorageError> for TableError {
+    fn from(e: sluice_storage::StorageError) -> Self {
+        match e {
+            sluice_storage::StorageError::Location { url, reason } => {
+                TableError::Location { url, reason }
+            }
+            sluice_storage::StorageError::Runtime(r) => TableError::Runtime(r),
+        }
+    }
+}

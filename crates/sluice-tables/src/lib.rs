@@ -7,15 +7,12 @@
 //! ([`Location`]).
 
 mod error;
-mod location;
 mod reader;
 mod records;
 mod runtime;
 mod sink;
 mod writer;
 
-#[cfg(feature = "s3")]
-mod aws_files;
 #[cfg(feature = "delta")]
 mod delta;
 pub mod partition;
@@ -24,8 +21,8 @@ pub mod spark_log;
 #[cfg(feature = "delta")]
 pub use delta::DeltaStreamExt;
 pub use error::{Result, TableError};
-pub use location::Location;
 pub use reader::ParquetContextExt;
 pub use records::TableSchema;
 pub use sink::{ParquetOptions, ParquetRddExt, ParquetStreamExt};
+pub use sluice_storage::Location;
 pub use writer::Codec;

@@ -18,11 +18,11 @@ use serde::de::DeserializeOwned;
 use sluice_core::{Context, Data, Rdd};
 
 use crate::error::{Result, TableError};
-use crate::location::Location;
 use crate::partition;
 use crate::records::TableSchema;
 use crate::runtime::block_on;
 use crate::spark_log::SinkLog;
+use sluice_storage::Location;
 
 /// Reading Parquet tables.
 pub trait ParquetContextExt {
@@ -33,7 +33,7 @@ pub trait ParquetContextExt {
 
 impl ParquetContextExt for Context {
     fn read_parquet<T: Data + DeserializeOwned>(&self, url: &str) -> sluice_core::Result<Rdd<T>> {
-        let loc = Location::existing(url)?;
+        let loc = Location::existing(url).map_err(TableError::from)?;
         let schema = TableSchema::of::<T>()?;
         let files = table_files(&loc)?;
         if files.is_empty()

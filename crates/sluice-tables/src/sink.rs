@@ -38,11 +38,11 @@ use sluice_core::{Data, Rdd};
 use sluice_streaming::DStream;
 
 use crate::error::TableError;
-use crate::location::Location;
 use crate::records::TableSchema;
 use crate::runtime::block_on;
 use crate::spark_log::{SinkFileStatus, SinkLog};
 use crate::writer::{Codec, FileLayout};
+use sluice_storage::Location;
 
 /// How records are written as Parquet.
 #[derive(Clone, Debug)]

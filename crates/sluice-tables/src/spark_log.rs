@@ -27,8 +27,8 @@ use object_store::{PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TableError};
-use crate::location::Location;
 use crate::runtime::block_on;
+use sluice_storage::Location;
 
 /// Spark's default `spark.sql.streaming.fileSink.log.compactInterval`.
 pub const COMPACT_INTERVAL: u64 = 10;

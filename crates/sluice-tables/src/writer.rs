@@ -14,11 +14,11 @@ use parquet::file::properties::WriterProperties;
 use serde::Serialize;
 
 use crate::error::{Result, TableError};
-use crate::location::Location;
 use crate::partition;
 use crate::records::TableSchema;
 use crate::runtime::block_on;
 use crate::spark_log::SinkFileStatus;
+use sluice_storage::Location;
 
 /// Rows converted to Arrow at a time.
 const CHUNK_ROWS: usize = 65_536;

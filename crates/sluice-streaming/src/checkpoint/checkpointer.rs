@@ -68,7 +68,10 @@ impl Checkpointer {
     /// A checkpointer for the job of `env` over `dir` (opened, locked and cleaned of stale
     /// temporaries by [`CheckpointDir::open`]).
     pub(crate) fn new(env: Arc<StreamEnv>, dir: CheckpointDir) -> Checkpointer {
-        env.set_checkpoint_path(dir.path().to_path_buf());
+        // The receivers' write-ahead log is appended to: it lives beside a local checkpoint only.
+        if let Some(local) = dir.local_dir() {
+            env.set_checkpoint_path(local.to_path_buf());
+        }
         Checkpointer {
             env,
             dir,

@@ -7,6 +7,8 @@
 //!   (which key groups get a full snapshot or a delta, which files can be deleted).
 //! - [`names`]: the names of a checkpoint directory's files, built and parsed in one place.
 //! - [`lock`]: the exclusive lock that keeps a second process out of a directory in use.
+//! - [`files`]: where a checkpoint's files live — a locked local directory, or object storage
+//!   (`s3://...`, with the `object-store` feature) — behind one small trait.
 //! - [`store`]: reading and writing a checkpoint directory.
 //! - `operator`: the checkpointed operator behind a key-group store.
 //! - [`protocol`]: the protocol's decisions as pure functions (when a checkpoint is due,
@@ -22,10 +24,13 @@
 //! with a message saying which operator and what differs.
 
 pub(crate) mod checkpointer;
+pub mod files;
 pub mod format;
 pub mod lock;
 pub mod manifest;
 pub mod names;
+#[cfg(feature = "object-store")]
+pub mod object_files;
 pub(crate) mod operator;
 pub mod protocol;
 pub mod store;

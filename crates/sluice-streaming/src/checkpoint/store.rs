@@ -1,7 +1,9 @@
-//! A checkpoint directory on disk (its files are named in [`names`]).
+//! A checkpoint directory (its files are named in [`names`]), on a local file system or in
+//! object storage ([`files`](mod@super::files)).
 //!
-//! Every file is written atomically and framed with a checksum; the manifest is written last.
-//! The directory is locked while a job uses it ([`lock`](super::lock)).
+//! Every file is written whole or not at all and framed with a checksum; the manifest is
+//! written last, and never over an existing one. A local directory is locked while a job uses
+//! it ([`lock`](super::lock)).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,67 +11,40 @@ use std::sync::Arc;
 
 use sluice_core::{Error, Result};
 
-use super::format::{
-    corrupt, frame, read_framed, split_state_payload, state_payload, unframe, write_atomic,
-    StateHeader,
-};
-use super::lock::{lock, DirLock};
+use super::files::{self, CheckpointFiles};
+use super::format::{corrupt, frame, split_state_payload, state_payload, unframe, StateHeader};
 use super::manifest::{unreferenced, Manifest};
 use super::names::{self, BATCHES_DIR, STATE_DIR};
 
-/// A checkpoint directory, locked against other processes while any handle on it lives.
+/// A checkpoint directory; a local one is locked against other processes while any handle on
+/// it lives.
 #[derive(Debug, Clone)]
 pub struct CheckpointDir {
-    dir: PathBuf,
-    _lock: Arc<DirLock>,
+    files: Arc<dyn CheckpointFiles>,
+    /// The location, as a path (a URL for object storage), for messages.
+    location: PathBuf,
 }
 
 /// Sources' records of one generated batch, by source name.
 pub type BatchRecord = BTreeMap<String, serde_json::Value>;
 
-fn list(dir: &Path) -> Result<Vec<String>> {
-    if !dir.exists() {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(|e| Error::io("listing", dir, e))? {
-        let e = e.map_err(|e| Error::io("listing", dir, e))?;
-        out.push(e.file_name().to_string_lossy().to_string());
-    }
-    out.sort();
-    Ok(out)
-}
-
 impl CheckpointDir {
-    /// Opens (creating if needed) a checkpoint directory and locks it: another process using
-    /// it is an error.
+    /// Opens (creating if needed) a checkpoint directory: a local path, which is locked
+    /// (another process using it is an error), or an object-store URL (`s3://bucket/prefix`,
+    /// with the `object-store` feature).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::io("creating checkpoint directory", &dir, e))?;
-        let lock = lock(&dir)?;
-        let cdir = CheckpointDir { dir, _lock: lock };
-        cdir.remove_temporaries()?;
-        Ok(cdir)
+        let given = dir.as_ref().to_string_lossy().to_string();
+        let files = files::open(&given)?;
+        let location = files
+            .local_dir()
+            .map_or_else(|| PathBuf::from(&given), Path::to_path_buf);
+        Ok(CheckpointDir { files, location })
     }
 
-    /// Removes what atomic writes of a killed process left behind (the lock says no other
-    /// process writes here).
-    fn remove_temporaries(&self) -> Result<()> {
-        let mut dirs = vec![self.dir.clone(), self.dir.join(BATCHES_DIR)];
-        for op in list(&self.dir.join(STATE_DIR))? {
-            dirs.push(self.dir.join(STATE_DIR).join(op));
-        }
-        for d in dirs.into_iter().filter(|d| d.is_dir()) {
-            for name in list(&d)? {
-                if names::is_temporary(&name) {
-                    let p = d.join(&name);
-                    std::fs::remove_file(&p)
-                        .map_err(|e| Error::io("removing stale temporary", &p, e))?;
-                }
-            }
-        }
-        Ok(())
+    /// Reads and unframes `rel`.
+    fn read_framed(&self, rel: &str) -> Result<Vec<u8>> {
+        let bytes = self.files.get(rel)?;
+        unframe(&bytes, &self.files.name_of(rel)).map(<[u8]>::to_vec)
     }
 
     /// Refuses a directory that has state files or batch records but no manifest: a
@@ -83,7 +58,7 @@ impl CheckpointDir {
     pub fn check_unreferenced(&self, discard: bool) -> Result<()> {
         if discard
             || !self.manifest_seqs()?.is_empty()
-            || !self.dir.join(names::COMMITTED_MARKER).exists()
+            || !self.files.exists(names::COMMITTED_MARKER)?
         {
             return Ok(());
         }
@@ -93,7 +68,7 @@ impl CheckpointDir {
             return Ok(());
         }
         Err(Error::Checkpoint {
-            path: self.dir.clone(),
+            path: self.location.clone(),
             reason: format!(
                 "the directory holds {} state file(s) and {} batch record(s) but its manifests \
                  are gone, so it cannot be restored; starting over would delete them. Restore the \
@@ -105,14 +80,21 @@ impl CheckpointDir {
         })
     }
 
-    /// The directory.
+    /// The directory (for object storage, its URL as a path), for messages.
     pub fn path(&self) -> &Path {
-        &self.dir
+        &self.location
+    }
+
+    /// The local directory, when the checkpoint is on a file system.
+    pub fn local_dir(&self) -> Option<&Path> {
+        self.files.local_dir()
     }
 
     /// Sequence numbers of the manifests present, ascending.
     fn manifest_seqs(&self) -> Result<Vec<u64>> {
-        Ok(list(&self.dir)?
+        Ok(self
+            .files
+            .list("")?
             .iter()
             .filter_map(|n| names::parse_manifest(n))
             .collect())
@@ -120,10 +102,14 @@ impl CheckpointDir {
 
     /// Reads a manifest.
     fn read_manifest(&self, seq: u64) -> Result<Manifest> {
-        let path = self.dir.join(names::manifest(seq));
-        let payload = read_framed(&path)?;
-        serde_json::from_slice(&payload)
-            .map_err(|e| corrupt(&path, format!("unreadable manifest: {e}")))
+        let rel = names::manifest(seq);
+        let payload = self.read_framed(&rel)?;
+        serde_json::from_slice(&payload).map_err(|e| {
+            corrupt(
+                &self.files.name_of(&rel),
+                format!("unreadable manifest: {e}"),
+            )
+        })
     }
 
     /// The latest checkpoint, if any. A corrupt latest manifest is an error, not a reason to
@@ -145,14 +131,15 @@ impl CheckpointDir {
             full: header.full,
         }
         .path();
-        write_atomic(&self.dir.join(&rel), &frame(&state_payload(header, data)?))?;
+        self.files
+            .put(&rel, &frame(&state_payload(header, data)?))?;
         Ok(rel)
     }
 
     /// Reads the state file `rel` of operator `operator`, checking that it holds what its
     /// name says (operator, key group, checkpoint, full or delta).
     pub fn read_state(&self, operator: &str, rel: &str) -> Result<Vec<u8>> {
-        let path = self.dir.join(rel);
+        let path = self.files.name_of(rel);
         let name = names::StateFileName::parse(rel)
             .ok_or_else(|| corrupt(&path, "not the name of a state file"))?;
         let expected = StateHeader {
@@ -161,34 +148,45 @@ impl CheckpointDir {
             sequence: name.sequence,
             full: name.full,
         };
-        let bytes =
-            std::fs::read(&path).map_err(|e| Error::io("reading checkpoint file", &path, e))?;
+        let bytes = self.files.get(rel)?;
         let payload = unframe(&bytes, &path)?;
         split_state_payload(payload, &path, &expected).map(<[u8]>::to_vec)
     }
 
     /// Every state file, relative to the directory.
     fn state_files(&self) -> Result<Vec<String>> {
-        let state_dir = self.dir.join(STATE_DIR);
         let mut files = Vec::new();
-        for op in list(&state_dir)? {
-            for f in list(&state_dir.join(&op))? {
-                files.push(format!("{STATE_DIR}/{op}/{f}"));
+        for op in self.files.list(STATE_DIR)? {
+            for f in self.files.list(&format!("{STATE_DIR}/{op}"))? {
+                if !names::is_temporary(&f) {
+                    files.push(format!("{STATE_DIR}/{op}/{f}"));
+                }
             }
         }
         Ok(files)
     }
 
-    /// Writes a manifest (last step of a checkpoint).
+    /// Writes a manifest (last step of a checkpoint). A manifest of the same sequence number
+    /// already there is an error: another process is checkpointing the same job here.
     pub fn write_manifest(&self, m: &Manifest) -> Result<()> {
         let json = serde_json::to_vec_pretty(m)
             .map_err(|e| Error::Serialization(format!("manifest: {e}")))?;
-        write_atomic(&self.dir.join(names::manifest(m.sequence)), &frame(&json))?;
+        let rel = names::manifest(m.sequence);
+        if !self.files.put_new(&rel, &frame(&json))? {
+            return Err(Error::Checkpoint {
+                path: self.files.name_of(&rel),
+                reason: "this checkpoint was already committed by another process: two \
+                         processes are running the same job on this checkpoint location"
+                    .into(),
+            });
+        }
         // Only after the manifest: a marker without any manifest means manifests were lost,
         // never that the first one was still being written when the process died.
-        let marker = self.dir.join(names::COMMITTED_MARKER);
-        if !marker.exists() {
-            write_atomic(&marker, &frame(b"a manifest was written here"))?;
+        if !self.files.exists(names::COMMITTED_MARKER)? {
+            self.files.put(
+                names::COMMITTED_MARKER,
+                &frame(b"a manifest was written here"),
+            )?;
         }
         Ok(())
     }
@@ -203,16 +201,16 @@ impl CheckpointDir {
             kept.push(self.read_manifest(s)?);
         }
         for &s in &seqs[..cut] {
-            let _ = std::fs::remove_file(self.dir.join(names::manifest(s)));
+            let _ = self.files.delete(&names::manifest(s));
         }
         let files = self.state_files()?;
         for f in unreferenced(&kept, &files) {
-            let _ = std::fs::remove_file(self.dir.join(f));
+            let _ = self.files.delete(f);
         }
         if let Some(latest) = kept.last() {
             for (t, name) in self.batch_record_names()? {
                 if t <= latest.batch_time_ms {
-                    let _ = std::fs::remove_file(self.dir.join(BATCHES_DIR).join(name));
+                    let _ = self.files.delete(&format!("{BATCHES_DIR}/{name}"));
                 }
             }
         }
@@ -220,7 +218,9 @@ impl CheckpointDir {
     }
 
     fn batch_record_names(&self) -> Result<Vec<(i64, String)>> {
-        Ok(list(&self.dir.join(BATCHES_DIR))?
+        Ok(self
+            .files
+            .list(BATCHES_DIR)?
             .into_iter()
             .filter_map(|n| Some((names::parse_batch_record(&n)?, n)))
             .collect())
@@ -230,11 +230,8 @@ impl CheckpointDir {
     pub fn write_batch_record(&self, time_ms: i64, record: &BatchRecord) -> Result<()> {
         let json = serde_json::to_vec(record)
             .map_err(|e| Error::Serialization(format!("batch record: {e}")))?;
-        write_atomic(
-            &self
-                .dir
-                .join(BATCHES_DIR)
-                .join(names::batch_record(time_ms)),
+        self.files.put(
+            &format!("{BATCHES_DIR}/{}", names::batch_record(time_ms)),
             &frame(&json),
         )
     }
@@ -244,10 +241,14 @@ impl CheckpointDir {
         let mut out = BTreeMap::new();
         for (t, name) in self.batch_record_names()? {
             if t > time_ms {
-                let path = self.dir.join(BATCHES_DIR).join(name);
-                let payload = read_framed(&path)?;
-                let rec: BatchRecord = serde_json::from_slice(&payload)
-                    .map_err(|e| corrupt(&path, format!("unreadable batch record: {e}")))?;
+                let rel = format!("{BATCHES_DIR}/{name}");
+                let payload = self.read_framed(&rel)?;
+                let rec: BatchRecord = serde_json::from_slice(&payload).map_err(|e| {
+                    corrupt(
+                        &self.files.name_of(&rel),
+                        format!("unreadable batch record: {e}"),
+                    )
+                })?;
                 out.insert(t, rec);
             }
         }
@@ -297,6 +298,10 @@ mod tests {
         std::fs::remove_dir_all(&blocked).unwrap();
         dir.write_manifest(&manifest(1)).unwrap();
         assert!(tmp.path().join(names::COMMITTED_MARKER).exists());
+        // A second commit of the same checkpoint is refused, the first one kept.
+        let again = dir.write_manifest(&manifest(1)).unwrap_err().to_string();
+        assert!(again.contains("another process"), "{again}");
+        assert!(dir.latest().unwrap().is_some());
         // Committed, and then the manifests lost: refused.
         std::fs::remove_file(tmp.path().join(names::manifest(1))).unwrap();
         assert!(dir.check_unreferenced(false).is_err());

@@ -518,8 +518,9 @@ impl<T: Data> ReceiverInput<T> {
             Error::config(
                 crate::conf::RECEIVER_WAL,
                 "true",
-                "the receivers' write-ahead log needs a checkpoint directory: call \
-                 StreamingContext::checkpoint or use get_or_create",
+                "the receivers' write-ahead log needs a checkpoint directory on a file system \
+                 (local or shared; an object-store checkpoint cannot take appends): call \
+                 StreamingContext::checkpoint or use get_or_create with a path",
             )
         })?;
         let log_dir = dir.join(names::received_data_dir(&self.name()));

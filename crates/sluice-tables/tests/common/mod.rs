@@ -1,12 +1,16 @@
 //! What the tables' integration tests share: running input batches through a stream on the
 //! manual clock with the output operation under test.
 
+#[allow(dead_code)] // not every test file needs the server
+pub mod s3_server;
+
 use sluice_core::Data;
 use sluice_streaming::testing::{run_stream_with, TestConfig};
 use sluice_streaming::DStream;
 
 /// Runs `input` (batch `k` at `k` s) through a stream whose output operation `register` adds;
 /// an error from `register` itself (a setting refused before the first batch) is the result.
+#[allow(dead_code)] // not every test file runs a sink
 pub fn run_with_sink<T: Data>(
     input: Vec<Vec<T>>,
     register: impl FnOnce(&DStream<T>) -> sluice_core::Result<()>,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use object_store::path::Path;
 use object_store::ObjectStore;
 
-use crate::error::{Result, TableError};
+use crate::error::{Result, StorageError};
 
 /// A directory of a table in some storage.
 #[derive(Clone)]
@@ -42,7 +42,7 @@ impl Location {
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
-    /// let loc = sluice_tables::Location::parse(dir.path().to_str().unwrap()).unwrap();
+    /// let loc = sluice_storage::Location::parse(dir.path().to_str().unwrap()).unwrap();
     /// assert!(loc.url_of(&loc.child("a/b.parquet")).starts_with("file:/"));
     /// ```
     pub fn parse(url: &str) -> Result<Location> {
@@ -62,7 +62,7 @@ impl Location {
     }
 
     fn parse_with(url: &str, retries: usize, create: bool) -> Result<Location> {
-        let bad = |reason: String| TableError::Location {
+        let bad = |reason: String| StorageError::Location {
             url: url.to_string(),
             reason,
         };
@@ -180,7 +180,7 @@ impl Location {
             "s3" => format!("s3://{}/{}/", self.bucket, self.root),
             _ => format!("file:///{}/", self.root),
         };
-        url::Url::parse(&text).map_err(|e| TableError::Location {
+        url::Url::parse(&text).map_err(|e| StorageError::Location {
             url: self.given.clone(),
             reason: e.to_string(),
         })
@@ -228,5 +228,5 @@ fn s3_store(bucket: &str, retries: usize) -> Result<Arc<dyn ObjectStore>, String
 
 #[cfg(not(feature = "s3"))]
 fn s3_store(_bucket: &str, _retries: usize) -> Result<Arc<dyn ObjectStore>, String> {
-    Err("S3 needs the `s3` feature of sluice-tables".into())
+    Err("S3 needs the `s3` feature (of sluice-storage, or the facade's `s3`)".into())
 }
