@@ -14,7 +14,11 @@
 # recoverable_model: the lag model fitted per key in map_with_state, or
 # recoverable_parquet: per-batch counts written as a partitioned Parquet table committed in
 # Spark's file-sink log; its table is compared as Spark reads it, with the python of
-# SLUICE_PYSPARK_PYTHON, since its log records when files were written).
+# SLUICE_PYSPARK_PYTHON, since its log records when files were written), STORE (local, or s3
+# with recoverable_parquet: its checkpoint, its Parquet table and a Delta table of the same
+# rows all live in an S3 server — moto's, SLUICE_S3_SERVER, started here — and the tables are
+# compared as read through the file-sink log by pyarrow's S3 client and by delta-rs, with the
+# python of SLUICE_PYTHON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +29,14 @@ profile="${PROFILE:-debug}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${SLUICE_CACHE:-$HOME/.cache/sluice}/target}"
 
 example="${EXAMPLE:-recoverable_count}"
+store="${STORE:-local}"
 features=()
-if [ "$example" = recoverable_parquet ]; then
+if [ "$store" = s3 ]; then
+  [ "$example" = recoverable_parquet ] || { echo "STORE=s3 is for EXAMPLE=recoverable_parquet" >&2; exit 2; }
+  features=(--features tables,s3,delta)
+  : "${SLUICE_S3_SERVER:?STORE=s3 needs moto_server: set SLUICE_S3_SERVER (scripts/install-s3-server.sh)}"
+  : "${SLUICE_PYTHON:?STORE=s3 reads the tables with pyarrow and deltalake: set SLUICE_PYTHON (scripts/install-python.sh)}"
+elif [ "$example" = recoverable_parquet ]; then
   features=(--features tables)
   : "${SLUICE_PYSPARK_PYTHON:?recoverable_parquet is checked by Spark: set SLUICE_PYSPARK_PYTHON (scripts/install-pyspark.sh)}"
 fi
@@ -39,6 +49,32 @@ bin="$CARGO_TARGET_DIR/$profile/examples/$example"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+
+# With STORE=s3: an S3 server on a free port, a bucket, and this process's AWS settings.
+s3() { # s3 METHOD PATH: the server's HTTP status for an unsigned request
+  python3 - "$s3_port" "$1" "$2" <<'PY'
+import sys, urllib.request, urllib.error
+port, method, path = sys.argv[1:]
+req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=b"" if method == "PUT" else None)
+try:
+    print(urllib.request.urlopen(req, timeout=10).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except OSError:
+    print(0)
+PY
+}
+if [ "$store" = s3 ]; then
+  s3_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$SLUICE_S3_SERVER" -H 127.0.0.1 -p "$s3_port" >/dev/null 2>&1 &
+  s3_pid=$!
+  trap 'kill "$s3_pid" 2>/dev/null; rm -rf "$work"' EXIT
+  for _ in $(seq 1 300); do [ "$(s3 GET /)" = 200 ] && break; sleep 0.1; done
+  [ "$(s3 PUT /campaign)" = 200 ] || { echo "crash campaign: cannot create the bucket on the S3 server" >&2; exit 1; }
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$s3_port" AWS_ACCESS_KEY_ID=test \
+    AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+fi
+epoch=0 # a run "b" that must start over uses a fresh prefix in S3
 
 # Input: file k is modified at k seconds - 500 ms of the step clock, so batch k selects it.
 mkdir -p "$work/input"
@@ -73,7 +109,23 @@ for k in $(seq 1 "$batches"); do
   touch -d "@$((k - 1)).5" "$f"
 done
 
-args() { echo "$work/input" "$work/ckpt-$1" "$work/out-$1/counts" "$batches" --step; }
+args() {
+  if [ "$store" = s3 ]; then
+    local p="s3://campaign/$1-$epoch"
+    echo "$work/input" "$p/ckpt" "$p/counts" "$batches" --step --delta "$p/delta"
+  else
+    echo "$work/input" "$work/ckpt-$1" "$work/out-$1/counts" "$batches" --step
+  fi
+}
+# Whether run "b" has committed its last batch.
+finished() {
+  if [ "$store" = s3 ]; then
+    [ "$(s3 HEAD "/campaign/b-$epoch/counts/_sluice_sink/$((batches - 1))")" = 200 ]
+  else
+    [ -d "$work/out-b/counts-$((batches * 1000))" ] ||
+      [ -f "$work/out-b/counts/_sluice_sink/$((batches - 1))" ]
+  fi
+}
 
 mkdir -p "$work/out-a" "$work/out-b"
 start=$(date +%s%N)
@@ -107,17 +159,40 @@ while [ "$kills" -lt "$kills_wanted" ]; do
     finished_early=$((finished_early + 1))
   fi
   # A run that finished every batch before its kill leaves nothing to recover: start over.
-  if { [ -d "$work/out-b/counts-$((batches * 1000))" ] ||
-       [ -f "$work/out-b/counts/_sluice_sink/$((batches - 1))" ]; } &&
-     [ "$kills" -lt "$kills_wanted" ]; then
+  if finished && [ "$kills" -lt "$kills_wanted" ]; then
     rm -rf "$work/ckpt-b" "$work/out-b"
     mkdir -p "$work/out-b"
+    epoch=$((epoch + 1))
   fi
 done
 # shellcheck disable=SC2046
 "$bin" $(args b) 2>/dev/null
 campaign_ms=$(( ($(date +%s%N) - campaign_start) / 1000000 ))
 
+if [ "$store" = s3 ]; then
+  # Both tables as independent readers see them in S3: the Parquet table through its log
+  # (pyarrow's S3 client), the Delta table through delta-rs. Every batch exactly once, and
+  # the rows of the failure-free run.
+  readers="crates/sluice-tables/tests/readers"
+  for run in "a-0" "b-$epoch"; do
+    "$SLUICE_PYTHON" "$readers/read_sink_log.py" "campaign/$run/counts" --s3-endpoint "$AWS_ENDPOINT_URL" \
+      2>/dev/null | tail -n 1 >"$work/$run-parquet.json"
+    "$SLUICE_PYTHON" "$readers/read_delta.py" "s3://campaign/$run/delta" recoverable_parquet \
+      2>/dev/null | tail -n 1 >"$work/$run-delta.json"
+  done
+  rows=$(python3 -c 'import json, sys
+a, b, da, db = (json.load(open(f)) for f in sys.argv[1:])
+ok = a["rows"] == b["rows"] == da["rows"] == db["rows"] and da["txn"] == db["txn"]
+print(len(a["rows"]) if ok else -1)' "$work/a-0-parquet.json" "$work/b-$epoch-parquet.json" \
+    "$work/a-0-delta.json" "$work/b-$epoch-delta.json" || echo -1)
+  if [ "$rows" -gt 0 ]; then
+    echo "crash campaign (S3): $kills kills over $starts starts ($finished_early finished before their kill) in $campaign_ms ms; the Parquet table read through its log and the Delta table equal the failure-free run's ($rows rows each)"
+    exit 0
+  fi
+  echo "crash campaign FAILED (seed $seed, S3): the tables differ from the failure-free run's:" >&2
+  for f in "$work"/*.json; do echo "$f: $(head -c 300 "$f")" >&2; done
+  exit 1
+fi
 if [ "$example" = recoverable_parquet ]; then
   # The table as Spark reads it, through the log: every batch exactly once.
   reader="crates/sluice-tables/tests/readers/read_pyspark.py"

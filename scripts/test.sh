@@ -73,6 +73,8 @@ step "crash campaign: random SIGKILLs and restarts, output byte for byte as with
 KILLS="${SLUICE_CRASH_KILLS:-5}" bash scripts/crash-campaign.sh
 KILLS="${SLUICE_CRASH_KILLS:-5}" EXAMPLE=recoverable_event_time bash scripts/crash-campaign.sh
 KILLS="${SLUICE_CRASH_KILLS:-5}" EXAMPLE=recoverable_parquet bash scripts/crash-campaign.sh
+# The same job with its checkpoint, its Parquet table and a Delta table in the S3 server.
+KILLS="${SLUICE_CRASH_KILLS:-5}" BATCHES=20 EXAMPLE=recoverable_parquet STORE=s3 bash scripts/crash-campaign.sh
 KILLS="${SLUICE_CRASH_KILLS:-5}" EXAMPLE=recoverable_model bash scripts/crash-campaign.sh
 
 step "Python package: its pytest suite"
