@@ -28,6 +28,8 @@ pub mod source;
 pub mod structure;
 mod teardown;
 pub mod text_file;
+#[cfg(feature = "object-store")]
+mod text_object;
 pub mod transform;
 
 use std::any::Any;

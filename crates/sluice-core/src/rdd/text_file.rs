@@ -1,7 +1,8 @@
 //! `text_file`: lines of text files as an `Rdd<String>`.
 //!
 //! The path may be a file, a directory (its files, skipping names that start with `.` or `_`,
-//! as Hadoop does) or a glob pattern. Files are cut into byte-range splits (at least
+//! as Hadoop does) or a glob pattern; `file://` URLs are paths, and other URLs (`s3://...`)
+//! are read from object storage with the `object-store` feature (`rdd/text_object.rs`). Files are cut into byte-range splits (at least
 //! `min_partitions` in all, at most 32 MiB each); a line belongs to the split where it starts,
 //! so every line is read exactly once. Lines end at `\n`, and a trailing `\r` is removed.
 //! A line that is not valid UTF-8 fails the task with an error naming the file and offset —
@@ -281,6 +282,10 @@ impl Context {
     /// assert_eq!(lines.collect().unwrap(), vec!["one", "two"]);
     /// ```
     pub fn text_file(&self, path: &str, min_partitions: usize) -> Result<Rdd<String>> {
+        let path = path.strip_prefix("file://").unwrap_or(path);
+        if path.contains("://") {
+            return self.text_from_object_store(path, min_partitions);
+        }
         let files = list_input_files(path)?;
         self.text_files(&files, min_partitions, &format!("text_file {path}"))
     }
@@ -346,6 +351,19 @@ impl Context {
             }
         }
         Ok(self.text_file_rdd(splits, name, Some(report)))
+    }
+
+    #[cfg(feature = "object-store")]
+    fn text_from_object_store(&self, url: &str, min_partitions: usize) -> Result<Rdd<String>> {
+        self.text_objects(url, min_partitions)
+    }
+
+    #[cfg(not(feature = "object-store"))]
+    fn text_from_object_store(&self, url: &str, _: usize) -> Result<Rdd<String>> {
+        Err(Error::InvalidArgument(format!(
+            "{url}: reading object storage needs the `object-store` feature of sluice-core (the \
+             facade's `tables` feature, with `s3` for s3:// URLs)"
+        )))
     }
 
     fn text_file_rdd(

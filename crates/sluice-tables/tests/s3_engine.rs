@@ -1,11 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Checkpoints in object storage: a stateful job checkpointing to `s3://...` on a real S3
-//! server (moto's, started here), stopped and restarted twice from its checkpoint there, gives
-//! the outputs of a run without stops; a second process committing the same checkpoint is
-//! refused by the store's conditional put; the receivers' write-ahead log, which appends, is
-//! refused with an object-store checkpoint. Ignored unless run with `--ignored` and
-//! `SLUICE_S3_SERVER` (moto's `moto_server`). One test: the AWS settings are the process's
-//! environment.
+//! The engine's own paths in object storage, on a real S3 server (moto's, started here):
+//! a stateful job checkpointing to `s3://...`, stopped and restarted twice from its checkpoint
+//! there, gives the outputs of a run without stops, and a second process committing the same
+//! checkpoint is refused by the store's conditional put; `text_file` reads an object and the
+//! objects under a prefix, a large object in several splits, each line once. Ignored unless
+//! run with `--ignored` and `SLUICE_S3_SERVER` (moto's `moto_server`). One test: the AWS
+//! settings are the process's environment.
 
 mod common;
 
@@ -62,7 +62,7 @@ fn run_until(ssc: &StreamingContext, until: i64) {
 
 #[test]
 #[ignore = "needs SLUICE_S3_SERVER (moto_server)"]
-fn a_job_checkpointed_to_s3_restarts_exactly_where_it_stopped() {
+fn checkpoints_and_text_input_in_s3() {
     let (_server, port) = start_server();
     assert_eq!(
         http(port, "PUT", "/checkpoints"),
@@ -109,6 +109,43 @@ fn a_job_checkpointed_to_s3_restarts_exactly_where_it_stopped() {
     let e = dir.write_manifest(&latest).unwrap_err().to_string();
     assert!(e.contains("another process") && e.contains(url), "{e}");
     assert_eq!(dir.latest().unwrap(), Some(latest));
+
+    // text_file: the objects under a prefix (hidden names skipped), one object, a large
+    // object in several splits, and a prefix with nothing under it.
+    let put = |key: &str, body: String| {
+        let loc = sluice_storage::Location::parse("s3://checkpoints").unwrap();
+        let store = loc.store().clone();
+        let path = loc.child(key);
+        sluice_storage::block_on(async move {
+            use sluice_storage::object_store::ObjectStoreExt;
+            store.put(&path, body.into_bytes().into()).await
+        })
+        .unwrap()
+        .unwrap();
+    };
+    put("text/a.txt", "one\ntwo\n".into());
+    put("text/b.txt", "three".into());
+    put("text/_SUCCESS", String::new());
+    let big: Vec<String> = (0..20_000).map(|i| format!("line {i}")).collect();
+    put("big/all.txt", big.join("\r\n") + "\r\n");
+    let read = |url: &str, parts: usize| ctx.text_file(url, parts).unwrap();
+    assert_eq!(
+        read("s3://checkpoints/text", 3).collect().unwrap(),
+        ["one", "two", "three"]
+    );
+    assert_eq!(
+        read("s3://checkpoints/text/b.txt", 1).collect().unwrap(),
+        ["three"]
+    );
+    let lines = read("s3://checkpoints/big/all.txt", 4);
+    assert_eq!(lines.num_partitions(), 4);
+    assert_eq!(lines.collect().unwrap(), big);
+    let e = ctx
+        .text_file("s3://checkpoints/nothing/here", 1)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("s3://checkpoints/nothing/here"), "{e}");
 
     // A location that is not there: a clear error naming it, not a panic.
     let e = match StreamingContext::get_or_create("s3://no-such-bucket/x", || build(&ctx, &outputs))
