@@ -3,7 +3,8 @@
 //! a stateful job checkpointing to `s3://...`, stopped and restarted twice from its checkpoint
 //! there, gives the outputs of a run without stops, and a second process committing the same
 //! checkpoint is refused by the store's conditional put; `text_file` reads an object and the
-//! objects under a prefix, a large object in several splits, each line once. Ignored unless
+//! objects under a prefix, a large object in several splits, each line once; and
+//! `text_file_stream` over a prefix selects new objects by their last-modified times. Ignored unless
 //! run with `--ignored` and `SLUICE_S3_SERVER` (moto's `moto_server`). One test: the AWS
 //! settings are the process's environment.
 
@@ -17,6 +18,7 @@ use common::s3_server::{http, start_server, use_server};
 use parking_lot::Mutex;
 use sluice_core::{Conf, Context};
 use sluice_streaming::checkpoint::store::CheckpointDir;
+use sluice_streaming::clock::ManualClock;
 use sluice_streaming::time::{seconds, Time};
 use sluice_streaming::{StopMode, StreamingContext};
 
@@ -146,6 +148,58 @@ fn checkpoints_and_text_input_in_s3() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(e.contains("s3://checkpoints/nothing/here"), "{e}");
+
+    // text_file_stream over a prefix: new objects (by their last-modified times), names
+    // starting with `.` left out (as Spark's textFileStream does), each object once. The manual clock starts 10 s before the wall clock,
+    // so objects uploaded now are new, and is then moved past the uploads.
+    let wall_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+    let start = wall_ms() / 1000 * 1000 - 10_000;
+    let clock = ManualClock::shared(start);
+    let stream_ctx = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen2 = Arc::clone(&seen);
+    stream_ctx
+        .text_file_stream("s3://checkpoints/incoming")
+        .unwrap()
+        .foreach_rdd(move |rdd, _| {
+            seen2.lock().extend(rdd.collect()?);
+            Ok(())
+        })
+        .unwrap();
+    stream_ctx.start().unwrap();
+    put("incoming/n1.txt", "x y\nz".into());
+    put("incoming/n2.txt", "w".into());
+    put("incoming/.n4.txt", "hidden".into());
+    // Runs the batches up to a batch time at least 2 s after the wall clock's now, and later
+    // than the last one run.
+    let upto = |after: i64| {
+        let t = ((wall_ms() / 1000 + 2) * 1000).max(after + 1000);
+        clock.set_time(t);
+        assert!(stream_ctx
+            .await_batch(Time::from_millis(t), Duration::from_secs(60))
+            .unwrap());
+        t
+    };
+    let t = upto(start);
+    put("incoming/n3.txt", "later".into());
+    upto(t);
+    stream_ctx.stop(StopMode::Immediate).unwrap();
+    assert!(stream_ctx.take_error().is_none());
+    let mut got = seen.lock().clone();
+    got.sort();
+    assert_eq!(got, ["later", "w", "x y", "z"]);
+    let e = StreamingContext::new(&ctx, seconds(1))
+        .unwrap()
+        .text_file_stream("s3://no-such-bucket/in")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("s3://no-such-bucket/in"), "{e}");
 
     // A location that is not there: a clear error naming it, not a panic.
     let e = match StreamingContext::get_or_create("s3://no-such-bucket/x", || build(&ctx, &outputs))

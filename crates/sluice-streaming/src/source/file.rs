@@ -13,6 +13,12 @@
 //! recognises the files it already read. A line that is not valid UTF-8, or a file that cannot
 //! be read, is skipped and counted ([`StreamingContext::bad_records`]), not allowed to fail
 //! the batch and lose its good files.
+//!
+//! With the `object-store` feature the directory may be an object-store prefix
+//! (`s3://bucket/incoming/`): its objects are listed at each batch with their last-modified
+//! times and selected by the same rule (an object appears whole when its upload completes, so
+//! no rename is needed), then read with `text_file`. There a line that is not valid UTF-8
+//! fails the batch, naming the object.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -72,7 +78,10 @@ impl FileSelector {
 struct FileSource {
     id: std::sync::OnceLock<usize>,
     env: Arc<StreamEnv>,
+    /// The directory, or the object-store prefix's URL.
     dir: PathBuf,
+    /// `dir` is an object-store prefix.
+    remote: bool,
     selector: Mutex<FileSelector>,
     /// Files per batch, for input reports and batch records.
     batches: Mutex<BTreeMap<Time, Vec<PathBuf>>>,
@@ -105,6 +114,17 @@ fn list_dir(dir: &Path) -> Result<Vec<(PathBuf, i64)>> {
     Ok(out)
 }
 
+#[cfg(feature = "object-store")]
+use super::object_listing::list_prefix;
+
+#[cfg(not(feature = "object-store"))]
+fn list_prefix(url: &str) -> Result<Vec<(PathBuf, i64)>> {
+    Err(Error::InvalidArgument(format!(
+        "{url}: a stream of new objects needs the `object-store` feature of sluice-streaming \
+         (the facade's `tables` feature, with `s3` for s3:// URLs)"
+    )))
+}
+
 struct FileCompute(Arc<FileSource>);
 
 impl StreamCompute<String> for FileCompute {
@@ -118,7 +138,10 @@ impl StreamCompute<String> for FileCompute {
                 files
             }
             None => {
-                let listing = list_dir(&src.dir)?;
+                let listing = match src.remote {
+                    true => list_prefix(&src.dir.to_string_lossy())?,
+                    false => list_dir(&src.dir)?,
+                };
                 src.selector.lock().select(time.millis(), &listing)
             }
         };
@@ -132,6 +155,13 @@ impl StreamCompute<String> for FileCompute {
         let ctx = &src.env.ctx;
         if files.is_empty() {
             return Ok(Some(ctx.empty()));
+        }
+        if src.remote {
+            let rdds = files
+                .iter()
+                .map(|f| ctx.text_file(&f.to_string_lossy(), 1))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Some(ctx.union(&rdds)));
         }
         let bad = Arc::clone(&src.bad);
         ctx.text_files_lenient(
@@ -227,14 +257,23 @@ impl StreamingContext {
     pub fn text_file_stream(&self, dir: impl AsRef<Path>) -> Result<DStream<String>> {
         self.env().check_can_add()?;
         let given = dir.as_ref();
-        if !given.is_dir() {
-            return Err(Error::InputNotFound(format!(
-                "{} (text_file_stream needs an existing directory)",
-                given.display()
-            )));
-        }
-        let dir =
-            std::fs::canonicalize(given).map_err(|e| Error::io("resolving directory", given, e))?;
+        let text = given.to_string_lossy();
+        let text = text.strip_prefix("file://").unwrap_or(&text);
+        let remote = text.contains("://");
+        let dir = if remote {
+            // Listed now, so that a bucket that is not there fails here, not at the first batch.
+            list_prefix(text)?;
+            PathBuf::from(text)
+        } else {
+            let given = Path::new(text);
+            if !given.is_dir() {
+                return Err(Error::InputNotFound(format!(
+                    "{} (text_file_stream needs an existing directory)",
+                    given.display()
+                )));
+            }
+            std::fs::canonicalize(given).map_err(|e| Error::io("resolving directory", given, e))?
+        };
         let env = self.env();
         let interval = env.batch_interval;
         let min = duration_ms(env.settings.file_min_remember).max(0);
@@ -244,6 +283,7 @@ impl StreamingContext {
             id: std::sync::OnceLock::new(),
             env: Arc::clone(env),
             dir,
+            remote,
             selector: Mutex::new(FileSelector {
                 initial_threshold_ms: env.clock.now_ms(),
                 remember_window_ms: window,

@@ -14,6 +14,8 @@
 
 pub mod file;
 pub mod lines;
+#[cfg(feature = "object-store")]
+mod object_listing;
 pub mod queue;
 pub mod rate;
 pub mod receiver;
