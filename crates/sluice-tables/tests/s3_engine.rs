@@ -4,7 +4,8 @@
 //! there, gives the outputs of a run without stops, and a second process committing the same
 //! checkpoint is refused by the store's conditional put; `text_file` reads an object and the
 //! objects under a prefix, a large object in several splits, each line once; and
-//! `text_file_stream` over a prefix selects new objects by their last-modified times. Ignored unless
+//! `text_file_stream` over a prefix selects new objects by their last-modified times;
+//! `save_as_text_file` writes parts and `_SUCCESS` there. Ignored unless
 //! run with `--ignored` and `SLUICE_S3_SERVER` (moto's `moto_server`). One test: the AWS
 //! settings are the process's environment.
 
@@ -148,6 +149,23 @@ fn checkpoints_and_text_input_in_s3() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(e.contains("s3://checkpoints/nothing/here"), "{e}");
+
+    // save_as_text_file: parts and `_SUCCESS`, read back by text_file; an existing output is
+    // refused, and a rewrite (what a re-run batch does) replaces it.
+    let words = ctx.parallelize(vec!["a".to_string(), "b".into(), "c".into()], 2);
+    words.save_as_text_file("s3://checkpoints/saved").unwrap();
+    let back = ctx.text_file("s3://checkpoints/saved", 1).unwrap();
+    assert_eq!(back.collect().unwrap(), ["a", "b", "c"]);
+    let e = words
+        .save_as_text_file("s3://checkpoints/saved")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("s3://checkpoints/saved"), "{e}");
+    ctx.parallelize(vec!["d".to_string()], 1)
+        .save_as_text_file_replacing("s3://checkpoints/saved")
+        .unwrap();
+    let back = ctx.text_file("s3://checkpoints/saved", 1).unwrap();
+    assert_eq!(back.collect().unwrap(), ["d"]);
 
     // text_file_stream over a prefix: new objects (by their last-modified times), names
     // starting with `.` left out (as Spark's textFileStream does), each object once. The manual clock starts 10 s before the wall clock,

@@ -21,6 +21,8 @@ pub mod join;
 pub mod pair;
 pub mod persist;
 pub mod save;
+#[cfg(feature = "object-store")]
+mod save_object;
 pub mod set_ops;
 pub mod shuffled;
 pub mod sort;

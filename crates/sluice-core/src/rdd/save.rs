@@ -2,7 +2,9 @@
 //!
 //! The files are written into a hidden temporary directory beside the target, which is then
 //! renamed into place: a reader sees either no directory or the complete result. An existing
-//! target is an error, as in Spark.
+//! target is an error, as in Spark. A `file://` URL is a path; other URLs (`s3://...`) are
+//! written into object storage with the `object-store` feature (`rdd/save_object.rs`: parts,
+//! then `_SUCCESS`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,10 @@ impl<T: Data + ToText> Rdd<T> {
     /// assert!(out.join("_SUCCESS").exists());
     /// ```
     pub fn save_as_text_file(&self, path: impl AsRef<Path>) -> Result<()> {
-        let target = path.as_ref().to_path_buf();
+        if let Some(url) = object_url(path.as_ref()) {
+            return self.save_to_object_store(&url, false);
+        }
+        let target = local_path(path.as_ref());
         if target.exists() {
             return Err(Error::OutputExists(target));
         }
@@ -49,7 +54,10 @@ impl<T: Data + ToText> Rdd<T> {
     /// away and removed). Writing the same data twice gives the same directory, so a re-run
     /// batch rewrites its output idempotently.
     pub fn save_as_text_file_replacing(&self, path: impl AsRef<Path>) -> Result<()> {
-        let target = path.as_ref().to_path_buf();
+        if let Some(url) = object_url(path.as_ref()) {
+            return self.save_to_object_store(&url, true);
+        }
+        let target = local_path(path.as_ref());
         let tmp = temp_sibling(&target)?;
         std::fs::create_dir_all(&tmp).map_err(|e| Error::io("creating directory", &tmp, e))?;
         let result = self.write_parts(&tmp).and_then(|()| {
@@ -71,6 +79,19 @@ impl<T: Data + ToText> Rdd<T> {
             let _ = std::fs::remove_dir_all(&tmp);
         }
         result
+    }
+
+    #[cfg(feature = "object-store")]
+    fn save_to_object_store(&self, url: &str, replace: bool) -> Result<()> {
+        self.save_as_text_objects(url, replace)
+    }
+
+    #[cfg(not(feature = "object-store"))]
+    fn save_to_object_store(&self, url: &str, _: bool) -> Result<()> {
+        Err(Error::InvalidArgument(format!(
+            "{url}: writing object storage needs the `object-store` feature of sluice-core (the \
+             facade's `tables` feature, with `s3` for s3:// URLs)"
+        )))
     }
 
     fn write_parts(&self, dir: &Path) -> Result<()> {
@@ -97,6 +118,21 @@ impl<T: Data + ToText> Rdd<T> {
             Ok(())
         })?;
         Ok(())
+    }
+}
+
+/// The URL of an output in object storage (`s3://...`); `None` for a local path or `file://`.
+pub(crate) fn object_url(path: &Path) -> Option<String> {
+    let text = path.to_string_lossy();
+    (!text.starts_with("file://") && text.contains("://")).then(|| text.to_string())
+}
+
+/// A local output path, with a `file://` scheme removed.
+fn local_path(path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    match text.strip_prefix("file://") {
+        Some(rest) => PathBuf::from(rest),
+        None => path.to_path_buf(),
     }
 }
 

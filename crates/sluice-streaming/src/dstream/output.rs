@@ -149,10 +149,13 @@ impl<T: Data> DStream<T> {
             _ => std::path::Path::new("."),
         };
         let name = p.file_name().map(|n| n.to_string_lossy().to_string());
-        sluice_core::internals::remove_stale_temporaries(
-            dir,
-            &format!("{}-", name.unwrap_or_default()),
-        )?;
+        // Object storage has no temporaries to clean: outputs are written in place there.
+        if !prefix.contains("://") || prefix.starts_with("file://") {
+            sluice_core::internals::remove_stale_temporaries(
+                dir,
+                &format!("{}-", name.unwrap_or_default()),
+            )?;
+        }
         self.register_output(
             "save_as_text_files",
             Arc::new(move |rdd: Rdd<T>, time| {
