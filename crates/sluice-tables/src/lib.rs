@@ -11,6 +11,7 @@ mod reader;
 mod records;
 mod runtime;
 mod sink;
+pub mod stream;
 mod writer;
 
 #[cfg(feature = "delta")]
@@ -25,4 +26,5 @@ pub use reader::ParquetContextExt;
 pub use records::TableSchema;
 pub use sink::{ParquetOptions, ParquetRddExt, ParquetStreamExt};
 pub use sluice_storage::Location;
+pub use stream::ParquetSourceExt;
 pub use writer::Codec;

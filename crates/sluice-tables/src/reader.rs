@@ -47,19 +47,27 @@ impl ParquetContextExt for Context {
             }
             .into());
         }
-        let n = files.len().max(1);
-        let (l2, s2) = (loc.clone(), schema.clone());
-        Ok(self.parallelize(files, n).try_map_partitions_with_index(
-            false,
-            move |_, paths: Vec<Path>| {
-                let mut out = Vec::new();
-                for p in paths {
-                    out.extend(read_file::<T>(&l2, &s2, &p)?);
-                }
-                Ok(out)
-            },
-        ))
+        Ok(files_rdd(self, &loc, &schema, files))
     }
+}
+
+/// The records of the given files of the table at `loc`, one partition per file.
+pub(crate) fn files_rdd<T: Data + DeserializeOwned>(
+    ctx: &Context,
+    loc: &Location,
+    schema: &TableSchema,
+    files: Vec<Path>,
+) -> Rdd<T> {
+    let n = files.len().max(1);
+    let (l2, s2) = (loc.clone(), schema.clone());
+    ctx.parallelize(files, n)
+        .try_map_partitions_with_index(false, move |_, paths: Vec<Path>| {
+            let mut out = Vec::new();
+            for p in paths {
+                out.extend(read_file::<T>(&l2, &s2, &p)?);
+            }
+            Ok(out)
+        })
 }
 
 /// The data files of the table at `loc`, sorted.

@@ -1,15 +1,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! A stream's Parquet output on the manual clock: Hive partitions, files rolled at the target
 //! size, batches committed in Spark's file-sink log (across a compaction), replays skipped,
-//! an uncommitted batch rewritten, bad records and a corrupt log as clear errors; and a
-//! property test of what is read back against the records written.
+//! an uncommitted batch rewritten, bad records and a corrupt log as clear errors; a property
+//! test of what is read back against the records written; and a stream of the table's newly
+//! committed files.
 
 mod common;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use sluice_core::Context;
+use sluice_streaming::clock::ManualClock;
+use sluice_streaming::time::{seconds, Time};
+use sluice_streaming::StreamingContext;
 use sluice_tables::spark_log::{SinkLog, LOG_DIR};
+use sluice_tables::ParquetSourceExt;
 use sluice_tables::{Codec, Location, ParquetContextExt, ParquetOptions, ParquetStreamExt};
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -301,4 +310,64 @@ proptest! {
         let log = SinkLog::new(Location::parse(d).unwrap());
         prop_assert_eq!(log.latest().unwrap(), Some(sizes.len() as u64 - 1));
     }
+}
+
+/// Runs batches up to `t` ms on the manual clock and waits for them.
+fn run_to(ssc: &StreamingContext, clock: &ManualClock, t: i64) {
+    clock.set_time(t);
+    assert!(ssc
+        .await_batch(Time::from_millis(t), std::time::Duration::from_secs(60))
+        .unwrap());
+}
+
+#[test]
+fn a_table_stream_reads_each_newly_committed_file_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("t");
+    let d = d.to_str().unwrap();
+    let fresh = tmp.path().join("later");
+    let fresh = fresh.to_str().unwrap();
+    let opts = || ParquetOptions::new().partition_by(["day"]);
+    let input = batches(14, 10);
+    // Committed before the stream exists: not read (as text_file_stream's old files).
+    write(d, input[..3].to_vec(), opts()).unwrap();
+
+    let ctx = Context::local(2).unwrap();
+    let clock = ManualClock::shared(0);
+    let ssc = StreamingContext::with_clock(&ctx, seconds(1), clock.clone()).unwrap();
+    type Seen = Arc<Mutex<BTreeMap<(usize, i64), Vec<Event>>>>;
+    let seen: Seen = Arc::default();
+    for (i, url) in [d, fresh].into_iter().enumerate() {
+        let s2 = Arc::clone(&seen);
+        ssc.parquet_file_stream::<Event>(url)
+            .unwrap()
+            .foreach_rdd(move |rdd, t| {
+                let mut v = rdd.collect()?;
+                v.sort();
+                s2.lock().insert((i, t.millis()), v);
+                Ok(())
+            })
+            .unwrap();
+    }
+    ssc.start().unwrap();
+    run_to(&ssc, &clock, 1000);
+    // Three more batches; then eight more, across the log's compaction at batch 9; then a
+    // first table under the path that had none.
+    write(d, input[..6].to_vec(), opts()).unwrap();
+    run_to(&ssc, &clock, 2000);
+    write(d, input.clone(), opts()).unwrap();
+    write(fresh, input[..2].to_vec(), opts()).unwrap();
+    run_to(&ssc, &clock, 3000);
+    run_to(&ssc, &clock, 4000);
+    ssc.stop(sluice_streaming::StopMode::Immediate).unwrap();
+    assert!(ssc.take_error().is_none());
+    let seen = seen.lock();
+    let got = |i: usize, t: i64| seen.get(&(i, t)).cloned().unwrap_or_default();
+    assert_eq!(got(0, 1000), Vec::<Event>::new());
+    assert_eq!(got(0, 2000), all(&input[3..6]));
+    assert_eq!(got(0, 3000), all(&input[6..]));
+    assert_eq!(got(0, 4000), Vec::<Event>::new());
+    assert_eq!(got(1, 2000), Vec::<Event>::new());
+    assert_eq!(got(1, 3000), all(&input[..2]));
+    assert_eq!(got(1, 4000), Vec::<Event>::new());
 }
