@@ -2,11 +2,12 @@
 # Runs every test of the project: formatting, lints, unit, integration and doc tests (the
 # Kafka connector's against a real broker, the MQTT receiver's against Mosquitto, the ZeroMQ
 # receiver's against pyzmq, the Parquet tables read back by pyarrow and by Spark, and written
-# to an S3-compatible server), a short run
+# to an S3-compatible server and to Azurite with checkpoints there too), a short run
 # of the main job, the web UI's end-to-end test in headless Chromium, and the Python package's
 # pytest suite. Installs what the tests need when it is missing (the tansu broker from
 # crates.io, Debian's mosquitto and chromium, playwright-core from npm, maturin, pytest,
-# confluent-kafka, pyzmq, fastavro, pyarrow, deltalake, pyspark and moto's S3 server from PyPI), in a cache outside the
+# confluent-kafka, pyzmq, fastavro, pyarrow, deltalake, pyspark and moto's S3 server from PyPI,
+# Azurite from npm with azure-storage-blob from PyPI), in a cache outside the
 # checkout.
 #
 # Build products go to a cache outside the checkout (SLUICE_CACHE, default ~/.cache/sluice),
@@ -58,12 +59,16 @@ step "S3-compatible server (moto's, from PyPI)"
 SLUICE_S3_SERVER="$(bash scripts/install-s3-server.sh)"
 export SLUICE_S3_SERVER
 
+step "Azure Storage emulator (Azurite, from npm) and Microsoft's Python client"
+{ read -r SLUICE_AZURITE; read -r SLUICE_AZURE_PYTHON; } < <(bash scripts/install-azurite.sh)
+export SLUICE_AZURITE SLUICE_AZURE_PYTHON
+
 step "cargo test (all features)"
 # The examples run as child processes by the crash tests.
 cargo build --quiet --locked -p sluice --examples
 cargo test --workspace --all-features --locked
 
-step "cargo test: the tests that need the Kafka broker, Mosquitto, pyzmq, pyarrow, pyspark or the S3 server (ignored without them)"
+step "cargo test: the tests that need the Kafka broker, Mosquitto, pyzmq, pyarrow, pyspark, the S3 server or Azurite (ignored without them)"
 cargo test --locked -p sluice-connectors --all-features -- --ignored
 cargo test --locked -p sluice-tables --all-features -- --ignored
 # MLlib's streaming learners against pyspark.mllib recording the golden cases afresh.

@@ -83,13 +83,41 @@ impl Location {
                 given: url.to_string(),
             });
         }
+        for (schemes, scheme) in [(&["az://", "azure://"][..], "az"), (&["gs://"][..], "gs")] {
+            let Some(rest) = schemes.iter().find_map(|s| url.strip_prefix(s)) else {
+                continue;
+            };
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(bad(format!(
+                    "no {} in the URL",
+                    match scheme {
+                        "az" => "container",
+                        _ => "bucket",
+                    }
+                )));
+            }
+            let store = match scheme {
+                "az" => azure_store(bucket, retries),
+                _ => gcs_store(bucket, retries),
+            }
+            .map_err(bad)?;
+            return Ok(Location {
+                store,
+                root: Path::from(prefix.trim_end_matches('/')),
+                scheme,
+                bucket: bucket.to_string(),
+                given: url.to_string(),
+            });
+        }
         let local = if let Some(rest) = url.strip_prefix("file://") {
             rest.to_string()
         } else if let Some(rest) = url.strip_prefix("file:") {
             rest.to_string()
         } else if url.contains("://") {
             return Err(bad(
-                "unsupported scheme (supported: a local path, file://, s3:// with the `s3` feature)"
+                "unsupported scheme (supported: a local path, file://, s3:// with the `s3` feature, \
+                 az:// with `azure`, gs:// with `gcs`)"
                     .into(),
             ));
         } else {
@@ -148,7 +176,8 @@ impl Location {
     pub fn url_of(&self, path: &Path) -> String {
         match self.scheme {
             "s3" => format!("s3a://{}/{}", self.bucket, path),
-            _ => format!("file:/{path}"),
+            "file" => format!("file:/{path}"),
+            other => format!("{other}://{}/{}", self.bucket, path),
         }
     }
 
@@ -159,6 +188,11 @@ impl Location {
             "s3" => url
                 .strip_prefix("s3a://")
                 .or_else(|| url.strip_prefix("s3://"))?
+                .strip_prefix(self.bucket.as_str())?
+                .strip_prefix('/')?,
+            "az" | "gs" => url
+                .strip_prefix(self.scheme)?
+                .strip_prefix("://")?
                 .strip_prefix(self.bucket.as_str())?
                 .strip_prefix('/')?,
             _ => url
@@ -177,8 +211,8 @@ impl Location {
     /// The table's URL: `file:///abs/dir/` or `s3://bucket/prefix/`.
     pub fn table_url(&self) -> Result<url::Url> {
         let text = match self.scheme {
-            "s3" => format!("s3://{}/{}/", self.bucket, self.root),
-            _ => format!("file:///{}/", self.root),
+            "file" => format!("file:///{}/", self.root),
+            other => format!("{other}://{}/{}/", self.bucket, self.root),
         };
         url::Url::parse(&text).map_err(|e| StorageError::Location {
             url: self.given.clone(),
@@ -229,4 +263,55 @@ fn s3_store(bucket: &str, retries: usize) -> Result<Arc<dyn ObjectStore>, String
 #[cfg(not(feature = "s3"))]
 fn s3_store(_bucket: &str, _retries: usize) -> Result<Arc<dyn ObjectStore>, String> {
     Err("S3 needs the `s3` feature (of sluice-storage, or the facade's `s3`)".into())
+}
+
+/// An Azure Blob Storage container, configured from the `AZURE_*` environment variables
+/// (`AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`, ...; with
+/// `AZURE_STORAGE_USE_EMULATOR=true`, Azurite at `AZURITE_BLOB_STORAGE_URL`).
+#[cfg(feature = "azure")]
+fn azure_store(container: &str, retries: usize) -> Result<Arc<dyn ObjectStore>, String> {
+    use object_store::azure::MicrosoftAzureBuilder;
+    let retry = object_store::RetryConfig {
+        max_retries: retries,
+        ..Default::default()
+    };
+    MicrosoftAzureBuilder::from_env()
+        .with_container_name(container)
+        .with_retry(retry)
+        .build()
+        .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "azure"))]
+fn azure_store(_container: &str, _retries: usize) -> Result<Arc<dyn ObjectStore>, String> {
+    Err(
+        "Azure Blob Storage needs the `azure` feature (of sluice-storage, or the facade's `azure`)"
+            .into(),
+    )
+}
+
+/// A Google Cloud Storage bucket, configured from the `GOOGLE_*` environment variables
+/// (`GOOGLE_SERVICE_ACCOUNT`, `GOOGLE_APPLICATION_CREDENTIALS`, ...).
+#[cfg(feature = "gcs")]
+fn gcs_store(bucket: &str, retries: usize) -> Result<Arc<dyn ObjectStore>, String> {
+    use object_store::gcp::GoogleCloudStorageBuilder;
+    let retry = object_store::RetryConfig {
+        max_retries: retries,
+        ..Default::default()
+    };
+    GoogleCloudStorageBuilder::from_env()
+        .with_bucket_name(bucket)
+        .with_retry(retry)
+        .build()
+        .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "gcs"))]
+fn gcs_store(_bucket: &str, _retries: usize) -> Result<Arc<dyn ObjectStore>, String> {
+    Err(
+        "Google Cloud Storage needs the `gcs` feature (of sluice-storage, or the facade's `gcs`)"
+            .into(),
+    )
 }

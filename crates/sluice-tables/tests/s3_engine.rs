@@ -11,57 +11,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::checkpointed::{build, restarts_continue_exactly, step_ctx, Outputs};
 use common::s3_server::{http, start_server, use_server};
 use parking_lot::Mutex;
-use sluice_core::{Conf, Context};
 use sluice_streaming::checkpoint::store::CheckpointDir;
 use sluice_streaming::clock::ManualClock;
 use sluice_streaming::time::{seconds, Time};
 use sluice_streaming::{StopMode, StreamingContext};
-
-type Outputs = Arc<Mutex<BTreeMap<i64, Vec<(u64, u64)>>>>;
-
-fn step_ctx() -> Context {
-    Context::new(
-        Conf::new()
-            .set_master("local[2]")
-            .set("sluice.streaming.clock", "step"),
-    )
-    .unwrap()
-}
-
-/// Counts records by `i % 7` from a replayable generator, checkpointing every 2 batches.
-fn build(ctx: &Context, outputs: &Outputs) -> sluice_core::Result<StreamingContext> {
-    let ssc = StreamingContext::new(ctx, seconds(1))?;
-    let counts = ssc
-        .rate_stream(20, Some(2), |i| (i % 7, 1u64))
-        .update_state_by_key(|v: &[u64], s: Option<&u64>| {
-            Some(s.copied().unwrap_or(0) + v.iter().sum::<u64>())
-        })
-        .set_name("counts")
-        .checkpoint(seconds(2))?;
-    let out = Arc::clone(outputs);
-    counts.foreach_rdd(move |rdd, t| {
-        let mut v = rdd.collect()?;
-        v.sort();
-        out.lock().insert(t.millis(), v);
-        Ok(())
-    })?;
-    Ok(ssc)
-}
-
-fn run_until(ssc: &StreamingContext, until: i64) {
-    ssc.start().unwrap();
-    assert!(ssc
-        .await_batch(Time::from_millis(until), Duration::from_secs(60))
-        .unwrap());
-    ssc.stop(StopMode::Immediate).unwrap();
-    assert!(ssc.take_error().is_none());
-}
 
 #[test]
 #[ignore = "needs SLUICE_S3_SERVER (moto_server)"]
@@ -75,34 +34,9 @@ fn checkpoints_and_text_input_in_s3() {
     use_server(port);
     let url = "s3://checkpoints/jobs/counts";
 
+    restarts_continue_exactly(url);
     let ctx = step_ctx();
-    let reference: Outputs = Arc::default();
-    run_until(&build(&ctx, &reference).unwrap(), 10_000);
-
     let outputs: Outputs = Arc::default();
-    let ssc = StreamingContext::get_or_create(url, || build(&ctx, &outputs)).unwrap();
-    assert_eq!(ssc.recovered_from(), None);
-    run_until(&ssc, 5_000);
-    drop(ssc);
-    for until in [7_000, 10_000] {
-        let ctx = step_ctx();
-        let ssc = StreamingContext::get_or_create(url, || build(&ctx, &outputs)).unwrap();
-        let from = ssc
-            .recovered_from()
-            .expect("restored from the checkpoint in S3");
-        assert!(
-            from.millis() >= 2_000 && from.millis() % 2_000 == 0,
-            "{from}"
-        );
-        run_until(&ssc, until);
-    }
-    for t in (1..=10).map(|k| k * 1000) {
-        assert_eq!(
-            outputs.lock().get(&t),
-            reference.lock().get(&t),
-            "batch {t}"
-        );
-    }
 
     // The checkpoint is in the bucket; committing its latest manifest again, as a second
     // process running the same job would, is refused and leaves it as it was.

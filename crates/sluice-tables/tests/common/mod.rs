@@ -1,6 +1,8 @@
 //! What the tables' integration tests share: running input batches through a stream on the
 //! manual clock with the output operation under test.
 
+#[allow(dead_code)] // not every test file runs the checkpointed job
+pub mod checkpointed;
 #[allow(dead_code)] // not every test file needs the server
 pub mod s3_server;
 
