@@ -195,33 +195,35 @@ fn count_words<W: Data + std::hash::Hash + Eq>(
         })
 }
 
-/// Runs workload (a) back to back on a step clock.
-pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
-    let started = Instant::now();
-    let (ctx, ssc) = step_context(a.threads)?;
-    let queue = RddQueue::new();
-    for batch in read_batches(&a.file, a.batches, a.lines_per_batch)? {
-        queue.push(ctx.parallelize(batch, a.threads));
-    }
-    let results = Recorder::new(a.batches);
+/// Counts the words of each queued batch of lines (split as `words` says), runs the batches
+/// back to back, and prints the recorded lines and the RESULT line.
+fn run_queue_wordcount(
+    ssc: &StreamingContext,
+    queue: &RddQueue<String>,
+    batches: usize,
+    threads: usize,
+    words_of: Words,
+    started: Instant,
+) -> Result<()> {
+    let results = Recorder::new(batches);
     let words = Arc::new(AtomicU64::new(0));
-    let lines = ssc.queue_stream(&queue, true, None);
-    match a.words {
+    let lines = ssc.queue_stream(queue, true, None);
+    match words_of {
         Words::Small => count_words(
             lines.flat_map(|l: String| split_small(l, ' ')),
-            a.threads,
+            threads,
             &results,
             &words,
         )?,
         Words::String => count_words(
             lines.flat_map(|l: String| split_owned(l, ' ')),
-            a.threads,
+            threads,
             &results,
             &words,
         )?,
         Words::Naive => count_words(
             lines.flat_map(|l: String| l.split(' ').map(String::from).collect::<Vec<_>>()),
-            a.threads,
+            threads,
             &results,
             &words,
         )?,
@@ -233,17 +235,28 @@ pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
     });
     ssc.add_listener(sum.clone());
     let t0 = Instant::now();
-    run_batches(&ssc, a.batches, &results)?;
+    run_batches(ssc, batches, &results)?;
     let wall = t0.elapsed();
     println!(
         "RESULT engine=sluice batches={} words={} processing_ms={} wall_ms={} first_batch_ms={}",
-        a.batches,
+        batches,
         words.load(Ordering::Relaxed),
         sum.total.lock().as_millis(),
         wall.as_millis(),
         sum.first_batch.lock().map_or(-1, |d| d.as_millis() as i64)
     );
     Ok(())
+}
+
+/// Runs workload (a) back to back on a step clock.
+pub fn queue_wordcount(a: QueueArgs) -> Result<()> {
+    let started = Instant::now();
+    let (ctx, ssc) = step_context(a.threads)?;
+    let queue = RddQueue::new();
+    for batch in read_batches(&a.file, a.batches, a.lines_per_batch)? {
+        queue.push(ctx.parallelize(batch, a.threads));
+    }
+    run_queue_wordcount(&ssc, &queue, a.batches, a.threads, a.words, started)
 }
 
 /// Workload (a) by a hand-written program, the physical limit at the same number of threads:
@@ -359,47 +372,7 @@ pub fn file_wordcount(a: FileArgs) -> Result<()> {
     for f in &files {
         queue.push(ctx.text_files(std::slice::from_ref(f), a.threads, "batch file")?);
     }
-    let results = Recorder::new(files.len());
-    let words = Arc::new(AtomicU64::new(0));
-    let lines = ssc.queue_stream(&queue, true, None);
-    match a.words {
-        Words::Small => count_words(
-            lines.flat_map(|l: String| split_small(l, ' ')),
-            a.threads,
-            &results,
-            &words,
-        )?,
-        Words::String => count_words(
-            lines.flat_map(|l: String| split_owned(l, ' ')),
-            a.threads,
-            &results,
-            &words,
-        )?,
-        Words::Naive => count_words(
-            lines.flat_map(|l: String| l.split(' ').map(String::from).collect::<Vec<_>>()),
-            a.threads,
-            &results,
-            &words,
-        )?,
-    }
-    let sum = Arc::new(Sum {
-        total: Mutex::new(Duration::ZERO),
-        started,
-        first_batch: Mutex::new(None),
-    });
-    ssc.add_listener(sum.clone());
-    let t0 = Instant::now();
-    run_batches(&ssc, files.len(), &results)?;
-    let wall = t0.elapsed();
-    println!(
-        "RESULT engine=sluice batches={} words={} processing_ms={} wall_ms={} first_batch_ms={}",
-        files.len(),
-        words.load(Ordering::Relaxed),
-        sum.total.lock().as_millis(),
-        wall.as_millis(),
-        sum.first_batch.lock().map_or(-1, |d| d.as_millis() as i64)
-    );
-    Ok(())
+    run_queue_wordcount(&ssc, &queue, files.len(), a.threads, a.words, started)
 }
 
 /// The hand-written word count of one batch's lines on `threads` scoped threads: hash maps

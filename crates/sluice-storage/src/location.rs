@@ -250,11 +250,7 @@ fn s3_store(bucket: &str, retries: usize) -> Result<Arc<dyn ObjectStore>, String
         // S3-compatible servers are addressed by path (`http://host/bucket/key`).
         b = b.with_config(AmazonS3ConfigKey::VirtualHostedStyleRequest, "false");
     }
-    let retry = object_store::RetryConfig {
-        max_retries: retries,
-        ..Default::default()
-    };
-    b.with_retry(retry)
+    b.with_retry(retry_config(retries))
         .build()
         .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
         .map_err(|e| e.to_string())
@@ -271,13 +267,9 @@ fn s3_store(_bucket: &str, _retries: usize) -> Result<Arc<dyn ObjectStore>, Stri
 #[cfg(feature = "azure")]
 fn azure_store(container: &str, retries: usize) -> Result<Arc<dyn ObjectStore>, String> {
     use object_store::azure::MicrosoftAzureBuilder;
-    let retry = object_store::RetryConfig {
-        max_retries: retries,
-        ..Default::default()
-    };
     MicrosoftAzureBuilder::from_env()
         .with_container_name(container)
-        .with_retry(retry)
+        .with_retry(retry_config(retries))
         .build()
         .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
         .map_err(|e| e.to_string())
@@ -296,13 +288,9 @@ fn azure_store(_container: &str, _retries: usize) -> Result<Arc<dyn ObjectStore>
 #[cfg(feature = "gcs")]
 fn gcs_store(bucket: &str, retries: usize) -> Result<Arc<dyn ObjectStore>, String> {
     use object_store::gcp::GoogleCloudStorageBuilder;
-    let retry = object_store::RetryConfig {
-        max_retries: retries,
-        ..Default::default()
-    };
     GoogleCloudStorageBuilder::from_env()
         .with_bucket_name(bucket)
-        .with_retry(retry)
+        .with_retry(retry_config(retries))
         .build()
         .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
         .map_err(|e| e.to_string())
@@ -314,4 +302,13 @@ fn gcs_store(_bucket: &str, _retries: usize) -> Result<Arc<dyn ObjectStore>, Str
         "Google Cloud Storage needs the `gcs` feature (of sluice-storage, or the facade's `gcs`)"
             .into(),
     )
+}
+
+/// Up to `retries` retries with the store's exponential backoff.
+#[cfg(any(feature = "s3", feature = "azure", feature = "gcs"))]
+fn retry_config(retries: usize) -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        max_retries: retries,
+        ..Default::default()
+    }
 }
